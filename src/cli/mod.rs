@@ -1,0 +1,65 @@
+//! The `kms` command line: argument parsing and dispatch. Each sub-command lives in its own file.
+
+mod agent;
+mod dev_server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::logging::{self, LogFormat};
+
+/// Exit code for configuration errors (bad config file, bad flags).
+pub const EXIT_CONFIG_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kms",
+    version,
+    about = "Hanzo KMS command line: the secrets agent and an embedded development server",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Log level: error, warn, info, debug or trace (or a tracing filter such as `kms_agent=debug`).
+    #[arg(long, global = true, env = "KMS_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long, global = true, env = "KMS_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the secrets agent: log in, keep the token fresh in the sinks, render templates.
+    Agent(agent::AgentArgs),
+    /// Run a small in-memory KMS server for demos and tests (like `vault server -dev`).
+    DevServer(dev_server::DevServerArgs),
+}
+
+/// Parses the command line, sets up logging and runs the chosen sub-command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match cli.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    };
+    if let Err(e) = logging::init(&cli.log_level, format) {
+        eprintln!("error: --log-level: {e}");
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    }
+    match cli.command {
+        Command::Agent(args) => agent::run(args),
+        Command::DevServer(args) => dev_server::run(args),
+    }
+}

@@ -1,0 +1,1 @@
+//! The agent configuration: raw YAML, then a validated [`Config`] with real types.
