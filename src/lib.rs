@@ -8,7 +8,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod devserver;
+pub mod client;
 pub mod logging;
+pub mod sensitive;
 pub mod template;
 
 #[path = "../actors/mod.rs"]

@@ -1,0 +1,1 @@
+//! The typed KMS API client (Infisical-compatible wire contract, `shared/kms-api.md`).
