@@ -7,12 +7,16 @@
 //! same library as the `actors` module (see README, "Architecture").
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod devserver;
-pub mod client;
+pub mod exec;
+pub mod fsutil;
 pub mod logging;
+pub mod restart_policy;
 pub mod sensitive;
 pub mod template;
+pub mod token_lifecycle;
 
 #[path = "../actors/mod.rs"]
 pub mod actors;
