@@ -165,7 +165,7 @@ mod tests {
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
                 let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+                    .map(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
                     .unwrap_or(false);
                 if !alive {
                     break;
