@@ -1,0 +1,46 @@
+//! What the runtime is asked to run: built from the validated config by the CLI.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Authenticator;
+use crate::exec::CommandSpec;
+use crate::fetch::SecretFetcher;
+use crate::restart_policy::RestartPolicy;
+use crate::template::CompiledTemplate;
+
+/// One token sink.
+#[derive(Debug, Clone)]
+pub struct SinkPlan {
+    pub path: PathBuf,
+    pub mode: u32,
+}
+
+/// One template to keep rendered.
+#[derive(Debug, Clone)]
+pub struct TemplatePlan {
+    /// A short id for logs (`template[0]` or the source file name).
+    pub id: String,
+    pub template: Arc<dyn CompiledTemplate>,
+    pub destination: PathBuf,
+    pub mode: u32,
+    pub polling_interval: Duration,
+    pub command: Option<CommandSpec>,
+}
+
+/// Everything the supervisor needs.
+#[derive(Clone)]
+pub struct AgentPlan {
+    pub authenticator: Arc<dyn Authenticator>,
+    pub fetcher: Arc<dyn SecretFetcher>,
+    pub sinks: Vec<SinkPlan>,
+    pub templates: Vec<TemplatePlan>,
+    pub exit_after_auth: bool,
+    pub restart_policy: RestartPolicy,
+    /// How long a graceful shutdown may take before the agent exits anyway (running commands get
+    /// up to their own timeout within it).
+    pub shutdown_timeout: Duration,
+    /// At most this many API requests in flight at once.
+    pub max_concurrent_fetches: usize,
+}
