@@ -18,3 +18,6 @@ pub mod supervisor;
 
 pub use plan::{AgentPlan, TemplatePlan};
 pub use supervisor::{run_agent, AgentExit, RunningAgent, ShutdownHandle};
+
+#[cfg(test)]
+mod tests;
