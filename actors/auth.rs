@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinHandle;
 
 use super::directory::{CurrentToken, Directory};
 use super::plan::SinkPlan;
 use super::supervisor::SupervisorMsg;
 use crate::auth::{AuthFailure, Authenticator, TokenGrant};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{empty_file, write_atomic};
 use crate::token_lifecycle::{login_backoff, NextStep, TokenTimes};
 
 pub enum AuthMsg {
@@ -38,6 +38,9 @@ pub enum AuthMsg {
         generation: u64,
         result: Result<TokenGrant, AuthFailure>,
     },
+    /// Shutdown with revocation: revoke the token, empty the sinks, stop scheduling; replies
+    /// whether the server confirmed the revocation.
+    Revoke(RpcReplyPort<bool>),
 }
 
 pub struct AuthArgs {
@@ -58,6 +61,8 @@ pub struct AuthState {
     login_failures: u32,
     sink_failures: u32,
     timer: Option<JoinHandle<()>>,
+    /// Set once the token was revoked for shutdown: nothing is scheduled after that.
+    revoked: bool,
 }
 
 pub struct AuthActor;
@@ -84,6 +89,7 @@ impl Actor for AuthActor {
             login_failures: 0,
             sink_failures: 0,
             timer: None,
+            revoked: false,
         })
     }
 
@@ -104,7 +110,14 @@ impl Actor for AuthActor {
         msg: AuthMsg,
         state: &mut AuthState,
     ) -> Result<(), ActorProcessingErr> {
+        if state.revoked {
+            if let AuthMsg::Revoke(reply) = msg {
+                let _ = reply.send(true);
+            }
+            return Ok(());
+        }
         match msg {
+            AuthMsg::Revoke(reply) => revoke(state, reply),
             AuthMsg::Login => start_login(&myself, state),
             AuthMsg::Relogin { generation } if generation == state.generation => {
                 start_login(&myself, state)
@@ -159,6 +172,36 @@ impl Actor for AuthActor {
         }
         Ok(())
     }
+}
+
+fn revoke(state: &mut AuthState, reply: RpcReplyPort<bool>) {
+    state.revoked = true;
+    cancel_timer(state);
+    let token = state.args.directory.current_token();
+    state.args.directory.token.send_replace(None);
+    let auth = state.args.authenticator.clone();
+    let sinks = state.args.sinks.clone();
+    tokio::spawn(async move {
+        let revoked = match &token {
+            Some(t) => match auth.revoke(&t.token).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "access token revocation failed");
+                    false
+                }
+            },
+            None => true,
+        };
+        for sink in &sinks {
+            if let Err(e) = empty_file(&sink.path) {
+                tracing::warn!(sink = %sink.path.display(), error = %e, "cannot empty the token sink");
+            }
+        }
+        if revoked {
+            tracing::info!("access token revoked; sinks emptied");
+        }
+        let _ = reply.send(revoked);
+    });
 }
 
 fn start_login(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use super::auth::AuthMsg;
 use super::fetcher::FetcherMsg;
+use super::lease_manager::LeaseMsg;
 use crate::sensitive::Sensitive;
 
 /// The current access token and a counter that changes with every new token.
@@ -22,6 +23,7 @@ pub struct CurrentToken {
 pub struct Directory {
     auth: Arc<RwLock<Option<ActorRef<AuthMsg>>>>,
     fetcher: Arc<RwLock<Option<ActorRef<FetcherMsg>>>>,
+    leases: Arc<RwLock<Option<ActorRef<LeaseMsg>>>>,
     /// Published by the AuthActor; survives its restarts.
     pub token: Arc<watch::Sender<Option<CurrentToken>>>,
 }
@@ -37,6 +39,7 @@ impl Directory {
         Self {
             auth: Arc::default(),
             fetcher: Arc::default(),
+            leases: Arc::default(),
             token: Arc::new(watch::channel(None).0),
         }
     }
@@ -61,7 +64,71 @@ impl Directory {
         }
     }
 
+    pub fn leases(&self) -> Option<ActorRef<LeaseMsg>> {
+        self.leases.read().ok().and_then(|g| g.clone())
+    }
+
+    pub fn set_leases(&self, r: ActorRef<LeaseMsg>) {
+        if let Ok(mut g) = self.leases.write() {
+            *g = Some(r);
+        }
+    }
+
     pub fn current_token(&self) -> Option<CurrentToken> {
         self.token.borrow().clone()
+    }
+}
+
+/// How long a call waits for an access token (the first login, or a new one after a rejection).
+const TOKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Directory {
+    /// Runs `call` with the current access token (waiting for the first one). When the server
+    /// rejects the token (`rejected` says so), the AuthActor is told to log in again and the call
+    /// is retried once with the new token.
+    pub async fn with_token<T, E, F, Fut>(
+        &self,
+        rejected: impl Fn(&E) -> bool,
+        no_token: impl Fn() -> E,
+        call: F,
+    ) -> Result<T, E>
+    where
+        F: Fn(Sensitive<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let mut rx = self.token.subscribe();
+        let first = match tokio::time::timeout(TOKEN_WAIT, rx.wait_for(|t| t.is_some())).await {
+            Ok(Ok(t)) => t.clone(),
+            _ => None,
+        };
+        let Some(current) = first else {
+            return Err(no_token());
+        };
+        match call(current.token.clone()).await {
+            Err(e) if rejected(&e) => {
+                if let Some(auth) = self.auth() {
+                    let _ = auth.send_message(super::auth::AuthMsg::TokenRejected {
+                        generation: current.generation,
+                    });
+                }
+                let newer = match tokio::time::timeout(
+                    TOKEN_WAIT,
+                    rx.wait_for(|t| {
+                        t.as_ref()
+                            .is_some_and(|t| t.generation != current.generation)
+                    }),
+                )
+                .await
+                {
+                    Ok(Ok(t)) => t.clone(),
+                    _ => None,
+                };
+                match newer {
+                    Some(fresh) => call(fresh.token).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 }

@@ -7,19 +7,16 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::Semaphore;
 
-use super::auth::AuthMsg;
 use super::directory::Directory;
+use super::lease_manager::LeaseMsg;
 use super::renderer::RendererMsg;
 use crate::fetch::{FetchFailure, SecretFetcher};
 use crate::template::{DataRequest, DataValue};
-
-/// How long a fetch waits for a (new) token before failing.
-const TOKEN_WAIT: Duration = Duration::from_secs(30);
 
 pub type FetchResult = Result<DataValue, FetchFailure>;
 
@@ -98,6 +95,12 @@ impl Actor for FetcherActor {
                 reply,
             } => {
                 for request in requests {
+                    // Leases are answered by the LeaseManager from its current lease: never
+                    // cached here, never fetched per round.
+                    if matches!(request, DataRequest::DynamicSecret { .. }) {
+                        forward_to_leases(&state.args.directory, request, round, reply.clone());
+                        continue;
+                    }
                     request_one(
                         &myself,
                         state,
@@ -183,6 +186,31 @@ fn request_one(
     });
 }
 
+fn forward_to_leases(
+    directory: &Directory,
+    request: DataRequest,
+    round: Instant,
+    reply: ActorRef<RendererMsg>,
+) {
+    match directory.leases() {
+        Some(leases) => {
+            let _ = leases.send_message(LeaseMsg::Get {
+                request,
+                round,
+                reply,
+            });
+        }
+        None => answer(
+            &Waiter { reply, round },
+            &request,
+            Err(FetchFailure {
+                message: "dynamic secrets are not available (no lease manager)".into(),
+                token_rejected: false,
+            }),
+        ),
+    }
+}
+
 fn answer(waiter: &Waiter, request: &DataRequest, result: FetchResult) {
     let _ = waiter.reply.send_message(RendererMsg::Data {
         round: waiter.round,
@@ -191,46 +219,20 @@ fn answer(waiter: &Waiter, request: &DataRequest, result: FetchResult) {
     });
 }
 
-/// One fetch with the current token. A rejected token makes the AuthActor log in again; the
-/// call is then retried once with the new token.
+/// One fetch with the current token (retried once with a new token if it was rejected).
 async fn fetch_with_token(
     fetcher: &dyn SecretFetcher,
     directory: &Directory,
     request: &DataRequest,
 ) -> FetchResult {
-    let mut rx = directory.token.subscribe();
-    let no_token = || FetchFailure {
-        message: "no access token available (login has not succeeded yet)".into(),
-        token_rejected: false,
-    };
-    let current = match tokio::time::timeout(TOKEN_WAIT, rx.wait_for(|t| t.is_some())).await {
-        Ok(Ok(t)) => t.clone().ok_or_else(no_token)?,
-        _ => return Err(no_token()),
-    };
-    match fetcher.fetch(&current.token, request).await {
-        Err(e) if e.token_rejected => {
-            if let Some(auth) = directory.auth() {
-                let _ = auth.send_message(AuthMsg::TokenRejected {
-                    generation: current.generation,
-                });
-            }
-            let newer = match tokio::time::timeout(
-                TOKEN_WAIT,
-                rx.wait_for(|t| {
-                    t.as_ref()
-                        .is_some_and(|t| t.generation != current.generation)
-                }),
-            )
-            .await
-            {
-                Ok(Ok(t)) => t.clone(),
-                _ => None,
-            };
-            match newer {
-                Some(fresh) => fetcher.fetch(&fresh.token, request).await,
-                None => Err(e),
-            }
-        }
-        other => other,
-    }
+    directory
+        .with_token(
+            |e: &FetchFailure| e.token_rejected,
+            || FetchFailure {
+                message: "no access token available (login has not succeeded yet)".into(),
+                token_rejected: false,
+            },
+            |token| async move { fetcher.fetch(&token, request).await },
+        )
+        .await
 }

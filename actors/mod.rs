@@ -4,6 +4,7 @@
 //! ```text
 //! Supervisor ─┬─ AuthActor        logs in, renews, writes sinks, publishes the token
 //!             ├─ FetcherActor     one request per distinct DataRequest per round (single flight)
+//!             ├─ LeaseManagerActor one shared lease per distinct dynamic_secret call
 //!             ├─ RendererActor ×N one per template: render, fetch what is missing, write
 //!             └─ ExecActor     ×M one per template with a command: runs never overlap
 //! ```
@@ -12,6 +13,7 @@ pub mod auth;
 pub mod directory;
 pub mod exec;
 pub mod fetcher;
+pub mod lease_manager;
 pub mod plan;
 pub mod renderer;
 pub mod supervisor;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::auth::Authenticator;
 use crate::exec::CommandSpec;
 use crate::fetch::SecretFetcher;
+use crate::leases::LeaseApi;
 use crate::restart_policy::RestartPolicy;
 use crate::template::CompiledTemplate;
 
@@ -34,9 +35,13 @@ pub struct TemplatePlan {
 pub struct AgentPlan {
     pub authenticator: Arc<dyn Authenticator>,
     pub fetcher: Arc<dyn SecretFetcher>,
+    /// Dynamic-secret lease calls (the LeaseManagerActor).
+    pub leases: Arc<dyn LeaseApi>,
     pub sinks: Vec<SinkPlan>,
     pub templates: Vec<TemplatePlan>,
     pub exit_after_auth: bool,
+    /// On shutdown, revoke every lease and then the token, and empty the sinks.
+    pub revoke_on_shutdown: bool,
     pub restart_policy: RestartPolicy,
     /// How long a graceful shutdown may take before the agent exits anyway (running commands get
     /// up to their own timeout within it).

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
+use super::auth::AuthMsg;
 use super::auth::{AuthActor, AuthArgs};
 use super::directory::Directory;
 use super::exec::{ExecActor, ExecArgs, ExecMsg};
 use super::fetcher::{FetcherActor, FetcherArgs};
+use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs, LeaseMsg};
 use super::plan::AgentPlan;
 use super::renderer::{RendererActor, RendererArgs, RendererMsg};
 use crate::restart_policy::{RestartDecision, RestartTracker};
@@ -40,6 +42,7 @@ pub enum SupervisorMsg {
 pub enum Child {
     Auth,
     Fetcher,
+    Leases,
     Renderer(usize),
     Exec(usize),
 }
@@ -95,7 +98,7 @@ impl Actor for Supervisor {
         state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
         // Slow work (spawning) happens after start, not inside the spawner's await.
-        for child in [Child::Fetcher, Child::Auth] {
+        for child in [Child::Fetcher, Child::Leases, Child::Auth] {
             if let Err(e) = spawn_child(&myself, state, child).await {
                 finish(
                     &myself,
@@ -270,6 +273,15 @@ async fn spawn_child(
             state.directory.set_fetcher(r.clone());
             r.get_cell()
         }
+        Child::Leases => {
+            let args = LeaseManagerArgs {
+                api: state.plan.leases.clone(),
+                directory: state.directory.clone(),
+            };
+            let (r, _) = Actor::spawn_linked(None, LeaseManagerActor, args, sup).await?;
+            state.directory.set_leases(r.clone());
+            r.get_cell()
+        }
         Child::Exec(i) => {
             let plan = &state.plan.templates[i];
             let Some(spec) = plan.command.clone() else {
@@ -348,7 +360,10 @@ async fn finish(
                 .await;
         }
     }
-    for child in [Child::Fetcher, Child::Auth] {
+    if state.plan.revoke_on_shutdown && !state.plan.exit_after_auth {
+        revoke_credentials(state, remaining()).await;
+    }
+    for child in [Child::Fetcher, Child::Leases, Child::Auth] {
         if let Some(cell) = state.cells.remove(&child) {
             let _ = cell
                 .stop_and_wait(None, Some(remaining().max(Duration::from_millis(100))))
@@ -364,6 +379,32 @@ async fn finish(
         let _ = tx.send(AgentExit { code, reason });
     }
     myself.stop(None);
+}
+
+/// Revokes every lease (in parallel), then the access token, and empties the sinks, within
+/// `budget`. With nothing to revoke this returns at once.
+async fn revoke_credentials(state: &SupervisorState, budget: Duration) {
+    let deadline = Instant::now() + budget;
+    if let Some(leases) = state.directory.leases() {
+        match leases.call(LeaseMsg::RevokeAll, Some(budget)).await {
+            Ok(ractor::rpc::CallResult::Success(n)) if n > 0 => {
+                tracing::info!(leases = n, "leases revoked")
+            }
+            Ok(ractor::rpc::CallResult::Success(_)) => {}
+            _ => tracing::warn!("lease revocation did not finish in time"),
+        }
+    }
+    if let Some(auth) = state.directory.auth() {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(500));
+        if !matches!(
+            auth.call(AuthMsg::Revoke, Some(left)).await,
+            Ok(ractor::rpc::CallResult::Success(_))
+        ) {
+            tracing::warn!("token revocation did not finish in time");
+        }
+    }
 }
 
 /// Asks a running agent to shut down gracefully.

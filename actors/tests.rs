@@ -14,6 +14,7 @@ use super::run_agent;
 use crate::auth::{AuthFailure, Authenticator, TokenGrant};
 use crate::exec::CommandSpec;
 use crate::fetch::{FetchFailure, SecretFetcher};
+use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
 use crate::restart_policy::RestartPolicy;
 use crate::sensitive::Sensitive;
 use crate::template::{
@@ -100,6 +101,126 @@ impl SecretFetcher for FakeServer {
     }
 }
 
+/// Leases with the server's rules: renew adds the TTL to the expiry, never past max TTL.
+struct FakeLeases {
+    ttl: Duration,
+    max_ttl: Duration,
+    created: AtomicU32,
+    renewed: AtomicU32,
+    revoked: AtomicU32,
+}
+
+impl FakeLeases {
+    fn new(ttl_ms: u64, max_ms: u64) -> Self {
+        Self {
+            ttl: Duration::from_millis(ttl_ms),
+            max_ttl: Duration::from_millis(max_ms),
+            created: AtomicU32::new(0),
+            renewed: AtomicU32::new(0),
+            revoked: AtomicU32::new(0),
+        }
+    }
+}
+
+impl LeaseApi for FakeLeases {
+    fn create<'a>(
+        &'a self,
+        _: &'a Sensitive<String>,
+        _: &'a LeaseSpec,
+    ) -> BoxFuture<'a, Result<LeaseGrant, LeaseFailure>> {
+        Box::pin(async move {
+            let n = self.created.fetch_add(1, Ordering::SeqCst) + 1;
+            let now = std::time::SystemTime::now();
+            let mut creds = serde_json::Map::new();
+            creds.insert("DB_USERNAME".into(), format!("user-{n}").into());
+            Ok(LeaseGrant {
+                info: LeaseInfo {
+                    lease_id: format!("lease-{n}"),
+                    created_at: now,
+                    expire_at: now + self.ttl,
+                    max_expire_at: Some(now + self.max_ttl),
+                    renew_ttl: self.ttl,
+                },
+                credentials: Sensitive::new(creds),
+            })
+        })
+    }
+    fn renew<'a>(
+        &'a self,
+        _: &'a Sensitive<String>,
+        _: &'a LeaseSpec,
+        lease: &'a LeaseInfo,
+    ) -> BoxFuture<'a, Result<LeaseInfo, LeaseFailure>> {
+        Box::pin(async move {
+            let mut l = lease.clone();
+            l.expire_at += self.ttl;
+            if l.expire_at > l.max_expire_at.unwrap() {
+                return Err(LeaseFailure {
+                    cannot_extend: true,
+                    ..LeaseFailure::other("past max TTL")
+                });
+            }
+            self.renewed.fetch_add(1, Ordering::SeqCst);
+            Ok(l)
+        })
+    }
+    fn revoke<'a>(
+        &'a self,
+        _: &'a Sensitive<String>,
+        _: &'a LeaseSpec,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<(), LeaseFailure>> {
+        Box::pin(async move {
+            self.revoked.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+    fn get<'a>(
+        &'a self,
+        _: &'a Sensitive<String>,
+        _: &'a LeaseSpec,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LeaseInfo>, LeaseFailure>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// Renders the `DB_USERNAME` of one shared dynamic secret.
+#[derive(Debug)]
+struct LeaseTemplate;
+
+fn dynamic() -> DataRequest {
+    DataRequest::DynamicSecret {
+        project_slug: "p".into(),
+        environment: "dev".into(),
+        path: "/".into(),
+        name: "db".into(),
+        ttl: None,
+    }
+}
+
+impl CompiledTemplate for LeaseTemplate {
+    fn render(&self, data: &dyn DataSource) -> Result<RenderOutcome, RenderError> {
+        match data.lookup(&dynamic()) {
+            None => Ok(RenderOutcome::NeedData(vec![dynamic()])),
+            Some(Err(message)) => Err(RenderError { message }),
+            Some(Ok(DataValue::Credentials(c))) => Ok(RenderOutcome::Done(
+                c["DB_USERNAME"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .as_bytes()
+                    .to_vec(),
+            )),
+            Some(Ok(_)) => Err(RenderError {
+                message: "wrong type".into(),
+            }),
+        }
+    }
+    fn literal_requests(&self) -> Vec<DataRequest> {
+        vec![dynamic()]
+    }
+}
+
 fn list(path: &str) -> DataRequest {
     DataRequest::ListSecrets {
         project: ProjectRef::Id("p".into()),
@@ -173,6 +294,8 @@ fn plan(
     AgentPlan {
         authenticator: auth,
         fetcher: server,
+        leases: Arc::new(FakeLeases::new(60_000, 600_000)),
+        revoke_on_shutdown: false,
         sinks: vec![SinkPlan {
             path: dir.join("sink/token"),
             mode: 0o600,
@@ -410,5 +533,82 @@ async fn short_ttl_tokens_are_renewed_into_the_sink() {
             .unwrap()
             .code,
         0
+    );
+}
+
+fn lease_template(dir: &Path, i: usize, command: Option<String>) -> TemplatePlan {
+    TemplatePlan {
+        id: format!("lease{i}"),
+        template: Arc::new(LeaseTemplate),
+        destination: dir.join(format!("lease{i}")),
+        mode: 0o600,
+        polling_interval: Duration::from_secs(60),
+        command: command.map(|c| CommandSpec {
+            command: c,
+            timeout: Duration::from_secs(5),
+            kill_grace: Duration::from_millis(200),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn identical_dynamic_secret_calls_share_one_lease_which_is_renewed_then_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Arc::new(FakeAuth {
+        logins: AtomicU32::new(0),
+        ttl: Duration::from_secs(3600),
+    });
+    let leases = Arc::new(FakeLeases::new(600, 1800));
+    let runs = dir.path().join("runs");
+    let templates = (0..3)
+        .map(|i| {
+            lease_template(
+                dir.path(),
+                i,
+                Some(format!("echo run >> {}", runs.display())),
+            )
+        })
+        .collect();
+    let mut p = plan(auth, Arc::new(FakeServer::default()), dir.path(), templates);
+    p.leases = leases.clone();
+    p.revoke_on_shutdown = true;
+    let agent = run_agent(p).await.unwrap();
+
+    wait_for("first lease rendered", Duration::from_secs(5), || {
+        (0..3).all(|i| read(&dir.path().join(format!("lease{i}"))) == "user-1")
+    })
+    .await;
+    assert_eq!(
+        leases.created.load(Ordering::SeqCst),
+        1,
+        "three identical calls share one lease"
+    );
+    // 600ms TTL within 1800ms max: renewed, then replaced before it expires; every file follows.
+    wait_for("replacement rendered", Duration::from_secs(5), || {
+        (0..3).all(|i| read(&dir.path().join(format!("lease{i}"))) == "user-2")
+    })
+    .await;
+    assert!(leases.renewed.load(Ordering::SeqCst) >= 1);
+    wait_for(
+        "commands ran for both leases",
+        Duration::from_secs(5),
+        || read(&runs).lines().count() >= 6,
+    )
+    .await;
+
+    agent.shutdown.shutdown();
+    let exit = tokio::time::timeout(Duration::from_secs(5), agent.wait())
+        .await
+        .unwrap();
+    assert_eq!(exit.code, 0, "{}", exit.reason);
+    assert_eq!(
+        leases.revoked.load(Ordering::SeqCst),
+        1,
+        "the current lease is revoked on shutdown"
+    );
+    assert_eq!(
+        read(&dir.path().join("sink/token")),
+        "",
+        "sinks are emptied after revocation"
     );
 }

@@ -14,6 +14,7 @@ pub mod devserver;
 pub mod exec;
 pub mod fetch;
 pub mod fsutil;
+pub mod leases;
 pub mod logging;
 pub mod restart_policy;
 pub mod sensitive;
