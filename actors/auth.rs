@@ -136,6 +136,7 @@ impl Actor for AuthActor {
                 state.login_in_flight = false;
                 match result {
                     Ok(grant) => {
+                        state.args.directory.metrics.auth_event("login_ok");
                         state.login_failures = 0;
                         let now = Instant::now();
                         accept_token(&myself, state, grant, now, now);
@@ -154,11 +155,13 @@ impl Actor for AuthActor {
                 }
                 match (result, state.times) {
                     (Ok(grant), Some(times)) => {
+                        state.args.directory.metrics.auth_event("renew_ok");
                         accept_token(&myself, state, grant, Instant::now(), times.session_start);
                         tracing::debug!("access token renewed");
                     }
                     (Ok(_), None) | (Err(_), None) => start_login(&myself, state),
                     (Err(e), Some(_)) => {
+                        state.args.directory.metrics.auth_event("renew_error");
                         tracing::warn!(error = %e, "token renewal failed; logging in again");
                         start_login(&myself, state);
                     }
@@ -179,6 +182,7 @@ fn revoke(state: &mut AuthState, reply: RpcReplyPort<bool>) {
     cancel_timer(state);
     let token = state.args.directory.current_token();
     state.args.directory.token.send_replace(None);
+    state.args.directory.readiness.set_token(false);
     let auth = state.args.authenticator.clone();
     let sinks = state.args.sinks.clone();
     tokio::spawn(async move {
@@ -237,6 +241,7 @@ fn start_renew(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {
 
 fn login_failed(myself: &ActorRef<AuthMsg>, state: &mut AuthState, error: AuthFailure) {
     state.login_failures += 1;
+    state.args.directory.metrics.auth_event("login_error");
     if state.args.fail_fast {
         tracing::error!(error = %error, "login failed");
         let _ = state
@@ -276,6 +281,11 @@ fn accept_token(
         generation: state.generation,
     }));
     state.sink_failures = 0;
+    let expiry = times.hard_expiry().map_or(0.0, |at| {
+        crate::telemetry::metrics::unix_now() + at.saturating_duration_since(now).as_secs_f64()
+    });
+    state.args.directory.metrics.token_expiry.set(expiry);
+    state.args.directory.readiness.set_token(true);
     write_sinks(myself, state);
     let generation = state.generation;
     match times.next_step() {

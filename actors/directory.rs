@@ -10,6 +10,7 @@ use super::auth::AuthMsg;
 use super::fetcher::FetcherMsg;
 use super::lease_manager::LeaseMsg;
 use crate::sensitive::Sensitive;
+use crate::telemetry::{Metrics, Readiness};
 
 /// The current access token and a counter that changes with every new token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,17 +27,15 @@ pub struct Directory {
     leases: Arc<RwLock<Option<ActorRef<LeaseMsg>>>>,
     /// Published by the AuthActor; survives its restarts.
     pub token: Arc<watch::Sender<Option<CurrentToken>>>,
-}
-
-impl Default for Directory {
-    fn default() -> Self {
-        Self::new()
-    }
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
 }
 
 impl Directory {
-    pub fn new() -> Self {
+    pub fn new(metrics: Arc<Metrics>, readiness: Arc<Readiness>) -> Self {
         Self {
+            metrics,
+            readiness,
             auth: Arc::default(),
             fetcher: Arc::default(),
             leases: Arc::default(),

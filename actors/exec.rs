@@ -16,6 +16,7 @@ pub enum ExecMsg {
 pub struct ExecArgs {
     pub template_id: String,
     pub spec: CommandSpec,
+    pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
 }
 
 pub struct ExecState {
@@ -59,6 +60,12 @@ impl Actor for ExecActor {
             ExecMsg::Finished(outcome) => {
                 state.running = false;
                 let id = &state.args.template_id;
+                let label = match &outcome {
+                    ExecOutcome::Exited(0) => "ok",
+                    ExecOutcome::TimedOut => "timeout",
+                    _ => "failed",
+                };
+                state.args.metrics.command_event(id, label);
                 match &outcome {
                     ExecOutcome::Exited(0) => tracing::info!(template = %id, "command finished"),
                     other => {

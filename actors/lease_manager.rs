@@ -151,6 +151,7 @@ impl Actor for LeaseManagerActor {
                         m.current.take().map(|g| (spec.clone(), g.info.lease_id))
                     })
                     .collect();
+                state.args.directory.metrics.leases_active.set(0);
                 let api = state.args.api.clone();
                 let directory = state.args.directory.clone();
                 // Revoke in parallel off the mailbox; the caller bounds the wait.
@@ -300,6 +301,11 @@ fn created(
             let info = grant.info.clone();
             m.current = Some(grant);
             m.failures = 0;
+            let metrics = &state.args.directory.metrics;
+            metrics.leases_created.inc();
+            if replaced {
+                metrics.leases_replaced.inc();
+            }
             if replaced {
                 // The old lease runs out by itself shortly; every template using it re-renders now
                 // with the new credentials (and their commands run).
@@ -307,6 +313,17 @@ fn created(
                     let _ = user.send_message(RendererMsg::Tick { retry: false });
                 }
             }
+            let active = state
+                .leases
+                .values()
+                .filter(|m| m.current.is_some())
+                .count();
+            state
+                .args
+                .directory
+                .metrics
+                .leases_active
+                .set(active as i64);
             schedule(myself, state, &spec, &info);
         }
         Err(e) => {
@@ -365,6 +382,7 @@ fn renewed(
             tracing::debug!(dynamic_secret = %spec.name, lease_id = %lease_id, "lease renewed");
             current.info = info.clone();
             m.failures = 0;
+            state.args.directory.metrics.leases_renewed.inc();
             schedule(myself, state, &spec, &info);
         }
         Err(e) if e.not_found || e.cannot_extend => {

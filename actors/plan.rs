@@ -9,6 +9,7 @@ use crate::exec::CommandSpec;
 use crate::fetch::SecretFetcher;
 use crate::leases::LeaseApi;
 use crate::restart_policy::RestartPolicy;
+use crate::telemetry::{Metrics, Readiness};
 use crate::template::CompiledTemplate;
 
 /// One token sink.
@@ -48,4 +49,7 @@ pub struct AgentPlan {
     pub shutdown_timeout: Duration,
     /// At most this many API requests in flight at once.
     pub max_concurrent_fetches: usize,
+    /// Shared with the operator listener.
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
 }

@@ -230,6 +230,12 @@ fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: &[u8]
     let plan = &state.args.plan;
     match write_if_changed(&plan.destination, bytes, plan.mode) {
         Ok(WriteOutcome::Written) => {
+            state
+                .args
+                .directory
+                .metrics
+                .render_event(&plan.id, "written");
+            state.args.directory.readiness.template_rendered(&plan.id);
             tracing::info!(template = %plan.id, destination = %plan.destination.display(), bytes = bytes.len(), "rendered; file updated");
             if let Some(exec) = &state.args.exec {
                 let _ = exec.send_message(ExecMsg::Run);
@@ -237,6 +243,12 @@ fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: &[u8]
             succeeded(myself, state);
         }
         Ok(WriteOutcome::Unchanged) => {
+            state
+                .args
+                .directory
+                .metrics
+                .render_event(&plan.id, "unchanged");
+            state.args.directory.readiness.template_rendered(&plan.id);
             tracing::debug!(template = %plan.id, destination = %plan.destination.display(), "rendered; no change");
             succeeded(myself, state);
         }
@@ -265,6 +277,7 @@ fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
 fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: String) {
     state.failures += 1;
     let plan = &state.args.plan;
+    state.args.directory.metrics.render_event(&plan.id, "error");
     let delay = equal_jitter(
         exponential(
             RETRY_BASE,

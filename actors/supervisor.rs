@@ -78,9 +78,10 @@ impl Actor for Supervisor {
         args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
         let n = args.plan.templates.len();
+        let directory = Directory::new(args.plan.metrics.clone(), args.plan.readiness.clone());
         Ok(SupervisorState {
             plan: args.plan,
-            directory: Directory::new(),
+            directory,
             exit: Some(args.exit),
             children: HashMap::new(),
             cells: HashMap::new(),
@@ -290,6 +291,7 @@ async fn spawn_child(
             let args = ExecArgs {
                 template_id: plan.id.clone(),
                 spec,
+                metrics: state.plan.metrics.clone(),
             };
             let (r, _) = Actor::spawn_linked(None, ExecActor, args, sup).await?;
             state.execs[i] = Some(r.clone());

@@ -291,6 +291,7 @@ fn plan(
     dir: &Path,
     templates: Vec<TemplatePlan>,
 ) -> AgentPlan {
+    let ids: Vec<String> = templates.iter().map(|t| t.id.clone()).collect();
     AgentPlan {
         authenticator: auth,
         fetcher: server,
@@ -310,6 +311,8 @@ fn plan(
         },
         shutdown_timeout: Duration::from_secs(5),
         max_concurrent_fetches: 8,
+        metrics: Arc::new(crate::telemetry::Metrics::new()),
+        readiness: Arc::new(crate::telemetry::Readiness::new(ids)),
     }
 }
 

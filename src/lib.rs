@@ -19,6 +19,7 @@ pub mod logging;
 pub mod restart_policy;
 pub mod sensitive;
 pub mod signals;
+pub mod telemetry;
 pub mod template;
 pub mod token_lifecycle;
 
