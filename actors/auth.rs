@@ -38,6 +38,8 @@ pub enum AuthMsg {
         generation: u64,
         result: Result<TokenGrant, AuthFailure>,
     },
+    /// A reloaded config's sinks: write the current token to them from now on.
+    SetSinks(Vec<SinkPlan>),
     /// Shutdown with revocation: revoke the token, empty the sinks, stop scheduling; replies
     /// whether the server confirmed the revocation.
     Revoke(RpcReplyPort<bool>),
@@ -118,6 +120,11 @@ impl Actor for AuthActor {
         }
         match msg {
             AuthMsg::Revoke(reply) => revoke(state, reply),
+            AuthMsg::SetSinks(sinks) => {
+                state.args.sinks = sinks;
+                state.sink_failures = 0;
+                write_sinks(&myself, state);
+            }
             AuthMsg::Login => start_login(&myself, state),
             AuthMsg::Relogin { generation } if generation == state.generation => {
                 start_login(&myself, state)

@@ -19,7 +19,7 @@ pub mod renderer;
 pub mod supervisor;
 
 pub use plan::{AgentPlan, TemplatePlan};
-pub use supervisor::{run_agent, AgentExit, RunningAgent, ShutdownHandle};
+pub use supervisor::{run_agent, AgentExit, AgentHandle, RunningAgent};
 
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,9 @@ pub struct TemplatePlan {
     pub mode: u32,
     pub polling_interval: Duration,
     pub command: Option<CommandSpec>,
+    /// Identifies the template's whole definition (source, destination, settings): on reload, a
+    /// template with the same fingerprint keeps running untouched.
+    pub fingerprint: u64,
 }
 
 /// Everything the supervisor needs.

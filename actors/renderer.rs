@@ -41,7 +41,8 @@ pub enum RendererMsg {
 }
 
 pub struct RendererArgs {
-    pub index: usize,
+    /// The supervisor's slot for this template.
+    pub slot: usize,
     pub plan: TemplatePlan,
     /// Start of round 0, shared by every renderer so their rounds line up.
     pub epoch: Instant,
@@ -307,7 +308,7 @@ fn report(state: &mut RendererState, ok: bool) {
             .args
             .supervisor
             .send_message(SupervisorMsg::TemplateDone {
-                index: state.args.index,
+                slot: state.args.slot,
                 ok,
             });
     }

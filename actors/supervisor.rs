@@ -1,19 +1,18 @@
 //! The root Supervisor: starts the children, restarts a crashed one with backoff (at most N times
 //! within a window, then the agent exits non-zero), and shuts everything down in order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
-use super::auth::AuthMsg;
-use super::auth::{AuthActor, AuthArgs};
+use super::auth::{AuthActor, AuthArgs, AuthMsg};
 use super::directory::Directory;
 use super::exec::{ExecActor, ExecArgs, ExecMsg};
 use super::fetcher::{FetcherActor, FetcherArgs};
 use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs, LeaseMsg};
-use super::plan::AgentPlan;
+use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
 use super::renderer::{RendererActor, RendererArgs, RendererMsg};
 use crate::restart_policy::{RestartDecision, RestartTracker};
 
@@ -31,13 +30,19 @@ pub enum SupervisorMsg {
     TokenReady,
     /// A login failed and the agent must not retry (exit-after-auth).
     LoginFailed(String),
-    /// A template's first render finished.
-    TemplateDone { index: usize, ok: bool },
+    /// A template's first render finished (`slot` names the renderer).
+    TemplateDone { slot: usize, ok: bool },
+    /// SIGHUP with a valid new config: apply its templates and sinks. Unchanged templates keep
+    /// running; no new login, and leases of unchanged calls are kept.
+    Reload {
+        templates: Vec<TemplatePlan>,
+        sinks: Vec<SinkPlan>,
+    },
     /// Start a crashed child again.
     Respawn(Child),
 }
 
-/// The children, by role.
+/// The children, by role. Templates live in numbered slots (stable across reloads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Child {
     Auth,
@@ -58,10 +63,13 @@ pub struct SupervisorState {
     exit: Option<oneshot::Sender<AgentExit>>,
     children: HashMap<ActorId, Child>,
     cells: HashMap<Child, ActorCell>,
-    execs: Vec<Option<ActorRef<ExecMsg>>>,
+    /// The templates being kept rendered, by slot.
+    templates: BTreeMap<usize, TemplatePlan>,
+    next_slot: usize,
+    execs: HashMap<usize, ActorRef<ExecMsg>>,
     trackers: HashMap<Child, RestartTracker>,
     epoch: Option<Instant>,
-    first_results: Vec<Option<bool>>,
+    first_results: HashMap<usize, bool>,
     shutting_down: bool,
 }
 
@@ -77,18 +85,21 @@ impl Actor for Supervisor {
         _: ActorRef<SupervisorMsg>,
         args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
-        let n = args.plan.templates.len();
+        let templates: BTreeMap<usize, TemplatePlan> =
+            args.plan.templates.iter().cloned().enumerate().collect();
         let directory = Directory::new(args.plan.metrics.clone(), args.plan.readiness.clone());
         Ok(SupervisorState {
+            next_slot: templates.len(),
+            templates,
             plan: args.plan,
             directory,
             exit: Some(args.exit),
             children: HashMap::new(),
             cells: HashMap::new(),
-            execs: vec![None; n],
+            execs: HashMap::new(),
             trackers: HashMap::new(),
             epoch: None,
-            first_results: vec![None; n],
+            first_results: HashMap::new(),
             shutting_down: false,
         })
     }
@@ -132,15 +143,21 @@ impl Actor for Supervisor {
             SupervisorMsg::LoginFailed(reason) => {
                 finish(&myself, state, 1, format!("login failed: {reason}")).await;
             }
-            SupervisorMsg::TemplateDone { index, ok } => {
-                if let Some(slot) = state.first_results.get_mut(index) {
-                    slot.get_or_insert(ok);
-                }
+            SupervisorMsg::TemplateDone { slot, ok } => {
+                state.first_results.entry(slot).or_insert(ok);
                 if state.plan.exit_after_auth {
                     if !ok {
-                        let id = state.plan.templates[index].id.clone();
+                        let id = state
+                            .templates
+                            .get(&slot)
+                            .map(|t| t.id.clone())
+                            .unwrap_or_default();
                         finish(&myself, state, 1, format!("template {id} failed to render")).await;
-                    } else if state.first_results.iter().all(|r| r == &Some(true)) {
+                    } else if state
+                        .templates
+                        .keys()
+                        .all(|s| state.first_results.get(s) == Some(&true))
+                    {
                         finish(
                             &myself,
                             state,
@@ -150,6 +167,9 @@ impl Actor for Supervisor {
                         .await;
                     }
                 }
+            }
+            SupervisorMsg::Reload { templates, sinks } => {
+                reload(&myself, state, templates, sinks).await
             }
             SupervisorMsg::Respawn(child) => {
                 if let Err(e) = spawn_child(&myself, state, child).await {
@@ -221,28 +241,91 @@ async fn on_token_ready(myself: &ActorRef<SupervisorMsg>, state: &mut Supervisor
         return;
     }
     state.epoch = Some(Instant::now());
-    if state.plan.templates.is_empty() {
+    if state.templates.is_empty() {
         if state.plan.exit_after_auth {
             finish(myself, state, 0, "exit-after-auth: token written".into()).await;
         }
         return;
     }
-    for i in 0..state.plan.templates.len() {
-        if state.plan.templates[i].command.is_some() {
-            if let Err(e) = spawn_child(myself, state, Child::Exec(i)).await {
-                return finish(
-                    myself,
-                    state,
-                    1,
-                    format!("cannot start a command actor: {e}"),
-                )
-                .await;
-            }
-        }
-        if let Err(e) = spawn_child(myself, state, Child::Renderer(i)).await {
+    let slots: Vec<usize> = state.templates.keys().copied().collect();
+    for slot in slots {
+        if let Err(e) = start_template(myself, state, slot).await {
             return finish(myself, state, 1, format!("cannot start a renderer: {e}")).await;
         }
     }
+}
+
+async fn start_template(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    slot: usize,
+) -> Result<(), ractor::SpawnErr> {
+    if state
+        .templates
+        .get(&slot)
+        .is_some_and(|t| t.command.is_some())
+    {
+        spawn_child(myself, state, Child::Exec(slot)).await?;
+    }
+    spawn_child(myself, state, Child::Renderer(slot)).await
+}
+
+async fn stop_template(state: &mut SupervisorState, slot: usize) {
+    for child in [Child::Renderer(slot), Child::Exec(slot)] {
+        if let Some(cell) = state.cells.remove(&child) {
+            state.children.remove(&cell.get_id());
+            let _ = cell.stop_and_wait(None, Some(Duration::from_secs(5))).await;
+        }
+    }
+    state.execs.remove(&slot);
+    state.first_results.remove(&slot);
+    state.trackers.remove(&Child::Renderer(slot));
+    state.trackers.remove(&Child::Exec(slot));
+}
+
+/// Applies a reloaded config: templates that did not change keep running untouched; removed
+/// ones stop; new or changed ones start. Sinks are replaced and get the current token.
+async fn reload(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    templates: Vec<TemplatePlan>,
+    sinks: Vec<SinkPlan>,
+) {
+    let mut unmatched: Vec<TemplatePlan> = templates;
+    let (mut kept, mut removed) = (0, 0);
+    let slots: Vec<usize> = state.templates.keys().copied().collect();
+    for slot in slots {
+        let fingerprint = state.templates[&slot].fingerprint;
+        if let Some(pos) = unmatched.iter().position(|t| t.fingerprint == fingerprint) {
+            unmatched.remove(pos);
+            kept += 1;
+        } else {
+            stop_template(state, slot).await;
+            state.templates.remove(&slot);
+            removed += 1;
+        }
+    }
+    let added = unmatched.len();
+    for plan in unmatched {
+        let slot = state.next_slot;
+        state.next_slot += 1;
+        state.templates.insert(slot, plan);
+        if state.epoch.is_some() {
+            if let Err(e) = start_template(myself, state, slot).await {
+                tracing::error!(error = %e, "cannot start a reloaded template");
+            }
+        }
+    }
+    state.plan.templates = state.templates.values().cloned().collect();
+    state
+        .directory
+        .readiness
+        .replace_templates(state.templates.values().map(|t| t.id.clone()));
+    state.plan.sinks = sinks.clone();
+    if let Some(auth) = state.directory.auth() {
+        let _ = auth.send_message(AuthMsg::SetSinks(sinks));
+    }
+    tracing::info!(kept, added, removed, "configuration reloaded");
 }
 
 async fn spawn_child(
@@ -284,7 +367,9 @@ async fn spawn_child(
             r.get_cell()
         }
         Child::Exec(i) => {
-            let plan = &state.plan.templates[i];
+            let Some(plan) = state.templates.get(&i) else {
+                return Ok(());
+            };
             let Some(spec) = plan.command.clone() else {
                 return Ok(());
             };
@@ -294,7 +379,7 @@ async fn spawn_child(
                 metrics: state.plan.metrics.clone(),
             };
             let (r, _) = Actor::spawn_linked(None, ExecActor, args, sup).await?;
-            state.execs[i] = Some(r.clone());
+            state.execs.insert(i, r.clone());
             // A restarted command actor must be known to its renderer: restart that too.
             if let Some(renderer) = state.cells.get(&Child::Renderer(i)) {
                 renderer.stop(Some("its command actor was restarted".into()));
@@ -302,12 +387,15 @@ async fn spawn_child(
             r.get_cell()
         }
         Child::Renderer(i) => {
+            let Some(plan) = state.templates.get(&i) else {
+                return Ok(());
+            };
             let args = RendererArgs {
-                index: i,
-                plan: state.plan.templates[i].clone(),
+                slot: i,
+                plan: plan.clone(),
                 epoch: state.epoch.unwrap_or_else(Instant::now),
                 directory: state.directory.clone(),
-                exec: state.execs[i].clone(),
+                exec: state.execs.get(&i).cloned(),
                 supervisor: myself.clone(),
                 once: state.plan.exit_after_auth,
             };
@@ -333,13 +421,14 @@ async fn finish(
     let deadline = Instant::now() + state.plan.shutdown_timeout;
     let remaining = || deadline.saturating_duration_since(Instant::now());
 
-    for i in 0..state.plan.templates.len() {
+    let slots: Vec<usize> = state.templates.keys().copied().collect();
+    for i in slots {
         if let Some(cell) = state.cells.remove(&Child::Renderer(i)) {
             let _ = cell.stop_and_wait(None, Some(remaining())).await;
         }
     }
     let mut failed_commands = 0;
-    for exec in state.execs.iter().flatten() {
+    for exec in state.execs.values() {
         match exec.call(ExecMsg::Drain, Some(remaining())).await {
             Ok(ractor::rpc::CallResult::Success(failures)) => failed_commands += failures,
             _ => tracing::warn!("a command was still running at the end of the shutdown timeout"),
@@ -409,19 +498,25 @@ async fn revoke_credentials(state: &SupervisorState, budget: Duration) {
     }
 }
 
-/// Asks a running agent to shut down gracefully.
+/// Talks to a running agent: graceful shutdown, and reloading templates and sinks.
 #[derive(Clone)]
-pub struct ShutdownHandle(ActorRef<SupervisorMsg>);
+pub struct AgentHandle(ActorRef<SupervisorMsg>);
 
-impl ShutdownHandle {
+impl AgentHandle {
     pub fn shutdown(&self) {
         let _ = self.0.send_message(SupervisorMsg::Shutdown);
+    }
+
+    pub fn reload(&self, templates: Vec<TemplatePlan>, sinks: Vec<SinkPlan>) {
+        let _ = self
+            .0
+            .send_message(SupervisorMsg::Reload { templates, sinks });
     }
 }
 
 /// A started agent.
 pub struct RunningAgent {
-    pub shutdown: ShutdownHandle,
+    pub handle: AgentHandle,
     exit: oneshot::Receiver<AgentExit>,
 }
 
@@ -440,7 +535,7 @@ pub async fn run_agent(plan: AgentPlan) -> Result<RunningAgent, ractor::SpawnErr
     let (tx, rx) = oneshot::channel();
     let (sup, _) = Actor::spawn(None, Supervisor, SupervisorArgs { plan, exit: tx }).await?;
     Ok(RunningAgent {
-        shutdown: ShutdownHandle(sup),
+        handle: AgentHandle(sup),
         exit: rx,
     })
 }

@@ -277,6 +277,7 @@ fn template(
         destination: dir.join(format!("out{i}")),
         mode: 0o600,
         polling_interval: Duration::from_millis(interval_ms),
+        fingerprint: i as u64,
         command: command.map(|c| CommandSpec {
             command: c,
             timeout: Duration::from_secs(5),
@@ -385,7 +386,7 @@ async fn token_reaches_the_sink_and_templates_share_one_fetch_per_round() {
     .await;
     tokio::time::sleep(Duration::from_millis(700)).await;
 
-    agent.shutdown.shutdown();
+    agent.handle.shutdown();
     let exit = tokio::time::timeout(Duration::from_secs(5), agent.wait())
         .await
         .unwrap();
@@ -430,7 +431,7 @@ async fn a_panicking_renderer_is_restarted_and_others_keep_rendering() {
         dir.path().join("out0").exists() && dir.path().join("out1").exists()
     })
     .await;
-    agent.shutdown.shutdown();
+    agent.handle.shutdown();
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(5), agent.wait())
             .await
@@ -529,7 +530,7 @@ async fn short_ttl_tokens_are_renewed_into_the_sink() {
     })
     .await;
     assert_eq!(auth.logins.load(Ordering::SeqCst), 1);
-    agent.shutdown.shutdown();
+    agent.handle.shutdown();
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(5), agent.wait())
             .await
@@ -551,6 +552,7 @@ fn lease_template(dir: &Path, i: usize, command: Option<String>) -> TemplatePlan
             timeout: Duration::from_secs(5),
             kill_grace: Duration::from_millis(200),
         }),
+        fingerprint: 1000 + i as u64,
     }
 }
 
@@ -599,7 +601,7 @@ async fn identical_dynamic_secret_calls_share_one_lease_which_is_renewed_then_re
     )
     .await;
 
-    agent.shutdown.shutdown();
+    agent.handle.shutdown();
     let exit = tokio::time::timeout(Duration::from_secs(5), agent.wait())
         .await
         .unwrap();
@@ -613,5 +615,78 @@ async fn identical_dynamic_secret_calls_share_one_lease_which_is_renewed_then_re
         read(&dir.path().join("sink/token")),
         "",
         "sinks are emptied after revocation"
+    );
+}
+
+#[tokio::test]
+async fn reload_keeps_unchanged_templates_adds_new_ones_and_moves_sinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Arc::new(FakeAuth {
+        logins: AtomicU32::new(0),
+        ttl: Duration::from_secs(3600),
+    });
+    let server = Arc::new(FakeServer::default());
+    server
+        .values
+        .lock()
+        .unwrap()
+        .insert("/a".into(), "1".into());
+    let t0 = template(dir.path(), 0, "/a", 60_000, 0, None);
+    let t1 = template(dir.path(), 1, "/a", 60_000, 0, None);
+    let p = plan(
+        auth.clone(),
+        server.clone(),
+        dir.path(),
+        vec![t0.clone(), t1],
+    );
+    let metrics = p.metrics.clone();
+    let agent = run_agent(p).await.unwrap();
+    wait_for("first renders", Duration::from_secs(5), || {
+        dir.path().join("out0").exists() && dir.path().join("out1").exists()
+    })
+    .await;
+
+    // The new config keeps t0, drops t1, adds t2, and moves the sink.
+    let t2 = template(dir.path(), 2, "/a", 60_000, 0, None);
+    let new_sink = SinkPlan {
+        path: dir.path().join("new-sink/token"),
+        mode: 0o600,
+    };
+    agent.handle.reload(vec![t0, t2], vec![new_sink]);
+    wait_for("the added template", Duration::from_secs(5), || {
+        dir.path().join("out2").exists()
+    })
+    .await;
+    wait_for("the new sink", Duration::from_secs(5), || {
+        read(&dir.path().join("new-sink/token")) == "token-1"
+    })
+    .await;
+    assert_eq!(
+        auth.logins.load(Ordering::SeqCst),
+        1,
+        "a reload never logs in again"
+    );
+    // t0 was not restarted: it rendered once (its interval is a minute); t2 rendered once.
+    let text = metrics.encode();
+    assert!(
+        text.contains("kms_agent_renders_total{template=\"t0\",outcome=\"written\"} 1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("kms_agent_renders_total{template=\"t0\",outcome=\"unchanged\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kms_agent_renders_total{template=\"t2\",outcome=\"written\"} 1"),
+        "{text}"
+    );
+
+    agent.handle.shutdown();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), agent.wait())
+            .await
+            .unwrap()
+            .code,
+        0
     );
 }

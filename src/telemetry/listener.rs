@@ -87,9 +87,13 @@ mod tests {
     async fn serves_health_readiness_and_metrics() {
         let metrics = Arc::new(Metrics::new());
         let readiness = Arc::new(Readiness::new(["t0".to_string()]));
-        let server = TelemetryServer::start("127.0.0.1:0".parse().unwrap(), metrics.clone(), readiness.clone())
-            .await
-            .unwrap();
+        let server = TelemetryServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            metrics.clone(),
+            readiness.clone(),
+        )
+        .await
+        .unwrap();
         let base = format!("http://{}", server.addr());
         let http = reqwest::Client::new();
 
@@ -105,8 +109,25 @@ mod tests {
         readiness.set_token(true);
         readiness.template_rendered("t0");
         metrics.render_event("t0", "written");
-        assert_eq!(http.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
-        let text = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-        assert!(text.contains("kms_agent_renders_total{template=\"t0\",outcome=\"written\"} 1"), "{text}");
+        assert_eq!(
+            http.get(format!("{base}/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("kms_agent_renders_total{template=\"t0\",outcome=\"written\"} 1"),
+            "{text}"
+        );
     }
 }

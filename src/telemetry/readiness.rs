@@ -42,6 +42,20 @@ impl Readiness {
         }
     }
 
+    /// After a reload: the new set of templates; ones that already rendered keep their state.
+    pub fn replace_templates(&self, ids: impl IntoIterator<Item = String>) {
+        if let Ok(mut s) = self.inner.lock() {
+            let old = std::mem::take(&mut s.templates);
+            s.templates = ids
+                .into_iter()
+                .map(|id| {
+                    let done = old.iter().any(|(t, d)| *t == id && *d);
+                    (id, done)
+                })
+                .collect();
+        }
+    }
+
     /// `Ok(())` when ready, else why not (names template ids only).
     pub fn check(&self) -> Result<(), String> {
         let s = self
