@@ -7,6 +7,8 @@
 //! (deduplicated across all templates) and renders again.
 
 pub mod data;
+pub mod functions;
+pub mod handlebars;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
 
