@@ -28,10 +28,16 @@ const MAX_PASSES: u32 = 10;
 const RETRY_BASE: Duration = Duration::from_secs(1);
 /// ...doubling up to this (and never longer than the polling interval).
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// A round whose data has not all arrived by then fails (and is retried): covers a fetcher or
+/// lease manager that crashed with our request in flight. Longer than a request with all its
+/// retries.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub enum RendererMsg {
     /// Start a round.
     Tick { retry: bool },
+    /// The round that started at this instant is still waiting for data.
+    RoundTimeout { round: Instant },
     /// An answer from the fetcher for the round that asked.
     Data {
         round: Instant,
@@ -64,6 +70,8 @@ pub struct RendererState {
     failures: u32,
     reported: bool,
     timer: Option<JoinHandle<()>>,
+    /// Fails the round if its data never arrives.
+    watchdog: Option<JoinHandle<()>>,
 }
 
 pub struct RendererActor;
@@ -90,6 +98,7 @@ impl Actor for RendererActor {
             failures: 0,
             reported: false,
             timer: None,
+            watchdog: None,
         })
     }
 
@@ -98,7 +107,10 @@ impl Actor for RendererActor {
         _: ActorRef<RendererMsg>,
         state: &mut RendererState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(t) = state.timer.take() {
+        for t in [state.timer.take(), state.watchdog.take()]
+            .into_iter()
+            .flatten()
+        {
             t.abort();
         }
         Ok(())
@@ -112,6 +124,12 @@ impl Actor for RendererActor {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             RendererMsg::Tick { retry } => start_round(&myself, state, retry),
+            RendererMsg::RoundTimeout { round } => {
+                if state.round == Some(round) && !state.pending.is_empty() {
+                    state.pending.clear();
+                    fail(&myself, state, "timed out waiting for secret data".into());
+                }
+            }
             RendererMsg::Data {
                 round,
                 request,
@@ -148,6 +166,14 @@ fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry:
         state.args.epoch + interval * k
     };
     state.round = Some(round);
+    if let Some(w) = state.watchdog.take() {
+        w.abort();
+    }
+    let me = myself.clone();
+    state.watchdog = Some(tokio::spawn(async move {
+        tokio::time::sleep(ROUND_TIMEOUT).await;
+        let _ = me.send_message(RendererMsg::RoundTimeout { round });
+    }));
     state.snapshot = Snapshot::new();
     state.passes = 0;
     state.pending = state.known.iter().cloned().collect();
@@ -320,7 +346,10 @@ fn schedule(
     delay: Duration,
     retry: bool,
 ) {
-    if let Some(t) = state.timer.take() {
+    for t in [state.timer.take(), state.watchdog.take()]
+        .into_iter()
+        .flatten()
+    {
         t.abort();
     }
     let me = myself.clone();
