@@ -32,10 +32,10 @@ pub(crate) struct Chain<'a> {
 
 impl Chain<'_> {
     pub async fn resolve(&self) -> Result<AwsCredentials, MethodError> {
-        if let Some(credentials) = self.from_environment()? {
+        if let Some(credentials) = self.environment_keys()? {
             return Ok(credentials);
         }
-        if let Some(credentials) = self.from_profile()? {
+        if let Some(credentials) = self.profile_keys()? {
             return Ok(credentials);
         }
         if let Some(web_identity) = WebIdentity::from_env(self.env, self.profile)? {
@@ -76,7 +76,7 @@ impl Chain<'_> {
         })
     }
 
-    fn from_environment(&self) -> Result<Option<AwsCredentials>, MethodError> {
+    fn environment_keys(&self) -> Result<Option<AwsCredentials>, MethodError> {
         let key_id = self.env.var("AWS_ACCESS_KEY_ID");
         let secret = self.env.var("AWS_SECRET_ACCESS_KEY");
         match (key_id, secret) {
@@ -97,7 +97,7 @@ impl Chain<'_> {
         }
     }
 
-    fn from_profile(&self) -> Result<Option<AwsCredentials>, MethodError> {
+    fn profile_keys(&self) -> Result<Option<AwsCredentials>, MethodError> {
         let profile = self.profile;
         let unusable = |reason: String| MethodError::AwsProfile {
             profile: profile.name.clone(),
