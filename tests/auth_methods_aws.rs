@@ -122,6 +122,9 @@ async fn environment_credentials_and_region_sign_without_touching_imds() {
             ("AWS_SECRET_ACCESS_KEY", "env-secret"),
             ("AWS_SESSION_TOKEN", "env-session-token"),
             ("AWS_REGION", "eu-west-1"),
+            // Not consulted: the environment already has keys and region.
+            ("AWS_PROFILE", "absent-profile"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
         ],
     );
     let request = aws_iam_login(

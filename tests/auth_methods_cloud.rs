@@ -5,7 +5,7 @@ mod auth_methods_support;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth_methods_support::{body_text, clients, dead_address, FakeServer};
+use auth_methods_support::{body_text, clients, dead_address, FakeServer, Reply};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use kms_agent::auth::methods::{
@@ -105,6 +105,24 @@ async fn azure_errors_name_the_endpoint_and_keep_only_the_error_code() {
     assert!(err
         .to_string()
         .ends_with("sent an unusable answer: no `access_token` in the answer"));
+
+    // Metadata requests are never redirected (the Metadata header must not travel).
+    let target = FakeServer::start(|_| (200, r#"{"access_token":"elsewhere"}"#.to_string())).await;
+    let location = format!("{}/metadata/identity/oauth2/token", target.base());
+    let redirecting = FakeServer::start(move |_| Reply {
+        status: 302,
+        body: String::new(),
+        headers: vec![("location", location.clone())],
+    })
+    .await;
+    let err = azure_login(&clients(), IDENTITY, &redirecting.base())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, MethodError::Status { status: 302, .. }),
+        "{err:?}"
+    );
+    assert!(target.requests().is_empty());
 
     let dead = dead_address().await;
     let err = azure_login(&clients(), IDENTITY, &dead).await.unwrap_err();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use kms_agent::auth::methods::{HttpClients, LoginRequest};
@@ -61,7 +61,24 @@ fn decode(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-type Responder = dyn Fn(&Recorded) -> (u16, String) + Send + Sync;
+/// A fake's answer; a `(status, body)` tuple converts into one without extra headers.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl From<(u16, String)> for Reply {
+    fn from((status, body): (u16, String)) -> Self {
+        Reply {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+}
+
+type Responder = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
 /// A server on 127.0.0.1:0; stops when dropped.
 pub struct FakeServer {
@@ -71,11 +88,11 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    pub async fn start(
-        respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
+    pub async fn start<R: Into<Reply>>(
+        respond: impl Fn(&Recorded) -> R + Send + Sync + 'static,
     ) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let respond: Arc<Responder> = Arc::new(respond);
+        let respond: Arc<Responder> = Arc::new(move |r: &Recorded| respond(r).into());
         let log = requests.clone();
         let app = Router::new().fallback(move |request: Request| {
             let log = log.clone();
@@ -122,9 +139,19 @@ async fn handle(request: Request, log: &Mutex<Vec<Recorded>>, respond: &Responde
         headers: parts.headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let (status, answer) = respond(&recorded);
+    let reply = respond(&recorded);
     log.lock().unwrap().push(recorded);
-    (StatusCode::from_u16(status).unwrap(), Body::from(answer)).into_response()
+    let mut response = (
+        StatusCode::from_u16(reply.status).unwrap(),
+        Body::from(reply.body),
+    )
+        .into_response();
+    for (name, value) in reply.headers {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value).unwrap());
+    }
+    response
 }
 
 /// An address nothing listens on (bound, then released).

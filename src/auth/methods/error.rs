@@ -68,3 +68,11 @@ pub enum MethodError {
     #[error("cannot build the HTTP client: {reason}")]
     HttpClient { reason: String },
 }
+
+/// The AuthActor retries failed logins with backoff; a method that cannot produce its request
+/// yet (metadata service down, token file not mounted) is such a failure, not a rejection.
+impl From<MethodError> for crate::auth::AuthFailure {
+    fn from(err: MethodError) -> Self {
+        crate::auth::AuthFailure::transient(err.to_string())
+    }
+}

@@ -74,7 +74,7 @@ pub async fn gcp_iam_login(
     let url = format!(
         "{}/v1/projects/-/serviceAccounts/{}:signJwt",
         endpoints.iam_credentials.trim_end_matches('/'),
-        key.client_email
+        path_segment(&key.client_email)
     );
     let payload = json!({
         "sub": key.client_email,
@@ -94,6 +94,19 @@ pub async fn gcp_iam_login(
         identity_id,
         jwt: Sensitive::new(jwt),
     })
+}
+
+/// `text` as one URL path segment: unreserved characters and `@` stay, the rest is
+/// percent-encoded, so an odd `client_email` cannot change the route.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Exchanges a JWT assertion signed with the key for an OAuth2 access token.
@@ -127,6 +140,15 @@ async fn oauth_access_token(
 mod tests {
     use super::super::MapEnv;
     use super::*;
+
+    #[test]
+    fn service_account_emails_stay_one_path_segment() {
+        assert_eq!(
+            path_segment("agent@demo.iam.gserviceaccount.com"),
+            "agent@demo.iam.gserviceaccount.com"
+        );
+        assert_eq!(path_segment("a/b?c"), "a%2Fb%3Fc");
+    }
 
     #[test]
     fn endpoints_come_from_env_or_defaults() {

@@ -18,8 +18,9 @@ const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// The clients the methods use.
 #[derive(Debug, Clone)]
 pub struct HttpClients {
-    /// For instance metadata and container credential endpoints: never through a proxy, since
-    /// those addresses are only reachable from the host itself.
+    /// For instance metadata and container credential endpoints: never through a proxy (those
+    /// addresses are only reachable from the host itself) and never redirected (they do not
+    /// redirect; a redirect would carry their headers elsewhere).
     pub metadata: reqwest::Client,
     /// For Internet APIs (Google OAuth and IAM, AWS STS): honours the usual proxy variables.
     pub internet: reqwest::Client,
@@ -32,6 +33,7 @@ impl HttpClients {
         };
         let metadata = reqwest::Client::builder()
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(METADATA_CONNECT_TIMEOUT.min(timeout))
             .build()

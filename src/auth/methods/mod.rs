@@ -5,6 +5,18 @@
 //! [`LoginRequest`] body the KMS login route expects (kms-api.md §4-§7). Sending it is the KMS
 //! client's job. Every environment lookup goes through an injectable [`Env`] and every endpoint
 //! is a parameter, so tests serve the metadata services from local fakes.
+//!
+//! Environment variables read (through [`Env`]; blank counts as unset):
+//!
+//! | method | variables |
+//! | --- | --- |
+//! | azure | `KMS_AZURE_METADATA_ENDPOINT`, then `AZURE_POD_IDENTITY_AUTHORITY_HOST` (Azure SDKs' IMDS override); default `http://169.254.169.254` |
+//! | gcp-id-token | `GCE_METADATA_HOST` (`host[:port]`); default `metadata.google.internal` |
+//! | gcp-iam | `KMS_GCP_OAUTH_TOKEN_URI` (beats the key's `token_uri`; default `https://oauth2.googleapis.com/token`), `KMS_GCP_IAM_CREDENTIALS_ENDPOINT` (default `https://iamcredentials.googleapis.com`) |
+//! | aws-iam | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `AWS_PROFILE`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, `HOME`; `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`, `AWS_ROLE_SESSION_NAME`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`; `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, `AWS_CONTAINER_CREDENTIALS_FULL_URI`, `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, `AWS_CONTAINER_AUTHORIZATION_TOKEN`; `AWS_EC2_METADATA_DISABLED`, `AWS_EC2_METADATA_SERVICE_ENDPOINT`, `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`; `AWS_REGION`, `AWS_DEFAULT_REGION` |
+//!
+//! Kubernetes takes its token path as a parameter (config resolves
+//! `KMS_KUBERNETES_SERVICE_ACCOUNT_TOKEN_PATH`), as gcp-iam takes its key path.
 
 mod aws;
 mod azure;

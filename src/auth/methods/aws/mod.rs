@@ -26,6 +26,8 @@ use profile::Profile;
 pub const DEFAULT_IMDS_ENDPOINT: &str = "http://169.254.169.254";
 const IMDS_IPV6_ENDPOINT: &str = "http://[fd00:ec2::254]";
 
+const REGION_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
+
 /// Where the AWS credential sources are reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsEndpoints {
@@ -89,7 +91,15 @@ pub async fn aws_iam_login(
     now: SystemTime,
 ) -> Result<LoginRequest, MethodError> {
     let identity_id = identity_id(identity)?;
-    let profile = Profile::load(env).await?;
+    // The shared files are read only when the environment leaves region or keys open, so a
+    // broken ~/.aws cannot fail a login configured entirely by variables.
+    let configured_by_env = env.first_of(&REGION_VARS).is_some()
+        && (env.var("AWS_ACCESS_KEY_ID").is_some() || env.var("AWS_SECRET_ACCESS_KEY").is_some());
+    let profile = if configured_by_env {
+        Profile::default()
+    } else {
+        Profile::load(env).await?
+    };
     let imds = endpoints
         .imds
         .as_deref()
@@ -135,7 +145,7 @@ async fn resolve_region(
     imds: Option<&Imds<'_>>,
 ) -> Result<String, MethodError> {
     let configured = env
-        .first_of(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+        .first_of(&REGION_VARS)
         .or_else(|| profile.get("region").map(str::to_string));
     let region = match (configured, imds) {
         (Some(region), _) => region,
