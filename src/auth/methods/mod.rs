@@ -30,7 +30,10 @@ mod http;
 mod kubernetes;
 mod login_request;
 
-pub use aws::{aws_iam_login, AwsCredentials, AwsEndpoints};
+pub use aws::{
+    aws_iam_login, AwsCredentials, AwsEndpoints, DEFAULT_CONTAINER_CREDENTIALS_HOST,
+    DEFAULT_IMDS_ENDPOINT,
+};
 pub use azure::{
     azure_login, azure_metadata_endpoint, AZURE_MANAGEMENT_RESOURCE,
     DEFAULT_AZURE_METADATA_ENDPOINT,
