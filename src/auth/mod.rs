@@ -4,6 +4,8 @@
 //! [`Authenticator`] sends it and turns answers into [`TokenGrant`]s. The actor decides *when*
 //! (see [`crate::token_lifecycle`]); this module only knows *how*.
 
+pub mod methods;
+
 use std::time::Duration;
 
 use futures::future::BoxFuture;
