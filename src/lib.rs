@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod devserver;
+pub mod dry_run;
 pub mod exec;
 pub mod fetch;
 pub mod fsutil;
