@@ -165,25 +165,6 @@ impl Actor for LeaseManagerActor {
     }
 }
 
-fn spec_of(request: &DataRequest) -> Option<LeaseSpec> {
-    match request {
-        DataRequest::DynamicSecret {
-            project_slug,
-            environment,
-            path,
-            name,
-            ttl,
-        } => Some(LeaseSpec {
-            project_slug: project_slug.clone(),
-            environment: environment.clone(),
-            path: path.clone(),
-            name: name.clone(),
-            ttl: ttl.clone(),
-        }),
-        _ => None,
-    }
-}
-
 fn answer(w: &Waiter, result: Result<DataValue, FetchFailure>) {
     let _ = w.reply.send_message(RendererMsg::Data {
         round: w.round,
@@ -203,7 +184,7 @@ fn get(
     round: Instant,
     reply: ActorRef<RendererMsg>,
 ) {
-    let Some(spec) = spec_of(&request) else {
+    let Some(spec) = LeaseSpec::from_request(&request) else {
         return answer(
             &Waiter {
                 request,

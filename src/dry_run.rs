@@ -8,7 +8,7 @@ use std::io::Write;
 use crate::auth::Authenticator;
 use crate::fetch::SecretFetcher;
 use crate::leases::{LeaseApi, LeaseSpec};
-use crate::template::{CompiledTemplate, DataRequest, DataValue, RenderOutcome, Snapshot};
+use crate::template::{CompiledTemplate, DataValue, RenderOutcome, Snapshot};
 
 /// Render passes before giving up on a template that keeps asking for new data.
 const MAX_PASSES: usize = 10;
@@ -48,32 +48,17 @@ pub async fn dry_run(
                 }
                 Ok(RenderOutcome::NeedData(requests)) => {
                     for request in requests {
-                        let answer = match &request {
-                            DataRequest::DynamicSecret {
-                                project_slug,
-                                environment,
-                                path,
-                                name,
-                                ttl,
-                            } => {
-                                let spec = LeaseSpec {
-                                    project_slug: project_slug.clone(),
-                                    environment: environment.clone(),
-                                    path: path.clone(),
-                                    name: name.clone(),
-                                    ttl: ttl.clone(),
-                                };
-                                match leases.create(&token, &spec).await {
-                                    Ok(grant) => {
-                                        created.insert(spec, grant.info.lease_id.clone());
-                                        Ok(DataValue::Credentials(std::sync::Arc::new(
-                                            grant.credentials.into_inner(),
-                                        )))
-                                    }
-                                    Err(e) => Err(e.message),
+                        let answer = match LeaseSpec::from_request(&request) {
+                            Some(spec) => match leases.create(&token, &spec).await {
+                                Ok(grant) => {
+                                    created.insert(spec, grant.info.lease_id.clone());
+                                    Ok(DataValue::Credentials(std::sync::Arc::new(
+                                        grant.credentials.into_inner(),
+                                    )))
                                 }
-                            }
-                            _ => fetcher.fetch(&token, &request).await.map_err(|e| e.message),
+                                Err(e) => Err(e.message),
+                            },
+                            None => fetcher.fetch(&token, &request).await.map_err(|e| e.message),
                         };
                         snapshot.insert(request, answer);
                     }

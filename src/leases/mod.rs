@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 
 use crate::sensitive::Sensitive;
+use crate::template::DataRequest;
 
 /// What identifies one shared lease: identical `dynamic_secret` calls (same project, environment,
 /// path, name and TTL) across all templates share one.
@@ -19,6 +20,28 @@ pub struct LeaseSpec {
     pub name: String,
     /// Requested lease TTL (`"1m"`); `None` = the dynamic secret's default TTL.
     pub ttl: Option<String>,
+}
+
+impl LeaseSpec {
+    /// The lease a `dynamic_secret` call needs; `None` for other requests.
+    pub fn from_request(request: &DataRequest) -> Option<Self> {
+        match request {
+            DataRequest::DynamicSecret {
+                project_slug,
+                environment,
+                path,
+                name,
+                ttl,
+            } => Some(Self {
+                project_slug: project_slug.clone(),
+                environment: environment.clone(),
+                path: path.clone(),
+                name: name.clone(),
+                ttl: ttl.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A lease as the server described it.
