@@ -5,11 +5,23 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use super::EXIT_CONFIG_ERROR;
+use crate::config::{self, ConfigErrors, ConfigSource, Env, ProcessEnv};
+
+/// Exit code of `kms agent` after a valid configuration, until the runtime exists.
+const EXIT_NOT_BUILT: u8 = 1;
+
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes: 0 = ok (validate: configuration valid), 2 = configuration errors (all are printed, \
+each with its field path and line).
+
+Note: the agent runtime is not built yet. For now `kms agent` loads and validates the \
+configuration, logs a summary and exits with code 1; `kms agent validate` is fully functional.")]
 pub struct AgentArgs {
-    /// Agent configuration file (YAML). `KMS_AGENT_CONFIG_BASE64` may hold the whole document
-    /// instead.
-    #[arg(long, short = 'c', default_value = "agent-config.yaml")]
+    /// Agent configuration file (YAML). When `KMS_AGENT_CONFIG_BASE64` is set, it holds the whole
+    /// document (base64) and is used instead of the file.
+    #[arg(long, short = 'c', default_value = config::defaults::CONFIG_FILE)]
     pub config: PathBuf,
 
     #[command(subcommand)]
@@ -19,15 +31,69 @@ pub struct AgentArgs {
 #[derive(Debug, Subcommand)]
 pub enum AgentAction {
     /// Parse and validate the configuration, print a short summary, and exit (0 = valid, 2 =
-    /// errors).
+    /// errors). Credential files are not read: the agent reads them at login.
     Validate {
-        /// Agent configuration file (YAML).
+        /// Agent configuration file (YAML); defaults to the `--config` given to `kms agent`.
         #[arg(long, short = 'c')]
         config: Option<PathBuf>,
     },
 }
 
-pub fn run(_args: AgentArgs) -> ExitCode {
-    eprintln!("kms agent: not implemented yet");
-    ExitCode::from(1)
+pub fn run(args: AgentArgs) -> ExitCode {
+    let env = ProcessEnv;
+    match args.action {
+        Some(AgentAction::Validate { config }) => validate(config.unwrap_or(args.config), &env),
+        None => start(args.config, &env),
+    }
+}
+
+/// `kms agent validate`: summary on stdout and exit 0, or every error on stderr and exit 2.
+fn validate(file: PathBuf, env: &dyn Env) -> ExitCode {
+    let source = ConfigSource::select(&file, env);
+    match config::load(&source, env) {
+        Ok(cfg) => {
+            println!("configuration is valid");
+            print!("{}", cfg.summary());
+            if source == ConfigSource::EnvBase64 {
+                println!("(the file {} was not read)", file.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => report(&source, &errors),
+    }
+}
+
+/// `kms agent`: for now, load and validate, then say that the runtime is not built.
+fn start(file: PathBuf, env: &dyn Env) -> ExitCode {
+    let source = ConfigSource::select(&file, env);
+    match config::load(&source, env) {
+        Ok(cfg) => {
+            for line in cfg.summary().lines() {
+                tracing::info!("{line}");
+            }
+            eprintln!(
+                "kms agent: the configuration is valid, but the agent runtime is not built yet; \
+                 exiting (use `kms agent validate` to check a configuration)"
+            );
+            ExitCode::from(EXIT_NOT_BUILT)
+        }
+        Err(errors) => report(&source, &errors),
+    }
+}
+
+/// Prints every error, prefixed with the source (`agent.yaml:12:7: templates[1]...`).
+fn report(source: &ConfigSource, errors: &ConfigErrors) -> ExitCode {
+    let name = source.describe();
+    eprintln!(
+        "error: {} configuration error(s) in {name}:",
+        errors.len()
+    );
+    for e in errors.errors() {
+        if e.location.is_some() {
+            eprintln!("  {name}:{e}");
+        } else {
+            eprintln!("  {e}");
+        }
+    }
+    ExitCode::from(EXIT_CONFIG_ERROR)
 }

@@ -1,0 +1,50 @@
+//! Every default of the agent configuration, in one place, each with the environment variable
+//! that overrides it where one exists. README "Configuration reference" lists the same values;
+//! `tests/config_readme.rs` checks that they agree.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+/// `--config`: the configuration file read when none is named.
+pub const CONFIG_FILE: &str = "agent-config.yaml";
+/// Env `KMS_AGENT_CONFIG_BASE64`: the whole document, base64-encoded; used instead of the file.
+pub const CONFIG_BASE64_ENV: &str = "KMS_AGENT_CONFIG_BASE64";
+
+/// `kms.address`: base URL of the KMS; API paths are under `<address>/api`.
+pub const KMS_ADDRESS: &str = "https://app.kms.hanzo.ai";
+/// `kms.timeout`: timeout of one API request.
+pub const KMS_TIMEOUT: Duration = Duration::from_secs(30);
+/// `kms.exit-after-auth`.
+pub const EXIT_AFTER_AUTH: bool = false;
+/// `kms.revoke-credentials-on-shutdown`.
+pub const REVOKE_CREDENTIALS_ON_SHUTDOWN: bool = false;
+/// `kms.retry-strategy.max-retries`: retries of a failed request (0 = none).
+pub const RETRY_MAX_RETRIES: u32 = 3;
+/// `kms.retry-strategy.base-delay`: first retry delay, doubled each retry.
+pub const RETRY_BASE_DELAY: Duration = Duration::from_millis(200);
+/// `kms.retry-strategy.max-delay`: cap of one retry delay.
+pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(5);
+
+/// `auth.config.remove_client_secret_on_read` (universal-auth).
+pub const REMOVE_CLIENT_SECRET_ON_READ: bool = false;
+/// `auth.config.service-account-token` (kubernetes); env `KMS_KUBERNETES_SERVICE_ACCOUNT_TOKEN_PATH`.
+/// Also `cache.persistent.service-account-token-path`.
+pub const SERVICE_ACCOUNT_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// `sinks[].config.permissions` and `templates[].config.permissions`: mode of written files.
+pub const FILE_PERMISSIONS: u32 = 0o600;
+
+/// `cache.persistent.gc-interval`: how often stale cache entries are evicted.
+pub const CACHE_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// `cache.persistent.max-entries`: size limit of the cache; over it, the entries closest to
+/// expiry are evicted first.
+pub const CACHE_MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(1000).expect("non-zero");
+
+/// `templates[].config.polling-interval`: how often secrets are checked for changes.
+pub const TEMPLATE_POLLING_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// `templates[].config.execute.timeout`: time a reload command may run before its process group
+/// is killed.
+pub const EXECUTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `listener.allow-non-loopback`: a listener must bind a loopback address unless this is set.
+pub const LISTENER_ALLOW_NON_LOOPBACK: bool = false;

@@ -1,0 +1,241 @@
+//! The small hand-written `FromNode` layer: reads [`Node`]s as mappings, lists and scalars,
+//! reporting unknown, duplicate and wrongly-typed keys as it goes instead of stopping at the first.
+
+use super::error::{ErrorKind, Errors, Location};
+use super::node::{Node, NodeKind};
+
+/// Where a field is: its dotted path and position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Site {
+    pub path: String,
+    pub at: Location,
+}
+
+/// A scalar field as written, with its place. Interpreting the text (a bool, a duration...) is
+/// the validating stage's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Leaf {
+    pub text: String,
+    /// False for quoted and block scalars.
+    pub plain: bool,
+    pub path: String,
+    pub at: Location,
+}
+
+impl Leaf {
+    /// A plain `~`, `null` or nothing at all.
+    pub fn is_null(&self) -> bool {
+        self.plain && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+    }
+}
+
+pub(crate) fn child_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// A mapping whose keys have been checked against the allowed set.
+pub(crate) struct MapReader<'a> {
+    pub site: Site,
+    entries: Vec<(&'a str, &'a Node)>,
+}
+
+impl<'a> MapReader<'a> {
+    /// Reads `node` as a mapping that may hold only `allowed` keys. Unknown, duplicate and
+    /// non-scalar keys are reported and skipped. `None` (after an error) when `node` is not a
+    /// mapping; a null node reads as an empty mapping.
+    pub fn new(
+        node: &'a Node,
+        path: String,
+        allowed: &[&'static str],
+        errs: &mut Errors,
+    ) -> Option<Self> {
+        let site = Site { path, at: node.at };
+        let pairs: &[(Node, Node)] = match &node.kind {
+            NodeKind::Map(pairs) => pairs,
+            _ if node.is_null() => &[],
+            _ => {
+                errs.push(
+                    &site.path,
+                    node.at,
+                    ErrorKind::WrongType {
+                        expected: "a mapping",
+                    },
+                );
+                return None;
+            }
+        };
+        let mut entries: Vec<(&'a str, &'a Node)> = Vec::new();
+        for (key, value) in pairs {
+            let NodeKind::Scalar { text, .. } = &key.kind else {
+                errs.push(
+                    &site.path,
+                    key.at,
+                    ErrorKind::WrongType {
+                        expected: "text keys",
+                    },
+                );
+                continue;
+            };
+            let key_path = child_path(&site.path, text);
+            if !allowed.contains(&text.as_str()) {
+                let suggestion = suggest(text, allowed);
+                errs.push(key_path, key.at, ErrorKind::UnknownKey { suggestion });
+            } else if entries.iter().any(|(k, _)| k == text) {
+                errs.push(key_path, key.at, ErrorKind::DuplicateKey);
+            } else {
+                entries.push((text.as_str(), value));
+            }
+        }
+        Some(Self { site, entries })
+    }
+
+    pub fn path_of(&self, key: &str) -> String {
+        child_path(&self.site.path, key)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a Node> {
+        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// A scalar field, nulls included (callers decide what a null means).
+    pub fn leaf(&self, key: &str, errs: &mut Errors) -> Option<Leaf> {
+        let node = self.get(key)?;
+        match &node.kind {
+            NodeKind::Scalar { text, plain } => Some(Leaf {
+                text: text.clone(),
+                plain: *plain,
+                path: self.path_of(key),
+                at: node.at,
+            }),
+            _ => {
+                errs.push(
+                    self.path_of(key),
+                    node.at,
+                    ErrorKind::WrongType {
+                        expected: "a single value, not a list or mapping",
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// A nested mapping; `None` when absent, null, or not a mapping (reported).
+    pub fn map(
+        &self,
+        key: &str,
+        allowed: &[&'static str],
+        errs: &mut Errors,
+    ) -> Option<MapReader<'a>> {
+        let node = self.get(key)?;
+        if node.is_null() {
+            return None;
+        }
+        MapReader::new(node, self.path_of(key), allowed, errs)
+    }
+
+    /// A list field as `(path, item)` pairs; empty when absent or null, reported when not a list.
+    pub fn list(&self, key: &str, errs: &mut Errors) -> Vec<(String, &'a Node)> {
+        let Some(node) = self.get(key) else {
+            return Vec::new();
+        };
+        match &node.kind {
+            NodeKind::Seq(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (format!("{}[{i}]", self.path_of(key)), item))
+                .collect(),
+            _ if node.is_null() => Vec::new(),
+            _ => {
+                errs.push(
+                    self.path_of(key),
+                    node.at,
+                    ErrorKind::WrongType { expected: "a list" },
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// The allowed key closest to a misspelt one: same letters up to case and `_`/`-`, or at most two
+/// edits away.
+pub(crate) fn suggest(key: &str, allowed: &[&'static str]) -> Option<&'static str> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+    let key_norm = norm(key);
+    if let Some(same) = allowed.iter().find(|a| norm(a) == key_norm) {
+        return Some(same);
+    }
+    allowed
+        .iter()
+        .map(|a| (edit_distance(&key_norm, &norm(a)), *a))
+        .filter(|(d, a)| *d <= 2.min(a.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::node;
+
+    #[test]
+    fn suggestions_find_near_misses_only() {
+        let keys = &["polling-interval", "permissions", "execute"];
+        assert_eq!(suggest("poling-interval", keys), Some("polling-interval"));
+        assert_eq!(suggest("polling_interval", keys), Some("polling-interval"));
+        assert_eq!(suggest("Permissions", keys), Some("permissions"));
+        assert_eq!(suggest("command", keys), None);
+        assert_eq!(suggest("x", &["a", "bb"]), Some("a"));
+    }
+
+    #[test]
+    fn reader_reports_unknown_and_duplicate_keys_and_keeps_going() {
+        let root = node::parse("a: 1\nb: 2\na: 3\nzz: 4\n").unwrap().unwrap();
+        let mut errs = Errors::default();
+        let map = MapReader::new(&root, String::new(), &["a", "b"], &mut errs).unwrap();
+        assert_eq!(map.leaf("a", &mut errs).unwrap().text, "1");
+        assert_eq!(map.leaf("b", &mut errs).unwrap().at.line, 2);
+        let kinds: Vec<_> = errs.0.iter().map(|e| (e.path.as_str(), e.line())).collect();
+        assert_eq!(kinds, vec![("a", Some(3)), ("zz", Some(4))]);
+    }
+
+    #[test]
+    fn lists_get_indexed_paths() {
+        let root = node::parse("t:\n  - x: 1\n  - x: 2\n").unwrap().unwrap();
+        let mut errs = Errors::default();
+        let map = MapReader::new(&root, String::new(), &["t"], &mut errs).unwrap();
+        let items = map.list("t", &mut errs);
+        assert_eq!(items[1].0, "t[1]");
+        let inner = MapReader::new(items[1].1, items[1].0.clone(), &["x"], &mut errs).unwrap();
+        assert_eq!(inner.path_of("x"), "t[1].x");
+        assert!(errs.0.is_empty());
+    }
+}
