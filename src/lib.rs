@@ -6,10 +6,11 @@
 //! wires those pieces together lives in the top-level `actors/` folder and is compiled into this
 //! same library as the `actors` module (see README, "Architecture").
 
+pub mod backoff;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod devserver;
-pub mod client;
 pub mod logging;
 pub mod sensitive;
 pub mod template;
