@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::error::ApiError;
 use crate::sensitive::Sensitive;
 
 pub(crate) fn expose_str<S: Serializer>(
@@ -115,6 +116,17 @@ impl LoginRequest {
             LoginRequest::AwsIam(b) => serde_json::to_value(b),
         };
         value.unwrap_or_else(|_| serde_json::json!({}))
+    }
+}
+
+/// Login answers mean "credentials refused" whatever their status: older servers answer an
+/// unknown client id with a handler 404 (D5), which is not a missing route and not a missing
+/// resource the caller could fix by other means. Turns that 404 into [`ApiError::Unauthorized`];
+/// every other error is returned unchanged.
+pub fn normalize_login_error(error: ApiError) -> ApiError {
+    match error {
+        ApiError::NotFound { ctx } => ApiError::Unauthorized { ctx },
+        other => other,
     }
 }
 

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_A
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
-use super::auth::{AccessToken, LoginRequest, RevokeResponse, TokenBody};
+use super::auth::{normalize_login_error, AccessToken, LoginRequest, RevokeResponse, TokenBody};
 use super::config::{ClientBuildError, ClientConfig, USER_AGENT};
 use super::error::{decode_response, parse_retry_after, ApiError, RequestContext};
 use super::leases::{
@@ -19,8 +19,8 @@ use super::leases::{
 use super::merge::{template_secrets, to_template_secret};
 use super::retry::{Idempotency, RetryPolicy};
 use super::secrets::{
-    get_query_pairs, list_query_pairs, normalize_secret_path, ApiVersion, GetSecretQuery,
-    ListSecretsQuery, RawSecret, SecretEnvelope, SecretList,
+    get_query_pairs, list_query_pairs, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret,
+    SecretEnvelope, SecretList,
 };
 use crate::backoff::{RandomSource, Sleeper, ThreadRandom, TokioSleeper};
 use crate::sensitive::Sensitive;
@@ -287,6 +287,7 @@ impl KmsClient {
             idempotency: Idempotency::Repeatable,
         })
         .await
+        .map_err(normalize_login_error)
     }
 
     /// Renews `token`. Store the returned token whether or not it changed (D15).
@@ -411,23 +412,7 @@ impl KmsClient {
                 }
             })
             .await?;
-        match (envelope.secret, envelope.ai_access) {
-            (Some(mut secret), _) => {
-                if secret.secret_path.is_none() {
-                    secret.secret_path = Some(normalize_secret_path(&query.secret_path));
-                }
-                Ok(secret)
-            }
-            (None, Some(access)) => Err(ApiError::ApprovalPending {
-                ctx: Box::new(RequestContext::new("GET", url.path())),
-                status: access.status,
-                request_id: access.request_id,
-            }),
-            (None, None) => Err(ApiError::Decode {
-                ctx: Box::new(RequestContext::new("GET", url.path())),
-                detail: "`secret` is null".into(),
-            }),
-        }
+        envelope.into_secret(&query.secret_path, RequestContext::new("GET", url.path()))
     }
 
     /// [`Self::list_secrets`] merged (§12.3) into the template view.

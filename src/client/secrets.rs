@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::auth::sensitive_string;
+use super::error::{ApiError, RequestContext};
 use crate::sensitive::Sensitive;
 use crate::template::ProjectRef;
 
@@ -120,6 +121,34 @@ pub struct SecretEnvelope {
     pub secret: Option<RawSecret>,
     #[serde(default)]
     pub ai_access: Option<AiAccess>,
+}
+
+impl SecretEnvelope {
+    /// The secret, with a missing `secretPath` set to the requested folder (D17). `secret: null`
+    /// is Hanzo's approval hold ([`ApiError::ApprovalPending`]), or undecodable without `aiAccess`.
+    pub fn into_secret(
+        self,
+        requested_path: &str,
+        ctx: RequestContext,
+    ) -> Result<RawSecret, ApiError> {
+        match (self.secret, self.ai_access) {
+            (Some(mut secret), _) => {
+                if secret.secret_path.is_none() {
+                    secret.secret_path = Some(normalize_secret_path(requested_path));
+                }
+                Ok(secret)
+            }
+            (None, Some(access)) => Err(ApiError::ApprovalPending {
+                ctx: Box::new(ctx),
+                status: access.status,
+                request_id: access.request_id,
+            }),
+            (None, None) => Err(ApiError::Decode {
+                ctx: Box::new(ctx),
+                detail: "`secret` is null".into(),
+            }),
+        }
+    }
 }
 
 /// What to list.
@@ -314,6 +343,33 @@ mod tests {
         )
         .unwrap();
         assert!(e.secret.is_none());
-        assert_eq!(e.ai_access.unwrap().request_id.as_deref(), Some("r1"));
+        assert_eq!(
+            e.ai_access.as_ref().unwrap().request_id.as_deref(),
+            Some("r1")
+        );
+        let err = e
+            .into_secret("/", RequestContext::new("GET", "/api/v4/secrets/K"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, ApiError::ApprovalPending { status, .. } if status == "pending"),
+            "{err:?}"
+        );
+        let null: SecretEnvelope = serde_json::from_str(r#"{"secret":null}"#).unwrap();
+        let err = null
+            .into_secret("/", RequestContext::new("GET", "/x"))
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn missing_get_path_is_the_requested_folder() {
+        let e: SecretEnvelope = serde_json::from_str(
+            r#"{"secret":{"secretKey":"K","secretValue":"v","environment":"dev"}}"#,
+        )
+        .unwrap();
+        let s = e
+            .into_secret("/app/", RequestContext::new("GET", "/x"))
+            .unwrap();
+        assert_eq!(s.secret_path.as_deref(), Some("/app"));
     }
 }
