@@ -611,6 +611,31 @@ mod tests {
         ));
     }
 
+    /// A self-signed test CA certificate (public part only).
+    const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBjDCCATOgAwIBAgIUcz+ktaU4yOdRdhSZWO43knLMPwgwCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRa21zLWFnZW50IHRlc3QgQ0EwHhcNMjYxMTI4MTI0OTA0WhcN
+MzYxMTI1MTI0OTA0WjAcMRowGAYDVQQDDBFrbXMtYWdlbnQgdGVzdCBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABB7bfKTkNwumet8h5bzsJimZ3vt0I6TNBz4g
+yfj2Mcve03Gh9bY1N9TPjzQ8JesFvHSGOyGRzvfUo3FuTNkVLXmjUzBRMB0GA1Ud
+DgQWBBR8nvElSfE0OuTYHeGS0q5UV0hyhTAfBgNVHSMEGDAWgBR8nvElSfE0OuTY
+HeGS0q5UV0hyhTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIBJi
++IoXnX5keJSyyiGkXlarheG1BztmfC3kgS6V6jPDAiBvpa3u8EXUcTJR9IU/CbDC
+y8bg9Riug4LQAzWJ0t3XeA==
+-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn a_pem_bundle_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, format!("{TEST_CA_PEM}{TEST_CA_PEM}")).unwrap();
+        let config = ClientConfig {
+            ca_cert_path: Some(path),
+            ..ClientConfig::new("https://kms.example.com")
+        };
+        assert!(KmsClient::new(&config).is_ok());
+    }
+
     #[test]
     fn auto_version_starts_unresolved() {
         let client = KmsClient::new(&ClientConfig::new("http://127.0.0.1:1")).unwrap();
