@@ -9,6 +9,7 @@
 //! ```
 
 pub mod auth;
+pub mod cache;
 pub mod directory;
 pub mod exec;
 pub mod fetcher;
