@@ -275,4 +275,21 @@ mod tests {
         assert!(!is_leftover_temp_name(&format!(".{name}.tmp")));
         assert!(!is_leftover_temp_name(".notes.txt.abc.tmp"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_open_and_never_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            keep_magic in proptest::bool::ANY,
+        ) {
+            let key = CacheKey::derive(b"material");
+            let mut bytes = bytes;
+            if keep_magic && bytes.len() >= HEADER_LEN {
+                bytes[..4].copy_from_slice(MAGIC);
+                bytes[4] = FORMAT_VERSION;
+                bytes[5..13].copy_from_slice(key.fingerprint().as_bytes());
+            }
+            proptest::prop_assert!(open(&key, "n.lease", &bytes).is_err());
+        }
+    }
 }
