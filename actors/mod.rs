@@ -10,6 +10,7 @@
 //! ```
 
 pub mod auth;
+pub mod cache;
 pub mod directory;
 pub mod exec;
 pub mod fetcher;
