@@ -40,7 +40,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// Checks everything about the login body except the signature bytes (pinned by the unit tests
 /// against AWS's test vectors and an independent computation).
 fn assert_login(request: &LoginRequest, key_id: &str, region: &str, session_token: Option<&str>) {
-    assert_eq!(request.route(), "/api/v1/auth/aws-auth/login");
+    assert_eq!(request.path(), "/api/v1/auth/aws-auth/login");
     let body = request.body();
     let keys: Vec<&str> = body
         .as_object()

@@ -24,7 +24,7 @@ async fn kubernetes_sends_the_current_token_file_contents() {
     let path = dir.path().join("token");
     std::fs::write(&path, "eyJrOHMiOiJ0b2tlbiJ9.a.b\n").unwrap();
     let request = kubernetes_login(IDENTITY, &path).await.unwrap();
-    assert_eq!(request.route(), "/api/v1/auth/kubernetes-auth/login");
+    assert_eq!(request.path(), "/api/v1/auth/kubernetes-auth/login");
     assert_eq!(
         body_text(&request),
         format!(r#"{{"identityId":"{IDENTITY}","jwt":"eyJrOHMiOiJ0b2tlbiJ9.a.b"}}"#)
@@ -69,7 +69,7 @@ async fn azure_asks_imds_with_the_metadata_header_and_sends_the_access_token() {
         Some("api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F")
     );
     assert_eq!(seen[0].header("metadata"), Some("true"));
-    assert_eq!(request.route(), "/api/v1/auth/azure-auth/login");
+    assert_eq!(request.path(), "/api/v1/auth/azure-auth/login");
     assert_eq!(
         body_text(&request),
         format!(r#"{{"identityId":"{IDENTITY}","jwt":"az.access.jwt"}}"#)
@@ -163,7 +163,7 @@ async fn gcp_id_token_asks_for_the_identity_audience_with_the_google_flavor_head
         Some(format!("audience={IDENTITY}&format=full").as_str())
     );
     assert_eq!(seen[0].header("metadata-flavor"), Some("Google"));
-    assert_eq!(request.route(), "/api/v1/auth/gcp-auth/login");
+    assert_eq!(request.path(), "/api/v1/auth/gcp-auth/login");
     assert_eq!(
         body_text(&request),
         format!(r#"{{"identityId":"{IDENTITY}","jwt":"gcp.identity.jwt"}}"#)
@@ -319,7 +319,7 @@ async fn gcp_iam_gets_an_oauth_token_then_has_google_sign_sub_aud_exp() {
         json!({ "payload": expected_payload })
     );
 
-    assert_eq!(request.route(), "/api/v1/auth/gcp-auth/login");
+    assert_eq!(request.path(), "/api/v1/auth/gcp-auth/login");
     assert_eq!(
         body_text(&request),
         format!(r#"{{"identityId":"{IDENTITY}","jwt":"google.signed.jwt"}}"#)

@@ -13,7 +13,10 @@ use super::error::{ConfigError, ErrorKind, Location};
 pub(crate) enum NodeKind {
     /// A scalar's text. `plain` is false for quoted and block scalars (only a plain scalar can be
     /// null or a boolean).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -59,7 +62,11 @@ fn syntax_error(mark: &Marker, info: &str) -> ConfigError {
         Some(i) if info.starts_with("unexpected character") => &info[..i],
         _ => info,
     };
-    ConfigError::new("", Some(location(mark)), ErrorKind::Syntax(reason.to_string()))
+    ConfigError::new(
+        "",
+        Some(location(mark)),
+        ErrorKind::Syntax(reason.to_string()),
+    )
 }
 
 enum Open {
@@ -134,7 +141,8 @@ impl MarkedEventReceiver for TreeBuilder {
                 None,
             )),
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(Open::Seq(node, anchor) | Open::Map(node, anchor, _)) = self.stack.pop() {
+                if let Some(Open::Seq(node, anchor) | Open::Map(node, anchor, _)) = self.stack.pop()
+                {
                     self.finish_node(node, anchor);
                 }
             }

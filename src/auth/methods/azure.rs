@@ -2,7 +2,7 @@
 //! service (IMDS).
 
 use super::http::{json_string, send_for_json};
-use super::{identity_id, Env, HttpClients, LoginRequest, MethodError};
+use super::{identity_id, Env, HttpClients, JwtLogin, LoginRequest, MethodError};
 use crate::sensitive::Sensitive;
 
 /// The Azure instance metadata service.
@@ -49,10 +49,11 @@ pub async fn azure_login(
         .header("Metadata", "true");
     let answer = send_for_json(SERVICE, &url, request).await?;
     let jwt = json_string(&answer, "access_token", SERVICE, &url)?;
-    Ok(LoginRequest::Azure {
+    Ok(LoginRequest::Azure(JwtLogin {
         identity_id,
         jwt: Sensitive::new(jwt),
-    })
+        organization_slug: None,
+    }))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::gcp_key::ServiceAccountKey;
 use super::http::{json_string, send_for_json};
-use super::{identity_id, Env, HttpClients, LoginRequest, MethodError};
+use super::{identity_id, Env, HttpClients, JwtLogin, LoginRequest, MethodError};
 use crate::sensitive::Sensitive;
 
 /// Google's OAuth2 token endpoint, used when the key file has no `token_uri`.
@@ -90,10 +90,11 @@ pub async fn gcp_iam_login(
     const SERVICE: &str = "GCP IAM Credentials signJwt";
     let answer = send_for_json(SERVICE, &url, request).await?;
     let jwt = json_string(&answer, "signedJwt", SERVICE, &url)?;
-    Ok(LoginRequest::Gcp {
+    Ok(LoginRequest::Gcp(JwtLogin {
         identity_id,
         jwt: Sensitive::new(jwt),
-    })
+        organization_slug: None,
+    }))
 }
 
 /// `text` as one URL path segment: unreserved characters and `@` stay, the rest is

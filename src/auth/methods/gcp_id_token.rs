@@ -2,7 +2,7 @@
 //! audience is the machine identity id.
 
 use super::http::{bad_answer, send_for_text};
-use super::{identity_id, Env, HttpClients, LoginRequest, MethodError};
+use super::{identity_id, Env, HttpClients, JwtLogin, LoginRequest, MethodError};
 use crate::sensitive::Sensitive;
 
 /// The metadata server's host name on GCE and GKE.
@@ -41,10 +41,11 @@ pub async fn gcp_id_token_login(
     if jwt.is_empty() {
         return Err(bad_answer(SERVICE, &url, "the identity token is empty"));
     }
-    Ok(LoginRequest::Gcp {
+    Ok(LoginRequest::Gcp(JwtLogin {
         identity_id,
         jwt: Sensitive::new(jwt),
-    })
+        organization_slug: None,
+    }))
 }
 
 #[cfg(test)]

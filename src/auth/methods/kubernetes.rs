@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::credential_file::read_credential_file;
-use super::{identity_id, LoginRequest, MethodError};
+use super::{identity_id, JwtLogin, LoginRequest, MethodError};
 
 /// Where Kubernetes mounts the pod's service-account token.
 pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH: &str =
@@ -17,7 +17,11 @@ pub async fn kubernetes_login(
 ) -> Result<LoginRequest, MethodError> {
     let identity_id = identity_id(identity)?;
     let jwt = read_credential_file("Kubernetes service-account token file", token_path).await?;
-    Ok(LoginRequest::Kubernetes { identity_id, jwt })
+    Ok(LoginRequest::Kubernetes(JwtLogin {
+        identity_id,
+        jwt,
+        organization_slug: None,
+    }))
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@ mod gcp_id_token;
 mod gcp_key;
 mod http;
 mod kubernetes;
-mod login_request;
 
+/// Logins are sent by the KMS client; methods only build the request.
+pub use crate::client::auth::{AwsIamLogin, JwtLogin, LoginRequest};
 pub use aws::{
     aws_iam_login, AwsCredentials, AwsEndpoints, DEFAULT_CONTAINER_CREDENTIALS_HOST,
     DEFAULT_IMDS_ENDPOINT,
@@ -46,7 +47,6 @@ pub use gcp_iam::{
 pub use gcp_id_token::{gcp_id_token_login, gcp_metadata_host, DEFAULT_GCE_METADATA_HOST};
 pub use http::{HttpClients, DEFAULT_TIMEOUT};
 pub use kubernetes::{kubernetes_login, DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH};
-pub use login_request::LoginRequest;
 
 /// The trimmed identity id, or an error when there is none (every method needs one).
 fn identity_id(raw: &str) -> Result<String, MethodError> {

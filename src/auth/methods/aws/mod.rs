@@ -16,7 +16,7 @@ use base64::Engine;
 pub use container::DEFAULT_CONTAINER_CREDENTIALS_HOST;
 pub use credentials::AwsCredentials;
 
-use super::{identity_id, Env, HttpClients, LoginRequest, MethodError};
+use super::{identity_id, AwsIamLogin, Env, HttpClients, LoginRequest, MethodError};
 use crate::sensitive::Sensitive;
 use credentials::Chain;
 use imds::Imds;
@@ -127,14 +127,15 @@ pub async fn aws_iam_login(
         .into_iter()
         .map(|(name, value)| (name.to_string(), serde_json::Value::String(value)))
         .collect();
-    Ok(LoginRequest::Aws {
+    Ok(LoginRequest::AwsIam(AwsIamLogin {
         identity_id,
         iam_http_request_method: "POST".to_string(),
         iam_request_body: STANDARD.encode(sign::GET_CALLER_IDENTITY_BODY),
         iam_request_headers: Sensitive::new(
             STANDARD.encode(serde_json::Value::Object(headers_json).to_string()),
         ),
-    })
+        organization_slug: None,
+    }))
 }
 
 /// `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, then instance metadata. The KMS
