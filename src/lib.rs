@@ -7,6 +7,7 @@
 //! same library as the `actors` module (see README, "Architecture").
 
 pub mod auth;
+pub mod backend;
 pub mod backoff;
 pub mod cache;
 pub mod cli;

@@ -39,6 +39,7 @@ pub use azure::{
     azure_login, azure_metadata_endpoint, AZURE_MANAGEMENT_RESOURCE,
     DEFAULT_AZURE_METADATA_ENDPOINT,
 };
+pub(crate) use credential_file::read_credential_file;
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::MethodError;
 pub use gcp_iam::{
