@@ -342,6 +342,26 @@ async fn get_by_name_in_v3_and_v4() {
 }
 
 #[tokio::test]
+async fn an_empty_secret_name_is_refused_before_sending() {
+    let env = start().await;
+    let token = env.login().await;
+    let err = env
+        .client
+        .get_secret(&token, &get_query("/", " "))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::InvalidRequest { .. }) && err.status().is_none(),
+        "{err:?}"
+    );
+    assert!(env.stats().await["requests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .all(|k| k.starts_with("POST /api/v1/auth")));
+}
+
+#[tokio::test]
 async fn slug_projects_list_through_v3() {
     let env = start_with(|c| c.api_version = ApiVersion::V4).await;
     let token = env.login().await;
