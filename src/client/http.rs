@@ -390,6 +390,10 @@ impl KmsClient {
         token: &Sensitive<String>,
         query: &GetSecretQuery,
     ) -> Result<RawSecret, ApiError> {
+        if query.name.trim().is_empty() {
+            let url = self.url(&["v3", "secrets", "raw"], &[]);
+            return Err(self.invalid("GET", &url, "empty secret name"));
+        }
         let (envelope, url) = self
             .with_version(&query.project, |version| {
                 let name = query.name.trim();

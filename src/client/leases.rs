@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::duration::{parse_ms_duration, DurationError};
 use super::secrets::normalize_secret_path;
 use crate::sensitive::Sensitive;
+use crate::template::DataRequest;
 
 /// Where a dynamic secret lives. Renew, revoke and get must name the lease's own location (D20).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -53,6 +54,27 @@ pub struct CreateLeaseRequest {
     /// Provider-specific options.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
+}
+
+impl CreateLeaseRequest {
+    /// The lease a template's `dynamic_secret` call needs; `None` for other requests.
+    pub fn from_data_request(request: &DataRequest) -> Option<Self> {
+        match request {
+            DataRequest::DynamicSecret {
+                project_slug,
+                environment,
+                path,
+                name,
+                ttl,
+            } => Some(Self {
+                dynamic_secret_name: name.clone(),
+                location: LeaseLocation::new(project_slug.clone(), environment.clone(), path),
+                ttl: ttl.clone().filter(|t| !t.trim().is_empty()),
+                config: None,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// `POST /api/v1/dynamic-secrets/leases/{id}/renew`.
@@ -259,6 +281,21 @@ mod tests {
         let r: Result<LeaseEnvelope, _> =
             serde_json::from_str(r#"{"lease":{"id":"a","expireAt":"tomorrow"}}"#);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn dynamic_secret_requests_convert() {
+        let r = DataRequest::DynamicSecret {
+            project_slug: "demo".into(),
+            environment: "dev".into(),
+            path: "/app/".into(),
+            name: "redis".into(),
+            ttl: Some("".into()),
+        };
+        let c = CreateLeaseRequest::from_data_request(&r).unwrap();
+        assert_eq!(c.location, loc());
+        assert_eq!(c.ttl, None);
+        assert_eq!(c.dynamic_secret_name, "redis");
     }
 
     #[test]

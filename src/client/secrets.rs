@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::auth::sensitive_string;
 use super::error::{ApiError, RequestContext};
 use crate::sensitive::Sensitive;
-use crate::template::ProjectRef;
+use crate::template::{DataRequest, ProjectRef};
 
 /// Which secret routes to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -175,6 +175,53 @@ pub struct GetSecretQuery {
     pub include_imports: bool,
 }
 
+impl ListSecretsQuery {
+    /// The list a template's `secret` / `listSecrets` / `listSecretsByProjectSlug` call needs.
+    /// Imports are included (the Infisical agent's behaviour); `None` for other requests.
+    pub fn from_data_request(request: &DataRequest) -> Option<Self> {
+        match request {
+            DataRequest::ListSecrets {
+                project,
+                environment,
+                path,
+                recursive,
+                expand_references,
+            } => Some(Self {
+                project: project.clone(),
+                environment: environment.clone(),
+                secret_path: path.clone(),
+                recursive: *recursive,
+                expand_references: *expand_references,
+                include_imports: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl GetSecretQuery {
+    /// The read a template's `getSecretByName` call needs: references expanded and imports
+    /// searched (the current server defaults); `None` for other requests.
+    pub fn from_data_request(request: &DataRequest) -> Option<Self> {
+        match request {
+            DataRequest::GetSecret {
+                project_id,
+                environment,
+                path,
+                name,
+            } => Some(Self {
+                project: ProjectRef::Id(project_id.clone()),
+                environment: environment.clone(),
+                secret_path: path.clone(),
+                name: name.clone(),
+                expand_references: true,
+                include_imports: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A folder path as the server stores it: trimmed, leading `/`, no trailing `/` (except root).
 pub fn normalize_secret_path(path: &str) -> String {
     let trimmed = path.trim().trim_end_matches('/');
@@ -302,6 +349,33 @@ mod tests {
         assert!(pairs.contains(&("expandSecretReferences", "false".into())));
         assert!(pairs.contains(&("includeImports", "false".into())));
         assert!(pairs.contains(&("include_imports", "false".into())));
+    }
+
+    #[test]
+    fn data_requests_convert_to_queries() {
+        let list = DataRequest::ListSecrets {
+            project: ProjectRef::Slug("demo".into()),
+            environment: "dev".into(),
+            path: "/a".into(),
+            recursive: true,
+            expand_references: false,
+        };
+        let q = ListSecretsQuery::from_data_request(&list).unwrap();
+        assert!(q.recursive && !q.expand_references && q.include_imports);
+        assert_eq!(q.project, ProjectRef::Slug("demo".into()));
+        assert!(GetSecretQuery::from_data_request(&list).is_none());
+        let get = DataRequest::GetSecret {
+            project_id: "p".into(),
+            environment: "dev".into(),
+            path: "/".into(),
+            name: "K".into(),
+        };
+        let q = GetSecretQuery::from_data_request(&get).unwrap();
+        assert_eq!(
+            (q.project, q.name.as_str()),
+            (ProjectRef::Id("p".into()), "K")
+        );
+        assert!(ListSecretsQuery::from_data_request(&get).is_none());
     }
 
     #[test]
