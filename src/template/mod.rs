@@ -7,6 +7,7 @@
 //! (deduplicated across all templates) and renders again.
 
 pub mod data;
+pub mod go;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
 
