@@ -15,7 +15,10 @@ fn main() {
     }
     let result = world::World::load(&args[1]).and_then(|w| {
         let source = std::fs::read(&args[2]).map_err(|e| format!("{}: {e}", args[2]))?;
-        let name = std::path::Path::new(&args[2]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = std::path::Path::new(&args[2])
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         world::render_file(&w, &name, &source)
     });
     let mut stdout = std::io::stdout();

@@ -23,6 +23,8 @@ struct WorldSecret {
 
 type Folders = BTreeMap<String, Vec<WorldSecret>>;
 type Credentials = serde_json::Map<String, serde_json::Value>;
+/// env → folder → name → credentials.
+type DynamicEnvs = BTreeMap<String, BTreeMap<String, BTreeMap<String, Credentials>>>;
 
 /// projectID → env → folder → secrets; projectSlug → env → folder → name → credentials.
 #[derive(Deserialize)]
@@ -31,7 +33,7 @@ pub struct World {
     #[serde(default)]
     secrets: BTreeMap<String, BTreeMap<String, Folders>>,
     #[serde(default, rename = "dynamicSecrets")]
-    dynamic_secrets: BTreeMap<String, BTreeMap<String, BTreeMap<String, BTreeMap<String, Credentials>>>>,
+    dynamic_secrets: BTreeMap<String, DynamicEnvs>,
 }
 
 impl World {
@@ -41,8 +43,12 @@ impl World {
     }
 
     fn folders(&self, project: &str, env: &str) -> Result<&Folders, String> {
-        let envs = self.secrets.get(project).ok_or_else(|| format!("project {project:?} not found"))?;
-        envs.get(env).ok_or_else(|| format!("environment {env:?} not found in project {project:?}"))
+        let envs = self
+            .secrets
+            .get(project)
+            .ok_or_else(|| format!("project {project:?} not found"))?;
+        envs.get(env)
+            .ok_or_else(|| format!("environment {env:?} not found in project {project:?}"))
     }
 
     fn to_secret(project: &str, folder: &str, s: &WorldSecret) -> Secret {
@@ -51,7 +57,11 @@ impl World {
             value: s.value.clone(),
             workspace_id: project.to_string(),
             secret_path: folder.to_string(),
-            r#type: if s.kind.is_empty() { "shared".into() } else { s.kind.clone() },
+            r#type: if s.kind.is_empty() {
+                "shared".into()
+            } else {
+                s.kind.clone()
+            },
             id: s.id.clone(),
             comment: s.comment.clone(),
             tags: Vec::new(),
@@ -60,19 +70,31 @@ impl World {
 
     fn answer(&self, request: &DataRequest) -> Result<DataValue, String> {
         match request {
-            DataRequest::ListSecrets { project, environment, path, recursive, .. } => {
+            DataRequest::ListSecrets {
+                project,
+                environment,
+                path,
+                recursive,
+                ..
+            } => {
                 let project = match project {
                     ProjectRef::Id(p) | ProjectRef::Slug(p) => p,
                 };
                 let folders = self.folders(project, environment)?;
                 if !folders.contains_key(path) {
-                    return Err(format!("folder {path:?} not found in {project}/{environment}"));
+                    return Err(format!(
+                        "folder {path:?} not found in {project}/{environment}"
+                    ));
                 }
                 let mut out = Vec::new();
                 for (folder, list) in folders {
                     let mut include = folder == path;
                     if *recursive && !include {
-                        include = if path == "/" { folder.starts_with('/') } else { folder.starts_with(&format!("{path}/")) };
+                        include = if path == "/" {
+                            folder.starts_with('/')
+                        } else {
+                            folder.starts_with(&format!("{path}/"))
+                        };
                     }
                     if include {
                         out.extend(list.iter().map(|s| Self::to_secret(project, folder, s)));
@@ -80,24 +102,41 @@ impl World {
                 }
                 Ok(DataValue::Secrets(Arc::new(out)))
             }
-            DataRequest::GetSecret { project_id, environment, path, name } => {
+            DataRequest::GetSecret {
+                project_id,
+                environment,
+                path,
+                name,
+            } => {
                 let folders = self.folders(project_id, environment)?;
-                let list = folders
-                    .get(path)
-                    .ok_or_else(|| format!("folder {path:?} not found in {project_id}/{environment}"))?;
+                let list = folders.get(path).ok_or_else(|| {
+                    format!("folder {path:?} not found in {project_id}/{environment}")
+                })?;
                 list.iter()
                     .find(|s| &s.key == name)
                     .map(|s| DataValue::Secret(Arc::new(Self::to_secret(project_id, path, s))))
-                    .ok_or_else(|| format!("secret {name:?} not found in {project_id}/{environment}{path}"))
+                    .ok_or_else(|| {
+                        format!("secret {name:?} not found in {project_id}/{environment}{path}")
+                    })
             }
-            DataRequest::DynamicSecret { project_slug, environment, path, name, .. } => self
+            DataRequest::DynamicSecret {
+                project_slug,
+                environment,
+                path,
+                name,
+                ..
+            } => self
                 .dynamic_secrets
                 .get(project_slug)
                 .and_then(|e| e.get(environment))
                 .and_then(|f| f.get(path))
                 .and_then(|n| n.get(name))
                 .map(|c| DataValue::Credentials(Arc::new(c.clone())))
-                .ok_or_else(|| format!("dynamic secret {name:?} not found in {project_slug}/{environment}{path}")),
+                .ok_or_else(|| {
+                    format!(
+                        "dynamic secret {name:?} not found in {project_slug}/{environment}{path}"
+                    )
+                }),
         }
     }
 }
@@ -117,6 +156,8 @@ pub fn render_file(world: &World, name: &str, source: &[u8]) -> Result<Vec<u8>, 
     let compiled = GoEngine.compile(name, source).map_err(|e| e.message)?;
     match compiled.render(world).map_err(|e| e.message)? {
         RenderOutcome::Done(out) => Ok(out),
-        RenderOutcome::NeedData(reqs) => Err(format!("the world left {} requests unanswered", reqs.len())),
+        RenderOutcome::NeedData(reqs) => {
+            Err(format!("the world left {} requests unanswered", reqs.len()))
+        }
     }
 }

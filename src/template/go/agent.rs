@@ -80,7 +80,10 @@ pub fn decode_options(raw: &[u8]) -> Result<(bool, bool), String> {
             }
         }
         other => {
-            return Err(format!("json: cannot unmarshal {} into Go value of type main.secretArguments", kind(other)))
+            return Err(format!(
+                "json: cannot unmarshal {} into Go value of type main.secretArguments",
+                kind(other)
+            ))
         }
     }
     Ok((recursive, expand.unwrap_or(true)))
@@ -112,7 +115,11 @@ pub fn request_for(f: AgentFn, args: &[Value]) -> Result<DataRequest, String> {
                 Some(Value::Str(raw)) => decode_options(raw)?,
                 _ => (false, true),
             };
-            let project = if f == AgentFn::ListSecrets { ProjectRef::Id(text(&args[0])) } else { ProjectRef::Slug(text(&args[0])) };
+            let project = if f == AgentFn::ListSecrets {
+                ProjectRef::Id(text(&args[0]))
+            } else {
+                ProjectRef::Slug(text(&args[0]))
+            };
             Ok(DataRequest::ListSecrets {
                 project,
                 environment: text(&args[1]),
@@ -164,10 +171,21 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
         (AgentFn::ListSecrets | AgentFn::ListSecretsBySlug, DataValue::Secrets(list)) => {
             let mut list: Vec<Secret> = list.as_ref().clone();
             list.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
-            Ok(Value::List(Rc::new(list.into_iter().map(|s| Value::Secret(Rc::new(s))).collect()), ElemType::Secret))
+            Ok(Value::List(
+                Rc::new(
+                    list.into_iter()
+                        .map(|s| Value::Secret(Rc::new(s)))
+                        .collect(),
+                ),
+                ElemType::Secret,
+            ))
         }
-        (AgentFn::GetSecretByName, DataValue::Secret(s)) => Ok(Value::Secret(Rc::new(s.as_ref().clone()))),
-        (AgentFn::DynamicSecret, DataValue::Credentials(c)) => Ok(Value::Map(Rc::new(super::value::json_map(&c)))),
+        (AgentFn::GetSecretByName, DataValue::Secret(s)) => {
+            Ok(Value::Secret(Rc::new(s.as_ref().clone())))
+        }
+        (AgentFn::DynamicSecret, DataValue::Credentials(c)) => {
+            Ok(Value::Map(Rc::new(super::value::json_map(&c))))
+        }
         _ => Err("the data source answered with the wrong kind of data".into()),
     }
 }
@@ -178,11 +196,22 @@ mod tests {
 
     #[test]
     fn options_decode_like_encoding_json() {
-        assert_eq!(decode_options(br#"{"recursive": true}"#).unwrap(), (true, true));
-        assert_eq!(decode_options(br#"{"Recursive": true, "EXPANDSECRETREFERENCES": false}"#).unwrap(), (true, false));
+        assert_eq!(
+            decode_options(br#"{"recursive": true}"#).unwrap(),
+            (true, true)
+        );
+        assert_eq!(
+            decode_options(br#"{"Recursive": true, "EXPANDSECRETREFERENCES": false}"#).unwrap(),
+            (true, false)
+        );
         assert_eq!(decode_options(b"null").unwrap(), (false, true));
-        assert_eq!(decode_options(br#"{"recursive": null, "foo": 1}"#).unwrap(), (false, true));
-        assert!(decode_options(br#"{"recursive": "yes"}"#).unwrap_err().contains("cannot unmarshal string"));
+        assert_eq!(
+            decode_options(br#"{"recursive": null, "foo": 1}"#).unwrap(),
+            (false, true)
+        );
+        assert!(decode_options(br#"{"recursive": "yes"}"#)
+            .unwrap_err()
+            .contains("cannot unmarshal string"));
         assert!(decode_options(b"{recursive: true}").is_err());
         assert!(decode_options(b"[]").is_err());
     }
@@ -190,7 +219,9 @@ mod tests {
     #[test]
     fn dynamic_secret_arg_count() {
         let a = |n: usize| vec![Value::str("x"); n];
-        assert!(request_for(AgentFn::DynamicSecret, &a(3)).unwrap_err().contains("want 4 or 5, got 3"));
+        assert!(request_for(AgentFn::DynamicSecret, &a(3))
+            .unwrap_err()
+            .contains("want 4 or 5, got 3"));
         assert!(request_for(AgentFn::DynamicSecret, &a(5)).is_ok());
         assert!(request_for(AgentFn::DynamicSecret, &a(6)).is_err());
     }

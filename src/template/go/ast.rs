@@ -51,20 +51,37 @@ pub struct Command {
 
 #[derive(Debug, Clone)]
 pub enum Arg {
-    Identifier { pos: usize, name: String },
+    Identifier {
+        pos: usize,
+        name: String,
+    },
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
     Number(usize, Box<Number>),
     /// `quoted` is the literal as written, `text` its value.
-    Str { pos: usize, quoted: Vec<u8>, text: Vec<u8> },
+    Str {
+        pos: usize,
+        quoted: Vec<u8>,
+        text: Vec<u8>,
+    },
     /// `.A.B`: the field names.
-    Field { pos: usize, idents: Vec<String> },
+    Field {
+        pos: usize,
+        idents: Vec<String>,
+    },
     /// `$x.A.B`: the variable name (with `$`) then the field names.
-    Variable { pos: usize, idents: Vec<String> },
+    Variable {
+        pos: usize,
+        idents: Vec<String>,
+    },
     Pipe(Box<Pipe>),
     /// `(pipe).A.B`.
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
 }
 
 /// A numeric literal with every interpretation Go's parser finds for it.

@@ -92,7 +92,12 @@ pub fn has_function(name: &str) -> bool {
 }
 
 /// Runs a builtin on evaluated arguments. `and`, `or` and `call` are handled by the executor.
-pub fn call(f: Builtin, name: &str, args: &[Value], state: &mut State<'_>) -> Result<Value, String> {
+pub fn call(
+    f: Builtin,
+    name: &str,
+    args: &[Value],
+    state: &mut State<'_>,
+) -> Result<Value, String> {
     Ok(match f {
         Builtin::Not => Value::Bool(!args[0].truth()),
         Builtin::Html => Value::str(html_escape(&eval_args(args))),
@@ -101,7 +106,9 @@ pub fn call(f: Builtin, name: &str, args: &[Value], state: &mut State<'_>) -> Re
         Builtin::Print => Value::str(sprint(args, PrintMode::Print)),
         Builtin::Println => Value::str(sprint(args, PrintMode::Println)),
         Builtin::Printf => {
-            let Value::Str(fmt) = &args[0] else { return Err("format is not a string".into()) };
+            let Value::Str(fmt) = &args[0] else {
+                return Err("format is not a string".into());
+            };
             Value::str(sprintf(fmt, &args[1..]))
         }
         Builtin::Index => index(&args[0], &args[1..])?,
@@ -114,7 +121,9 @@ pub fn call(f: Builtin, name: &str, args: &[Value], state: &mut State<'_>) -> Re
         Builtin::Gt => Value::Bool(!(lt(&args[0], &args[1])? || eq(&args[0], &args[1..])?)),
         Builtin::Ge => Value::Bool(!lt(&args[0], &args[1])?),
         Builtin::Agent(a) => agent::call(a, args, state)?,
-        Builtin::And | Builtin::Or | Builtin::Call => return Err(format!("{name} is evaluated by the executor")),
+        Builtin::And | Builtin::Or | Builtin::Call => {
+            return Err(format!("{name} is evaluated by the executor"))
+        }
     })
 }
 
@@ -124,7 +133,16 @@ fn eval_args(args: &[Value]) -> Vec<u8> {
     if let [Value::Str(s)] = args {
         return s.to_vec();
     }
-    let conv: Vec<Value> = args.iter().map(|a| if a.is_nil() { Value::str("<no value>") } else { a.clone() }).collect();
+    let conv: Vec<Value> = args
+        .iter()
+        .map(|a| {
+            if a.is_nil() {
+                Value::str("<no value>")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
     sprint(&conv, PrintMode::Print)
 }
 
@@ -205,7 +223,12 @@ fn index_arg(v: &Value, cap: usize) -> Result<usize, String> {
         Value::Int(i) => *i,
         Value::Uint8(u) => *u as i64,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ))
+        }
     };
     if x < 0 || x as u64 > cap as u64 {
         return Err(format!("index out of range: {x}"));
@@ -222,7 +245,9 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         item = match &item {
             Value::List(l, _) => {
                 let x = index_arg(ix, l.len())?;
-                l.get(x).cloned().ok_or_else(|| format!("index out of range: {x}"))?
+                l.get(x)
+                    .cloned()
+                    .ok_or_else(|| format!("index out of range: {x}"))?
             }
             Value::Str(s) => {
                 let x = index_arg(ix, s.len())?;
@@ -231,7 +256,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             Value::Map(m) => match ix {
                 Value::Str(k) => m.get(&k[..]).cloned().unwrap_or(Value::Nil),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
-                other => return Err(format!("value has type {}; should be string", other.type_name())),
+                other => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    ))
+                }
             },
             Value::Nil => return Err("index of nil pointer".into()),
             other => return Err(format!("can't index item of type {}", other.type_name())),
@@ -349,7 +379,11 @@ pub fn eq(a: &Value, others: &[Value]) -> Result<bool, String> {
                 (Value::Secret(_), _) | (_, Value::Secret(_)) => return Err(BAD_CMP.into()),
                 _ => {
                     if std::mem::discriminant(a) != std::mem::discriminant(b) {
-                        return Err(format!("non-comparable types {}, {}", a.type_name(), b.type_name()));
+                        return Err(format!(
+                            "non-comparable types {}, {}",
+                            a.type_name(),
+                            b.type_name()
+                        ));
                     }
                     return Err(format!("non-comparable type {}", b.type_name()));
                 }
@@ -393,8 +427,14 @@ mod tests {
 
     #[test]
     fn escapers() {
-        assert_eq!(html_escape(b"'\"<>&\0"), "&#39;&#34;&lt;&gt;&amp;\u{FFFD}".as_bytes());
-        assert_eq!(js_escape("'\"\\<>&=\n`\u{2028}é\x7f".as_bytes()), "\\'\\\"\\\\\\u003C\\u003E\\u0026\\u003D\\u000A`\\u2028é\x7f".as_bytes());
+        assert_eq!(
+            html_escape(b"'\"<>&\0"),
+            "&#39;&#34;&lt;&gt;&amp;\u{FFFD}".as_bytes()
+        );
+        assert_eq!(
+            js_escape("'\"\\<>&=\n`\u{2028}é\x7f".as_bytes()),
+            "\\'\\\"\\\\\\u003C\\u003E\\u0026\\u003D\\u000A`\\u2028é\x7f".as_bytes()
+        );
         assert_eq!(query_escape(b"a b/?~"), b"a+b%2F%3F~");
     }
 
@@ -412,9 +452,15 @@ mod tests {
 
     #[test]
     fn index_and_slice() {
-        assert!(matches!(index(&Value::str("abc"), &[Value::Int(1)]).unwrap(), Value::Uint8(98)));
+        assert!(matches!(
+            index(&Value::str("abc"), &[Value::Int(1)]).unwrap(),
+            Value::Uint8(98)
+        ));
         assert!(index(&Value::str("abc"), &[Value::Int(3)]).is_err());
-        let Value::Str(s) = slice(&Value::str("abcdef"), &[Value::Int(1), Value::Int(3)]).unwrap() else { panic!() };
+        let Value::Str(s) = slice(&Value::str("abcdef"), &[Value::Int(1), Value::Int(3)]).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(&s[..], b"bc");
         assert!(slice(&Value::str("abcdef"), &[Value::Int(3), Value::Int(1)]).is_err());
     }

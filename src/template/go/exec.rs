@@ -17,7 +17,7 @@ pub const MAX_DEPTH: usize = 200;
 /// Largest output a render may produce.
 pub const MAX_OUTPUT: usize = 64 << 20;
 /// Most nodes one render may evaluate (stops runaway loops such as `range 1000000000`).
-pub const MAX_STEPS: u64 = 20_000_000;
+pub const MAX_STEPS: u64 = 10_000_000;
 
 /// An execution error carrying Go's full message.
 #[derive(Debug)]
@@ -48,7 +48,12 @@ pub struct State<'a> {
 struct At<'n>(usize, &'n dyn std::fmt::Display);
 
 impl<'a> State<'a> {
-    pub fn new(trees: &'a TreeSet, file: &'a str, source: &'a [u8], data: &'a dyn DataSource) -> Self {
+    pub fn new(
+        trees: &'a TreeSet,
+        file: &'a str,
+        source: &'a [u8],
+        data: &'a dyn DataSource,
+    ) -> Self {
         State {
             trees,
             file,
@@ -66,7 +71,10 @@ impl<'a> State<'a> {
     /// Renders the template named after the file.
     pub fn run(&mut self) -> EResult<()> {
         let Some(root) = self.trees.get(self.file.as_bytes()) else {
-            return Err(ExecError(format!("template: {}: incomplete or empty template", self.file)));
+            return Err(ExecError(format!(
+                "template: {}: incomplete or empty template",
+                self.file
+            )));
         };
         self.walk_list(&Value::Nil, root).map(|_| ())
     }
@@ -93,14 +101,20 @@ impl<'a> State<'a> {
     fn step(&mut self, pos: usize) -> EResult<()> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
-            return self.err(At(pos, &"..."), format!("template evaluates more than {MAX_STEPS} nodes"));
+            return self.err(
+                At(pos, &"..."),
+                format!("template evaluates more than {MAX_STEPS} nodes"),
+            );
         }
         Ok(())
     }
 
     fn enter(&mut self, pos: usize, what: &dyn std::fmt::Display) -> EResult<()> {
         if self.depth >= MAX_DEPTH {
-            return self.err(At(pos, what), format!("exceeded maximum template depth ({MAX_DEPTH})"));
+            return self.err(
+                At(pos, what),
+                format!("exceeded maximum template depth ({MAX_DEPTH})"),
+            );
         }
         self.depth += 1;
         Ok(())
@@ -108,7 +122,10 @@ impl<'a> State<'a> {
 
     fn write(&mut self, bytes: &[u8], pos: usize) -> EResult<()> {
         if self.out.len() + bytes.len() > MAX_OUTPUT {
-            return self.err(At(pos, &"..."), format!("output exceeds {MAX_OUTPUT} bytes"));
+            return self.err(
+                At(pos, &"..."),
+                format!("output exceeds {MAX_OUTPUT} bytes"),
+            );
         }
         self.out.extend_from_slice(bytes);
         Ok(())
@@ -203,7 +220,10 @@ impl<'a> State<'a> {
             }
             Value::Int(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return self.err(At(b.pos, &b.pipe), "can't use int to iterate over more than one variable");
+                    return self.err(
+                        At(b.pos, &b.pipe),
+                        "can't use int to iterate over more than one variable",
+                    );
                 }
                 for i in 0..*n {
                     ran = true;
@@ -214,7 +234,10 @@ impl<'a> State<'a> {
             }
             Value::Uint8(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return self.err(At(b.pos, &b.pipe), "can't use uint8 to iterate over more than one variable");
+                    return self.err(
+                        At(b.pos, &b.pipe),
+                        "can't use uint8 to iterate over more than one variable",
+                    );
                 }
                 for i in 0..*n {
                     ran = true;
@@ -228,7 +251,10 @@ impl<'a> State<'a> {
                 let at = b.pipe.cmds.last().map_or(b.pos, |c| c.pos);
                 return self.err(
                     At(at, &b.pipe),
-                    format!("range can't iterate over value of type {}", other.type_name()),
+                    format!(
+                        "range can't iterate over value of type {}",
+                        other.type_name()
+                    ),
                 );
             }
         }
@@ -241,7 +267,13 @@ impl<'a> State<'a> {
     }
 
     /// One pass of a range body; returns true on `break`.
-    fn one_iteration(&mut self, b: &Branch, index: Value, elem: Value, mark: usize) -> EResult<bool> {
+    fn one_iteration(
+        &mut self,
+        b: &Branch,
+        index: Value,
+        elem: Value,
+        mark: usize,
+    ) -> EResult<bool> {
         self.step(b.pos)?;
         let decl = &b.pipe.decl;
         if !decl.is_empty() {
@@ -272,10 +304,19 @@ impl<'a> State<'a> {
     fn walk_template(&mut self, dot: &Value, t: &TemplateCall) -> EResult<()> {
         self.step(t.pos)?;
         let Some(root) = self.trees.get(&t.name) else {
-            return self.err(At(t.pos, t), format!("template {:?} not defined", String::from_utf8_lossy(&t.name)));
+            return self.err(
+                At(t.pos, t),
+                format!(
+                    "template {:?} not defined",
+                    String::from_utf8_lossy(&t.name)
+                ),
+            );
         };
         if self.depth >= MAX_DEPTH {
-            return self.err(At(t.pos, t), format!("exceeded maximum template depth ({MAX_DEPTH})"));
+            return self.err(
+                At(t.pos, t),
+                format!("exceeded maximum template depth ({MAX_DEPTH})"),
+            );
         }
         let new_dot = match &t.pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -298,7 +339,10 @@ impl<'a> State<'a> {
                 return Ok(());
             }
         }
-        self.err(At(decl.0, &decl.1), format!("undefined variable: {}", decl.1))
+        self.err(
+            At(decl.0, &decl.1),
+            format!("undefined variable: {}", decl.1),
+        )
     }
 
     fn var_value(&self, pos: usize, name: &str) -> EResult<Value> {
@@ -342,23 +386,41 @@ impl<'a> State<'a> {
     fn not_a_function(&self, cmd: &Command, final_: &Option<Value>) -> EResult<()> {
         if cmd.args.len() > 1 || final_.is_some() {
             let first = &cmd.args[0];
-            return self.err(At(first.pos(), first), format!("can't give argument to non-function {first}"));
+            return self.err(
+                At(first.pos(), first),
+                format!("can't give argument to non-function {first}"),
+            );
         }
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value, cmd: &Command, final_: Option<Value>) -> EResult<Value> {
+    fn eval_command(
+        &mut self,
+        dot: &Value,
+        cmd: &Command,
+        final_: Option<Value>,
+    ) -> EResult<Value> {
         self.step(cmd.pos)?;
         let first = &cmd.args[0];
         match first {
             Arg::Field { pos, idents } => {
-                return self.eval_field_chain(dot, dot.clone(), *pos, first, idents, &cmd.args, final_);
+                return self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    *pos,
+                    first,
+                    idents,
+                    &cmd.args,
+                    final_,
+                );
             }
             Arg::Chain { pos, node, fields } => {
                 let recv = self.eval_arg(dot, Param::Value, node)?;
                 return self.eval_field_chain(dot, recv, *pos, first, fields, &cmd.args, final_);
             }
-            Arg::Identifier { pos, name } => return self.eval_function(dot, *pos, name, cmd, final_),
+            Arg::Identifier { pos, name } => {
+                return self.eval_function(dot, *pos, name, cmd, final_)
+            }
             Arg::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
                 return self.eval_pipeline(dot, p);
@@ -380,17 +442,27 @@ impl<'a> State<'a> {
             Arg::Nil(pos) => self.err(At(*pos, first), "nil is not a command"),
             Arg::Number(pos, n) => self.ideal_constant(*pos, n),
             Arg::Str { text, .. } => Ok(Value::str(text)),
-            _ => self.err(At(first.pos(), first), format!("can't evaluate command {first}")),
+            _ => self.err(
+                At(first.pos(), first),
+                format!("can't evaluate command {first}"),
+            ),
         }
     }
 
     fn ideal_constant(&self, pos: usize, n: &Number) -> EResult<Value> {
         let t = &n.text;
-        let is_hex_int = t.len() > 2 && t.starts_with('0') && matches!(t.as_bytes()[1], b'x' | b'X') && !t.contains(['p', 'P']);
+        let is_hex_int = t.len() > 2
+            && t.starts_with('0')
+            && matches!(t.as_bytes()[1], b'x' | b'X')
+            && !t.contains(['p', 'P']);
         if n.is_complex {
             return Ok(Value::Complex(n.complex.0, n.complex.1));
         }
-        if n.is_float && !is_hex_int && !t.starts_with('\'') && t.contains(['.', 'e', 'E', 'p', 'P']) {
+        if n.is_float
+            && !is_hex_int
+            && !t.starts_with('\'')
+            && t.contains(['.', 'e', 'E', 'p', 'P'])
+        {
             return Ok(Value::Float(n.float));
         }
         if n.is_int {
@@ -439,36 +511,59 @@ impl<'a> State<'a> {
         recv_null_iface: bool,
     ) -> EResult<(Value, bool)> {
         match recv {
-            Value::Nil if recv_null_iface => {
-                self.err(At(pos, node), format!("nil pointer evaluating interface {{}}.{name}"))
-            }
+            Value::Nil if recv_null_iface => self.err(
+                At(pos, node),
+                format!("nil pointer evaluating interface {{}}.{name}"),
+            ),
             Value::Nil => Ok((Value::Nil, false)),
             Value::Secret(s) => match Value::secret_field(s, name) {
                 Some(v) => {
                     if has_args {
-                        return self.err(At(pos, node), format!("{name} has arguments but cannot be invoked as function"));
+                        return self.err(
+                            At(pos, node),
+                            format!("{name} has arguments but cannot be invoked as function"),
+                        );
                     }
                     Ok((v, false))
                 }
-                None => self.err(At(pos, node), format!("can't evaluate field {name} in type {SECRET_TYPE}")),
+                None => self.err(
+                    At(pos, node),
+                    format!("can't evaluate field {name} in type {SECRET_TYPE}"),
+                ),
             },
             Value::Map(m) => {
                 if has_args {
-                    return self.err(At(pos, node), format!("{name} is not a method but has arguments"));
+                    return self.err(
+                        At(pos, node),
+                        format!("{name} is not a method but has arguments"),
+                    );
                 }
                 match m.get(name.as_bytes()) {
                     Some(v) => Ok((v.clone(), v.is_nil())),
                     None => Ok((Value::Nil, false)),
                 }
             }
-            other => self.err(At(pos, node), format!("can't evaluate field {name} in type {}", other.type_name())),
+            other => self.err(
+                At(pos, node),
+                format!("can't evaluate field {name} in type {}", other.type_name()),
+            ),
         }
     }
 
-    fn eval_function(&mut self, dot: &Value, pos: usize, name: &str, cmd: &Command, final_: Option<Value>) -> EResult<Value> {
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        pos: usize,
+        name: &str,
+        cmd: &Command,
+        final_: Option<Value>,
+    ) -> EResult<Value> {
         let ident = &cmd.args[0];
         let Some((sig, f)) = builtins::lookup(name) else {
-            return self.err(At(pos, ident), format!("{name:?} is not a defined function"));
+            return self.err(
+                At(pos, ident),
+                format!("{name:?} is not a defined function"),
+            );
         };
         let args = &cmd.args[1..];
         let num_in = args.len() + usize::from(final_.is_some());
@@ -477,11 +572,17 @@ impl<'a> State<'a> {
             if num_in < fixed {
                 return self.err(
                     At(pos, ident),
-                    format!("wrong number of args for {name}: want at least {fixed} got {}", args.len()),
+                    format!(
+                        "wrong number of args for {name}: want at least {fixed} got {}",
+                        args.len()
+                    ),
                 );
             }
         } else if num_in != fixed {
-            return self.err(At(pos, ident), format!("wrong number of args for {name}: want {fixed} got {num_in}"));
+            return self.err(
+                At(pos, ident),
+                format!("wrong number of args for {name}: want {fixed} got {num_in}"),
+            );
         }
         if matches!(f, Builtin::And | Builtin::Or) {
             let want = matches!(f, Builtin::Or);
@@ -519,13 +620,23 @@ impl<'a> State<'a> {
         }
     }
 
-    fn validate(&self, pos: usize, node: &dyn std::fmt::Display, v: Value, p: Param) -> EResult<Value> {
+    fn validate(
+        &self,
+        pos: usize,
+        node: &dyn std::fmt::Display,
+        v: Value,
+        p: Param,
+    ) -> EResult<Value> {
         match (p, &v) {
             (Param::Str, Value::Nil) => self.err(At(pos, node), "invalid value; expected string"),
             (Param::Str, Value::Str(_)) => Ok(v),
-            (Param::Str, other) => {
-                self.err(At(pos, node), format!("wrong type for value; expected string; got {}", other.type_name()))
-            }
+            (Param::Str, other) => self.err(
+                At(pos, node),
+                format!(
+                    "wrong type for value; expected string; got {}",
+                    other.type_name()
+                ),
+            ),
             _ => Ok(v),
         }
     }
@@ -541,13 +652,29 @@ impl<'a> State<'a> {
                 return Ok(Value::Nil);
             }
             Arg::Field { idents, .. } => {
-                let v = self.eval_field_chain(dot, dot.clone(), pos, n, idents, std::slice::from_ref(n), None)?;
+                let v = self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    pos,
+                    n,
+                    idents,
+                    std::slice::from_ref(n),
+                    None,
+                )?;
                 return self.validate(pos, n, v, p);
             }
             Arg::Variable { idents, .. } => {
                 let v = self.var_value(pos, &idents[0])?;
                 let v = if idents.len() > 1 {
-                    self.eval_field_chain(dot, v, pos, n, &idents[1..], std::slice::from_ref(n), None)?
+                    self.eval_field_chain(
+                        dot,
+                        v,
+                        pos,
+                        n,
+                        &idents[1..],
+                        std::slice::from_ref(n),
+                        None,
+                    )?
                 } else {
                     v
                 };
@@ -558,13 +685,24 @@ impl<'a> State<'a> {
                 return self.validate(pos, n, v, p);
             }
             Arg::Identifier { name, .. } => {
-                let cmd = Command { pos, args: vec![n.clone()] };
+                let cmd = Command {
+                    pos,
+                    args: vec![n.clone()],
+                };
                 let v = self.eval_function(dot, pos, name, &cmd, None)?;
                 return self.validate(pos, n, v, p);
             }
             Arg::Chain { node, fields, .. } => {
                 let recv = self.eval_arg(dot, Param::Value, node)?;
-                let v = self.eval_field_chain(dot, recv, pos, n, fields, std::slice::from_ref(n), None)?;
+                let v = self.eval_field_chain(
+                    dot,
+                    recv,
+                    pos,
+                    n,
+                    fields,
+                    std::slice::from_ref(n),
+                    None,
+                )?;
                 return self.validate(pos, n, v, p);
             }
             _ => {}

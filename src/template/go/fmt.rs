@@ -34,7 +34,10 @@ struct Printer {
 
 /// `fmt.Sprint` (spaces between operands when neither is a string) or `fmt.Sprintln`.
 pub fn sprint(args: &[Value], mode: PrintMode) -> Vec<u8> {
-    let mut p = Printer { buf: Vec::new(), f: Flags::default() };
+    let mut p = Printer {
+        buf: Vec::new(),
+        f: Flags::default(),
+    };
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
         let is_string = matches!(a, Value::Str(_));
@@ -75,7 +78,10 @@ fn parse_num(s: &[u8], start: usize, end: usize) -> (usize, bool, usize) {
 
 /// `fmt.Sprintf`.
 pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
-    let mut p = Printer { buf: Vec::new(), f: Flags::default() };
+    let mut p = Printer {
+        buf: Vec::new(),
+        f: Flags::default(),
+    };
     let end = format.len();
     let mut arg_num = 0usize;
     let mut reordered = false;
@@ -121,7 +127,14 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
         }
         // Argument index, width, precision.
         let mut after_index;
-        (arg_num, i, after_index) = arg_number(&mut reordered, &mut good_arg_num, arg_num, format, i, args.len());
+        (arg_num, i, after_index) = arg_number(
+            &mut reordered,
+            &mut good_arg_num,
+            arg_num,
+            format,
+            i,
+            args.len(),
+        );
         if i < end && format[i] == b'*' {
             i += 1;
             let (n, ok, next) = int_from_arg(args, arg_num);
@@ -152,7 +165,14 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
             if after_index {
                 good_arg_num = false;
             }
-            (arg_num, i, after_index) = arg_number(&mut reordered, &mut good_arg_num, arg_num, format, i, args.len());
+            (arg_num, i, after_index) = arg_number(
+                &mut reordered,
+                &mut good_arg_num,
+                arg_num,
+                format,
+                i,
+                args.len(),
+            );
             if i < end && format[i] == b'*' {
                 i += 1;
                 let (n, ok, next) = int_from_arg(args, arg_num);
@@ -177,7 +197,14 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
             }
         }
         if !after_index {
-            (arg_num, i, _) = arg_number(&mut reordered, &mut good_arg_num, arg_num, format, i, args.len());
+            (arg_num, i, _) = arg_number(
+                &mut reordered,
+                &mut good_arg_num,
+                arg_num,
+                format,
+                i,
+                args.len(),
+            );
         }
         if i >= end {
             p.buf.extend_from_slice(b"%!(NOVERB)");
@@ -279,7 +306,11 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
 
 impl Printer {
     fn write_padding(&mut self, n: usize) {
-        let c = if self.f.zero && !self.f.minus { b'0' } else { b' ' };
+        let c = if self.f.zero && !self.f.minus {
+            b'0'
+        } else {
+            b' '
+        };
         self.buf.extend(std::iter::repeat_n(c, n));
     }
 
@@ -332,10 +363,10 @@ impl Printer {
             self.fmt_s(v.type_name().as_bytes());
             return;
         }
-        self.print_value(v, verb, 0);
+        self.print_value(v, verb);
     }
 
-    fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+    fn print_value(&mut self, v: &Value, verb: char) {
         match v {
             Value::Nil => {
                 if self.f.sharp_v {
@@ -372,7 +403,7 @@ impl Printer {
                         if i > 0 {
                             self.buf.extend_from_slice(b", ");
                         }
-                        self.print_value(e, verb, depth + 1);
+                        self.print_value(e, verb);
                     }
                     self.buf.push(b'}');
                 } else {
@@ -381,7 +412,7 @@ impl Printer {
                         if i > 0 {
                             self.buf.push(b' ');
                         }
-                        self.print_value(e, verb, depth + 1);
+                        self.print_value(e, verb);
                     }
                     self.buf.push(b']');
                 }
@@ -401,9 +432,9 @@ impl Printer {
                             self.buf.push(b' ');
                         }
                     }
-                    self.print_value(&Value::str(k), verb, depth + 1);
+                    self.print_value(&Value::str(k), verb);
                     self.buf.push(b':');
-                    self.print_value(e, verb, depth + 1);
+                    self.print_value(e, verb);
                 }
                 self.buf.push(if self.f.sharp_v { b'}' } else { b']' });
             }
@@ -427,18 +458,20 @@ impl Printer {
                     let field = Value::secret_field(s, name).unwrap_or(Value::Nil);
                     if *name == "Tags" && self.f.sharp_v {
                         self.buf.extend_from_slice(b"[]string");
-                        let Value::List(tags, _) = &field else { continue };
+                        let Value::List(tags, _) = &field else {
+                            continue;
+                        };
                         self.buf.push(b'{');
                         for (j, t) in tags.iter().enumerate() {
                             if j > 0 {
                                 self.buf.extend_from_slice(b", ");
                             }
-                            self.print_value(t, verb, depth + 1);
+                            self.print_value(t, verb);
                         }
                         self.buf.push(b'}');
                         continue;
                     }
-                    self.print_value(&field, verb, depth + 1);
+                    self.print_value(&field, verb);
                 }
                 self.buf.push(b'}');
             }
@@ -542,7 +575,10 @@ impl Printer {
             'x' => (16, false),
             'X' => (16, true),
             'c' => {
-                let r = u32::try_from(u).ok().and_then(char::from_u32).unwrap_or(RUNE_ERROR);
+                let r = u32::try_from(u)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or(RUNE_ERROR);
                 let mut b = Vec::new();
                 push_rune(&mut b, r);
                 self.pad(&b);
@@ -562,9 +598,17 @@ impl Printer {
                 return;
             }
         };
-        let digits: &[u8] = if upper { b"0123456789ABCDEFX" } else { b"0123456789abcdefx" };
+        let digits: &[u8] = if upper {
+            b"0123456789ABCDEFX"
+        } else {
+            b"0123456789abcdefx"
+        };
         let negative = signed && (u as i64) < 0;
-        let mut u = if negative { (u as i64).unsigned_abs() } else { u };
+        let mut u = if negative {
+            (u as i64).unsigned_abs()
+        } else {
+            u
+        };
         let mut prec = 0usize;
         if self.f.prec_present {
             prec = self.f.prec;
@@ -595,11 +639,7 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => out.extend_from_slice(b"b0"),
-                8 => {
-                    if out.last() != Some(&b'0') {
-                        out.push(b'0');
-                    }
-                }
+                8 if out.last() != Some(&b'0') => out.push(b'0'),
                 16 => {
                     out.push(digits[16]);
                     out.push(b'0');
@@ -656,7 +696,11 @@ impl Printer {
             prec = self.f.prec as i32;
         }
         let s = format_float(x, verb, prec);
-        let mut num: Vec<u8> = if s.starts_with('-') || s.starts_with('+') { s.into_bytes() } else { format!("+{s}").into_bytes() };
+        let mut num: Vec<u8> = if s.starts_with('-') || s.starts_with('+') {
+            s.into_bytes()
+        } else {
+            format!("+{s}").into_bytes()
+        };
         if self.f.space && num[0] == b'+' && !self.f.plus {
             num[0] = b' ';
         }
@@ -701,18 +745,77 @@ mod tests {
     #[test]
     fn verbs_and_flags() {
         assert_eq!(
-            pf("%s|%q|%d|%v|%-10s|%05d|%x", &[s("str"), s("quo\"te"), Value::Int(42), s("v"), s("left"), Value::Int(42), Value::Int(255)]),
+            pf(
+                "%s|%q|%d|%v|%-10s|%05d|%x",
+                &[
+                    s("str"),
+                    s("quo\"te"),
+                    Value::Int(42),
+                    s("v"),
+                    s("left"),
+                    Value::Int(42),
+                    Value::Int(255)
+                ]
+            ),
             "str|\"quo\\\"te\"|42|v|left      |00042|ff"
         );
         assert_eq!(pf("%[2]s %[1]s", &[s("a"), s("b")]), "b a");
-        assert_eq!(pf("%*d|%-*d|", &[Value::Int(5), Value::Int(42), Value::Int(4), Value::Int(7)]), "   42|7   |");
-        assert_eq!(pf("%.*f", &[Value::Int(2), Value::Float(3.14159)]), "3.14");
-        assert_eq!(pf("%-10s|%.2s|%5.1s", &[s("héllo"), s("日本語"), s("éa")]), "héllo     |日本|    é");
-        assert_eq!(pf("% x|%X|%#x", &[s("hi"), s("hi"), Value::Int(255)]), "68 69|6869|0xff");
-        assert_eq!(pf("%c%c|%q|%U", &[Value::Int(111), Value::Int(107), Value::Int(97), Value::Int(0x1F600)]), "ok|'a'|U+1F600");
-        assert_eq!(pf("%+d|% d|%o|%b|%O", &[Value::Int(5), Value::Int(5), Value::Int(8), Value::Int(5), Value::Int(8)]), "+5| 5|10|101|0o10");
-        assert_eq!(pf("%6.2f|%-8.3e|%g", &[Value::Float(3.14159), Value::Float(1234.5), Value::Float(1e6)]), "  3.14|1.234e+03|1e+06");
-        assert_eq!(pf("%T %T %T", &[s("x"), Value::Int(1), Value::Nil]), "string int <nil>");
+        assert_eq!(
+            pf(
+                "%*d|%-*d|",
+                &[Value::Int(5), Value::Int(42), Value::Int(4), Value::Int(7)]
+            ),
+            "   42|7   |"
+        );
+        assert_eq!(pf("%.*f", &[Value::Int(2), Value::Float(1.23456)]), "1.23");
+        assert_eq!(
+            pf("%-10s|%.2s|%5.1s", &[s("héllo"), s("日本語"), s("éa")]),
+            "héllo     |日本|    é"
+        );
+        assert_eq!(
+            pf("% x|%X|%#x", &[s("hi"), s("hi"), Value::Int(255)]),
+            "68 69|6869|0xff"
+        );
+        assert_eq!(
+            pf(
+                "%c%c|%q|%U",
+                &[
+                    Value::Int(111),
+                    Value::Int(107),
+                    Value::Int(97),
+                    Value::Int(0x1F600)
+                ]
+            ),
+            "ok|'a'|U+1F600"
+        );
+        assert_eq!(
+            pf(
+                "%+d|% d|%o|%b|%O",
+                &[
+                    Value::Int(5),
+                    Value::Int(5),
+                    Value::Int(8),
+                    Value::Int(5),
+                    Value::Int(8)
+                ]
+            ),
+            "+5| 5|10|101|0o10"
+        );
+        assert_eq!(
+            pf(
+                "%6.2f|%-8.3e|%g",
+                &[
+                    Value::Float(1.23456),
+                    Value::Float(1234.5),
+                    Value::Float(1e6)
+                ]
+            ),
+            "  1.23|1.234e+03|1e+06"
+        );
+        assert_eq!(
+            pf("%T %T %T", &[s("x"), Value::Int(1), Value::Nil]),
+            "string int <nil>"
+        );
         assert_eq!(pf("%v", &[Value::Complex(0.0, 2.0)]), "(0+2i)");
         assert_eq!(pf("%05s", &[s("ab")]), "000ab");
     }
@@ -723,7 +826,10 @@ mod tests {
         assert_eq!(pf("%d", &[s("x")]), "%!d(string=x)");
         assert_eq!(pf("%s", &[Value::Nil]), "%!s(<nil>)");
         assert_eq!(pf("%d", &[Value::Float(5432.0)]), "%!d(float64=5432)");
-        assert_eq!(pf("x", &[Value::Int(1), s("y")]), "x%!(EXTRA int=1, string=y)");
+        assert_eq!(
+            pf("x", &[Value::Int(1), s("y")]),
+            "x%!(EXTRA int=1, string=y)"
+        );
         assert_eq!(pf("%", &[]), "%!(NOVERB)");
         assert_eq!(pf("%!", &[]), "%!!(MISSING)");
         assert_eq!(pf("%[3]d", &[Value::Int(1)]), "%!d(BADINDEX)");
@@ -732,8 +838,17 @@ mod tests {
 
     #[test]
     fn collections() {
-        let list = Value::List(Rc::new(vec![s("x"), s("y")]), super::super::value::ElemType::Any);
-        assert_eq!(pf("%v|%q|%d|%x", &[list.clone(), list.clone(), list.clone(), list.clone()]), "[x y]|[\"x\" \"y\"]|[%!d(string=x) %!d(string=y)]|[78 79]");
+        let list = Value::List(
+            Rc::new(vec![s("x"), s("y")]),
+            super::super::value::ElemType::Any,
+        );
+        assert_eq!(
+            pf(
+                "%v|%q|%d|%x",
+                &[list.clone(), list.clone(), list.clone(), list.clone()]
+            ),
+            "[x y]|[\"x\" \"y\"]|[%!d(string=x) %!d(string=y)]|[78 79]"
+        );
         assert_eq!(pf("%#v", &[list]), "[]interface {}{\"x\", \"y\"}");
         let mut m = BTreeMap::new();
         m.insert(b"b".to_vec(), Value::Float(2.0));

@@ -110,7 +110,15 @@ struct Lexer<'a> {
 
 /// Lexes `input` into items, ending with `Eof` or `Error`.
 pub fn lex(input: &[u8]) -> Vec<Item> {
-    let mut l = Lexer { input, pos: 0, start: 0, line: 1, start_line: 1, paren_depth: 0, items: Vec::new() };
+    let mut l = Lexer {
+        input,
+        pos: 0,
+        start: 0,
+        line: 1,
+        start_line: 1,
+        paren_depth: 0,
+        items: Vec::new(),
+    };
     l.run();
     l.items
 }
@@ -151,7 +159,10 @@ impl Lexer<'_> {
 
     fn ignore(&mut self) {
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].iter().filter(|&&c| c == b'\n').count();
+            self.line += self.input[self.start..self.pos]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
         }
         self.start = self.pos;
         self.start_line = self.line;
@@ -172,10 +183,20 @@ impl Lexer<'_> {
 
     fn run(&mut self) {
         if let Err(msg) = self.lex_all() {
-            self.items.push(Item { kind: Kind::Error, pos: self.start, val: msg.into_bytes(), line: self.start_line });
+            self.items.push(Item {
+                kind: Kind::Error,
+                pos: self.start,
+                val: msg.into_bytes(),
+                line: self.start_line,
+            });
         } else {
             let line = self.line;
-            self.items.push(Item { kind: Kind::Eof, pos: self.pos, val: b"EOF".to_vec(), line });
+            self.items.push(Item {
+                kind: Kind::Eof,
+                pos: self.pos,
+                val: b"EOF".to_vec(),
+                line,
+            });
         }
     }
 
@@ -188,7 +209,11 @@ impl Lexer<'_> {
                     let delim_end = self.pos + LEFT.len();
                     let trim = if has_left_trim_marker(&self.input[delim_end..]) {
                         let text = &self.input[self.start..self.pos];
-                        text.len() - text.iter().rposition(|&c| !is_space(c)).map_or(0, |i| i + 1)
+                        text.len()
+                            - text
+                                .iter()
+                                .rposition(|&c| !is_space(c))
+                                .map_or(0, |i| i + 1)
                     } else {
                         0
                     };
@@ -305,7 +330,9 @@ impl Lexer<'_> {
                 '"' => self.lex_quote(b'"', "unterminated quoted string", Kind::String)?,
                 '`' => self.lex_raw_quote()?,
                 '$' => self.lex_field_or_variable(Kind::Variable)?,
-                '\'' => self.lex_quote(b'\'', "unterminated character constant", Kind::CharConstant)?,
+                '\'' => {
+                    self.lex_quote(b'\'', "unterminated character constant", Kind::CharConstant)?
+                }
                 '.' if self.pos < self.input.len() && !self.input[self.pos].is_ascii_digit() => {
                     self.lex_field_or_variable(Kind::Field)?
                 }
@@ -329,7 +356,12 @@ impl Lexer<'_> {
                     self.lex_identifier()?;
                 }
                 _ if r.is_ascii() && !r.is_ascii_control() => self.emit(Kind::Char),
-                _ => return Err(format!("unrecognized character in action: U+{:04X}", r as u32)),
+                _ => {
+                    return Err(format!(
+                        "unrecognized character in action: U+{:04X}",
+                        r as u32
+                    ))
+                }
             }
         }
     }
@@ -396,7 +428,11 @@ impl Lexer<'_> {
 
     fn lex_field_or_variable(&mut self, kind: Kind) -> Step {
         if self.at_terminator() {
-            self.emit(if kind == Kind::Variable { Kind::Variable } else { Kind::Dot });
+            self.emit(if kind == Kind::Variable {
+                Kind::Variable
+            } else {
+                Kind::Dot
+            });
             return Ok(());
         }
         while let Some((r, w)) = self.next() {
@@ -464,7 +500,10 @@ impl Lexer<'_> {
     }
 
     fn bad_number(&self) -> String {
-        format!("bad number syntax: {:?}", String::from_utf8_lossy(&self.input[self.start..self.pos]))
+        format!(
+            "bad number syntax: {:?}",
+            String::from_utf8_lossy(&self.input[self.start..self.pos])
+        )
     }
 
     fn scan_number(&mut self) -> bool {
@@ -507,7 +546,10 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<(Kind, String)> {
-        lex(src.as_bytes()).into_iter().map(|i| (i.kind, String::from_utf8_lossy(&i.val).into_owned())).collect()
+        lex(src.as_bytes())
+            .into_iter()
+            .map(|i| (i.kind, String::from_utf8_lossy(&i.val).into_owned()))
+            .collect()
     }
 
     #[test]
@@ -554,18 +596,30 @@ mod tests {
     fn comment_rules() {
         assert_eq!(kinds("{{/* c */}}x")[0].0, Kind::Comment);
         assert_eq!(kinds("{{- /* c */ -}} x")[1], (Kind::Text, "x".into()));
-        assert_eq!(kinds("{{/* c */ }}").last().unwrap().1, "comment ends before closing delimiter");
+        assert_eq!(
+            kinds("{{/* c */ }}").last().unwrap().1,
+            "comment ends before closing delimiter"
+        );
         assert_eq!(kinds("{{/* c }}").last().unwrap().1, "unclosed comment");
         assert_eq!(kinds("{{/* }} */}}")[0].0, Kind::Comment);
     }
 
     #[test]
     fn numbers_and_errors() {
-        assert_eq!(kinds("{{3-}}").last().unwrap().1, "bad number syntax: \"3-\"");
+        assert_eq!(
+            kinds("{{3-}}").last().unwrap().1,
+            "bad number syntax: \"3-\""
+        );
         assert_eq!(kinds("{{ 1+2i }}")[2], (Kind::Complex, "1+2i".into()));
         assert_eq!(kinds("{{ 0x1F }}")[2], (Kind::Number, "0x1F".into()));
-        assert_eq!(kinds("{{ \"abc }}").last().unwrap().1, "unterminated quoted string");
-        assert_eq!(kinds("{{ 'a }}").last().unwrap().1, "unterminated character constant");
+        assert_eq!(
+            kinds("{{ \"abc }}").last().unwrap().1,
+            "unterminated quoted string"
+        );
+        assert_eq!(
+            kinds("{{ 'a }}").last().unwrap().1,
+            "unterminated character constant"
+        );
         assert_eq!(kinds("{{ x").last().unwrap().1, "unclosed action");
     }
 

@@ -9,7 +9,9 @@ const SYNTAX: &str = "invalid syntax";
 /// `strconv.UnquoteChar`: decodes one character or escape of a literal quoted by `quote`.
 /// Returns the bytes it stands for and the rest of the input.
 fn unquote_char(s: &[u8], quote: u8) -> Result<(Vec<u8>, &[u8]), String> {
-    let Some(&c) = s.first() else { return Err(SYNTAX.into()) };
+    let Some(&c) = s.first() else {
+        return Err(SYNTAX.into());
+    };
     if c == quote && (quote == b'\'' || quote == b'"') {
         return Err(SYNTAX.into());
     }
@@ -22,7 +24,9 @@ fn unquote_char(s: &[u8], quote: u8) -> Result<(Vec<u8>, &[u8]), String> {
     if c != b'\\' {
         return Ok((vec![c], &s[1..]));
     }
-    let Some(&e) = s.get(1) else { return Err(SYNTAX.into()) };
+    let Some(&e) = s.get(1) else {
+        return Err(SYNTAX.into());
+    };
     let rest = &s[2..];
     let simple = match e {
         b'a' => Some(7u8),
@@ -127,7 +131,12 @@ pub fn unquote(lit: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Decodes a char constant token (`'a'`, `'\n'`) to its rune value.
 fn char_constant(lit: &[u8]) -> Result<u32, String> {
-    let bad = || format!("malformed character constant: {}", String::from_utf8_lossy(lit));
+    let bad = || {
+        format!(
+            "malformed character constant: {}",
+            String::from_utf8_lossy(lit)
+        )
+    };
     if lit.len() < 3 {
         return Err(bad());
     }
@@ -152,8 +161,11 @@ fn underscore_ok(s: &str) -> bool {
     }
     let mut saw = '^';
     let mut hex = false;
-    if b.len() - i >= 2 && b[i] == b'0' && matches!(b[i + 1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
-        hex = b[i + 1].to_ascii_lowercase() == b'x';
+    if b.len() - i >= 2
+        && b[i] == b'0'
+        && matches!(b[i + 1].to_ascii_lowercase(), b'b' | b'o' | b'x')
+    {
+        hex = b[i + 1].eq_ignore_ascii_case(&b'x');
         i += 2;
         saw = '0';
     }
@@ -236,7 +248,11 @@ pub fn parse_float(s: &str) -> Option<f64> {
         }
         m * 2f64.powi(exp)
     } else {
-        if lower.is_empty() || lower.starts_with('e') || lower.contains("inf") || lower.contains("nan") {
+        if lower.is_empty()
+            || lower.starts_with('e')
+            || lower.contains("inf")
+            || lower.contains("nan")
+        {
             return None;
         }
         lower.parse::<f64>().ok()?
@@ -276,7 +292,10 @@ fn split_complex(s: &str) -> Option<(&str, &str)> {
 /// `parse.newNumber`: every interpretation of a number, char or complex token.
 pub fn parse_number(text: &[u8], is_char: bool, is_complex: bool) -> Result<Number, String> {
     let s = String::from_utf8_lossy(text).into_owned();
-    let mut n = Number { text: s.clone(), ..Number::default() };
+    let mut n = Number {
+        text: s.clone(),
+        ..Number::default()
+    };
     if is_char {
         let r = char_constant(text)?;
         n.int = r as i64;
@@ -290,7 +309,8 @@ pub fn parse_number(text: &[u8], is_char: bool, is_complex: bool) -> Result<Numb
     if is_complex {
         let (re, im) = split_complex(&s).ok_or_else(|| format!("expected integer; found {s}"))?;
         let re = parse_float(re).ok_or_else(|| SYNTAX.to_string())?;
-        let im = parse_float(im.strip_suffix('i').unwrap_or(im)).ok_or_else(|| SYNTAX.to_string())?;
+        let im =
+            parse_float(im.strip_suffix('i').unwrap_or(im)).ok_or_else(|| SYNTAX.to_string())?;
         n.is_complex = true;
         n.complex = (re, im);
         simplify_complex(&mut n);
@@ -337,7 +357,9 @@ pub fn parse_number(text: &[u8], is_char: bool, is_complex: bool) -> Result<Numb
         n.is_float = true;
         n.float = n.uint as f64;
     } else if let Some(f) = parse_float(&s) {
-        if !s.contains(['.', 'e', 'E', 'p', 'P']) || (s.to_ascii_lowercase().starts_with("0x") && !s.contains(['p', 'P'])) {
+        if !s.contains(['.', 'e', 'E', 'p', 'P'])
+            || (s.to_ascii_lowercase().starts_with("0x") && !s.contains(['p', 'P']))
+        {
             return Err(format!("integer overflow: {s:?}"));
         }
         n.is_float = true;
@@ -350,7 +372,10 @@ pub fn parse_number(text: &[u8], is_char: bool, is_complex: bool) -> Result<Numb
             n.is_uint = true;
             n.uint = f as u64;
         }
-    } else if parsed.is_none() && !s.contains(['.', 'e', 'E', 'p', 'P']) && s.chars().all(|c| c.is_ascii_digit()) {
+    } else if parsed.is_none()
+        && !s.contains(['.', 'e', 'E', 'p', 'P'])
+        && s.chars().all(|c| c.is_ascii_digit())
+    {
         return Err(format!("integer overflow: {s:?}"));
     }
     if !n.is_int && !n.is_uint && !n.is_float {
@@ -382,12 +407,17 @@ mod tests {
         assert_eq!(parse_number(b"0x1p-2", false, false).unwrap().float, 0.25);
         assert_eq!(parse_number(b"'a'", true, false).unwrap().int, 97);
         assert_eq!(parse_number(b"'\\n'", true, false).unwrap().int, 10);
-        assert_eq!(parse_number("'日'".as_bytes(), true, false).unwrap().int, 26085);
+        assert_eq!(
+            parse_number("'日'".as_bytes(), true, false).unwrap().int,
+            26085
+        );
         let c = parse_number(b"2i", false, false).unwrap();
         assert!(c.is_complex && c.complex == (0.0, 2.0));
         let c = parse_number(b"1+2i", false, true).unwrap();
         assert_eq!(c.complex, (1.0, 2.0));
-        assert!(parse_number(b"99999999999999999999", false, false).unwrap_err().contains("integer overflow"));
+        assert!(parse_number(b"99999999999999999999", false, false)
+            .unwrap_err()
+            .contains("integer overflow"));
         let u = parse_number(b"9223372036854775808", false, false).unwrap();
         assert!(u.is_uint && !u.is_int);
         assert!(parse_number(b"-", false, false).is_err());

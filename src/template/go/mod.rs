@@ -21,7 +21,10 @@ use std::sync::Arc;
 use self::ast::{Arg, List, Node, Pipe};
 use self::parser::TreeSet;
 use self::value::Value;
-use super::{CompiledTemplate, DataRequest, DataSource, RenderError, RenderOutcome, TemplateEngine, TemplateError};
+use super::{
+    CompiledTemplate, DataRequest, DataSource, RenderError, RenderOutcome, TemplateEngine,
+    TemplateError,
+};
 
 pub use self::exec::{MAX_DEPTH, MAX_OUTPUT};
 
@@ -30,7 +33,11 @@ pub use self::exec::{MAX_DEPTH, MAX_OUTPUT};
 pub struct GoEngine;
 
 impl TemplateEngine for GoEngine {
-    fn compile(&self, name: &str, source: &[u8]) -> Result<Box<dyn CompiledTemplate>, TemplateError> {
+    fn compile(
+        &self,
+        name: &str,
+        source: &[u8],
+    ) -> Result<Box<dyn CompiledTemplate>, TemplateError> {
         Ok(Box::new(GoTemplate::parse(name, source)?))
     }
 }
@@ -46,9 +53,17 @@ pub struct GoTemplate {
 impl GoTemplate {
     /// Parses `source`; `name` is the template's name in messages (Go uses the file's base name).
     pub fn parse(name: &str, source: &[u8]) -> Result<Self, TemplateError> {
-        let trees = parser::parse(name, source, &builtins::has_function)
-            .map_err(|e| TemplateError { message: e.message, line: Some(e.line), column: None })?;
-        Ok(GoTemplate { name: name.to_string(), source: Arc::from(source), trees: Arc::new(trees) })
+        let trees =
+            parser::parse(name, source, &builtins::has_function).map_err(|e| TemplateError {
+                message: e.message,
+                line: Some(e.line),
+                column: None,
+            })?;
+        Ok(GoTemplate {
+            name: name.to_string(),
+            source: Arc::from(source),
+            trees: Arc::new(trees),
+        })
     }
 }
 
@@ -112,8 +127,12 @@ fn collect_pipe(pipe: &Pipe, found: &mut Vec<(usize, DataRequest)>) {
         if i > 0 {
             continue;
         }
-        let Some(Arg::Identifier { pos, name }) = cmd.args.first() else { continue };
-        let Some(f) = agent::lookup(name) else { continue };
+        let Some(Arg::Identifier { pos, name }) = cmd.args.first() else {
+            continue;
+        };
+        let Some(f) = agent::lookup(name) else {
+            continue;
+        };
         let mut values = Vec::new();
         for a in &cmd.args[1..] {
             match a {
@@ -124,8 +143,14 @@ fn collect_pipe(pipe: &Pipe, found: &mut Vec<(usize, DataRequest)>) {
         if values.len() != cmd.args.len() - 1 {
             continue;
         }
-        let Some((sig, _)) = builtins::lookup(name) else { continue };
-        let count_ok = if sig.variadic.is_some() { values.len() >= sig.fixed.len() } else { values.len() == sig.fixed.len() };
+        let Some((sig, _)) = builtins::lookup(name) else {
+            continue;
+        };
+        let count_ok = if sig.variadic.is_some() {
+            values.len() >= sig.fixed.len()
+        } else {
+            values.len() == sig.fixed.len()
+        };
         if !count_ok {
             continue;
         }
@@ -142,3 +167,6 @@ fn collect_arg(arg: &Arg, found: &mut Vec<(usize, DataRequest)>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -62,7 +62,10 @@ pub fn parse(name: &str, source: &[u8], has_function: &dyn Fn(&str) -> bool) -> 
 
 impl Parser<'_> {
     fn error<T>(&self, msg: impl Into<String>) -> PResult<T> {
-        Err(ParseError { message: format!("template: {}:{}: {}", self.name, self.line, msg.into()), line: self.line })
+        Err(ParseError {
+            message: format!("template: {}:{}: {}", self.name, self.line, msg.into()),
+            line: self.line,
+        })
     }
 
     fn next(&mut self) -> PResult<Item> {
@@ -221,7 +224,11 @@ impl Parser<'_> {
         match item.kind {
             Kind::Block => return self.block_control().map(Ctl::Node),
             Kind::Break | Kind::Continue => {
-                let word = if item.kind == Kind::Break { "break" } else { "continue" };
+                let word = if item.kind == Kind::Break {
+                    "break"
+                } else {
+                    "continue"
+                };
                 let t = self.next_non_space()?;
                 if t.kind != Kind::RightDelim {
                     return self.unexpected(&t, &["{{", word, "}}"].concat());
@@ -229,7 +236,11 @@ impl Parser<'_> {
                 if self.range_depth == 0 {
                     return self.error(["{{", word, "}} outside {{range}}"].concat());
                 }
-                return Ok(Ctl::Node(if item.kind == Kind::Break { Node::Break } else { Node::Continue }));
+                return Ok(Ctl::Node(if item.kind == Kind::Break {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }));
             }
             Kind::Else => {
                 let peek = self.peek_non_space()?;
@@ -297,7 +308,12 @@ impl Parser<'_> {
                 else_list = Some(l);
             }
         }
-        Ok(Branch { pos: pipe.pos, pipe, list, else_list })
+        Ok(Branch {
+            pos: pipe.pos,
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn template_name(&mut self, item: &Item, context: &str) -> PResult<Vec<u8>> {
@@ -320,7 +336,11 @@ impl Parser<'_> {
             return self.error(format!("unexpected {{{{else}}}} in {context}"));
         }
         self.add(name.clone(), root)?;
-        Ok(Node::Template(TemplateCall { pos: item.pos, name, pipe: Some(pipe) }))
+        Ok(Node::Template(TemplateCall {
+            pos: item.pos,
+            name,
+            pipe: Some(pipe),
+        }))
     }
 
     fn template_control(&mut self) -> PResult<Node> {
@@ -333,12 +353,21 @@ impl Parser<'_> {
         } else {
             None
         };
-        Ok(Node::Template(TemplateCall { pos: item.pos, name, pipe }))
+        Ok(Node::Template(TemplateCall {
+            pos: item.pos,
+            name,
+            pipe,
+        }))
     }
 
     fn pipeline(&mut self, context: &str, end: Kind) -> PResult<Pipe> {
         let first = self.peek_non_space()?;
-        let mut pipe = Pipe { pos: first.pos, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
+        let mut pipe = Pipe {
+            pos: first.pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
         loop {
             let v = self.peek_non_space()?;
             if v.kind != Kind::Variable {
@@ -405,8 +434,14 @@ impl Parser<'_> {
             return self.error(format!("missing value for {context}"));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if matches!(c.args[0], Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str { .. }) {
-                return self.error(format!("non executable command in pipeline stage {}", i + 1));
+            if matches!(
+                c.args[0],
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str { .. }
+            ) {
+                return self.error(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
             }
         }
         Ok(())
@@ -414,7 +449,10 @@ impl Parser<'_> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space()?.pos;
-        let mut cmd = Command { pos, args: Vec::new() };
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
         loop {
             self.peek_non_space()?;
             if let Some(op) = self.operand()? {
@@ -436,7 +474,9 @@ impl Parser<'_> {
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
-        let Some(node) = self.term()? else { return Ok(None) };
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
         if self.peek()?.kind != Kind::Field {
             return Ok(Some(node));
         }
@@ -449,16 +489,26 @@ impl Parser<'_> {
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
                 idents.extend(fields);
-                Arg::Field { pos: chain_pos, idents }
+                Arg::Field {
+                    pos: chain_pos,
+                    idents,
+                }
             }
             Arg::Variable { mut idents, .. } => {
                 idents.extend(fields);
-                Arg::Variable { pos: chain_pos, idents }
+                Arg::Variable {
+                    pos: chain_pos,
+                    idents,
+                }
             }
             Arg::Bool(..) | Arg::Str { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return self.error(format!("unexpected . after term {:?}", node.to_string()));
             }
-            other => Arg::Chain { pos: chain_pos, node: Box::new(other), fields },
+            other => Arg::Chain {
+                pos: chain_pos,
+                node: Box::new(other),
+                fields,
+            },
         }))
     }
 
@@ -482,10 +532,17 @@ impl Parser<'_> {
                 }
                 Arg::Variable { pos, idents }
             }
-            Kind::Field => Arg::Field { pos, idents: text[1..].split('.').map(String::from).collect() },
+            Kind::Field => Arg::Field {
+                pos,
+                idents: text[1..].split('.').map(String::from).collect(),
+            },
             Kind::Bool => Arg::Bool(pos, text == "true"),
             Kind::CharConstant | Kind::Complex | Kind::Number => {
-                match parse_number(&item.val, item.kind == Kind::CharConstant, item.kind == Kind::Complex) {
+                match parse_number(
+                    &item.val,
+                    item.kind == Kind::CharConstant,
+                    item.kind == Kind::Complex,
+                ) {
                     Ok(n) => Arg::Number(pos, Box::new(n)),
                     Err(e) => return self.error(e),
                 }
@@ -497,7 +554,11 @@ impl Parser<'_> {
                 Arg::Pipe(Box::new(p?))
             }
             Kind::String | Kind::RawString => match unquote(&item.val) {
-                Ok(s) => Arg::Str { pos, quoted: item.val, text: s },
+                Ok(s) => Arg::Str {
+                    pos,
+                    quoted: item.val,
+                    text: s,
+                },
                 Err(e) => return self.error(e),
             },
             _ => {
@@ -522,14 +583,22 @@ mod tests {
 
     #[test]
     fn parses_nested_control() {
-        let trees = parse("t", b"{{ if .A }}{{ range $i, $e := .B }}{{ $e }}{{ end }}{{ else if .C }}x{{ end }}", &known).unwrap();
+        let trees = parse(
+            "t",
+            b"{{ if .A }}{{ range $i, $e := .B }}{{ $e }}{{ end }}{{ else if .C }}x{{ end }}",
+            &known,
+        )
+        .unwrap();
         let root = &trees[b"t".as_slice()];
         assert!(matches!(root[0], Node::If(_)));
     }
 
     #[test]
     fn parse_time_errors() {
-        assert_eq!(err("{{ nosuch 1 }}"), "template: t:1: function \"nosuch\" not defined");
+        assert_eq!(
+            err("{{ nosuch 1 }}"),
+            "template: t:1: function \"nosuch\" not defined"
+        );
         assert!(err("{{ if false }}{{ nosuch }}{{ end }}").contains("not defined"));
         assert!(err("{{ if true }}x").contains("unexpected EOF"));
         assert!(err("{{ end }}").contains("unexpected {{end}}"));
@@ -539,21 +608,31 @@ mod tests {
         assert!(err("{{ $x }}").contains("undefined variable \"$x\""));
         assert!(err("{{ }}").contains("missing value for command"));
         assert!(err("{{ \"x\" | \"y\" }}").contains("non executable command in pipeline stage 2"));
-        assert!(err("{{ define \"T\" }}a{{ end }}{{ define \"T\" }}b{{ end }}").contains("multiple definition"));
+        assert!(
+            err("{{ define \"T\" }}a{{ end }}{{ define \"T\" }}b{{ end }}")
+                .contains("multiple definition")
+        );
         assert!(err("{{ \"abc\".Len }}").contains("unexpected . after term"));
         assert!(err("{{ range $a, $b, $c := 1 }}{{ end }}").contains("too many declarations"));
     }
 
     #[test]
     fn empty_redefinition_is_ignored() {
-        let trees = parse("t", b"{{ define \"T\" }}a{{ end }}{{ define \"T\" }} {{/* c */}} {{ end }}", &known).unwrap();
+        let trees = parse(
+            "t",
+            b"{{ define \"T\" }}a{{ end }}{{ define \"T\" }} {{/* c */}} {{ end }}",
+            &known,
+        )
+        .unwrap();
         assert!(matches!(&trees[b"T".as_slice()][0], Node::Text(t) if t == b"a"));
     }
 
     #[test]
     fn chained_field_position_is_last_field() {
         let trees = parse("t", b"{{ .Value.Foo }}", &known).unwrap();
-        let Node::Action(p) = &trees[b"t".as_slice()][0] else { panic!() };
+        let Node::Action(p) = &trees[b"t".as_slice()][0] else {
+            panic!()
+        };
         assert_eq!(p.cmds[0].args[0].pos(), 9);
         assert_eq!(p.to_string(), ".Value.Foo");
     }

@@ -77,7 +77,11 @@ fn fmt_f(out: &mut String, d: &Digits, prec: i32) {
         out.push('.');
         for i in 1..=prec {
             let j = d.dp + i - 1;
-            let c = if j >= 0 && (j as usize) < d.d.len() { d.d[j as usize] as char } else { '0' };
+            let c = if j >= 0 && (j as usize) < d.d.len() {
+                d.d[j as usize] as char
+            } else {
+                '0'
+            };
             out.push(c);
         }
     }
@@ -89,7 +93,11 @@ pub fn format_float(v: f64, verb: char, prec: i32) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let mut out = String::new();
     if v.is_sign_negative() {
@@ -99,8 +107,16 @@ pub fn format_float(v: f64, verb: char, prec: i32) -> String {
     let short = prec < 0;
     match verb {
         'e' | 'E' => {
-            let d = if short { shortest(a) } else { rounded(a, prec as usize + 1) };
-            let p = if short { d.d.len().max(1) as i32 - 1 } else { prec };
+            let d = if short {
+                shortest(a)
+            } else {
+                rounded(a, prec as usize + 1)
+            };
+            let p = if short {
+                d.d.len().max(1) as i32 - 1
+            } else {
+                prec
+            };
             fmt_e(&mut out, &d, p, verb == 'E');
         }
         'f' | 'F' => {
@@ -220,7 +236,10 @@ pub fn quote(s: &[u8], ascii_only: bool) -> Vec<u8> {
 
 /// `strconv.QuoteRune` (or `QuoteRuneToASCII`) of a code point (invalid ones become U+FFFD).
 pub fn quote_rune(c: u64, ascii_only: bool) -> Vec<u8> {
-    let r = u32::try_from(c).ok().and_then(char::from_u32).unwrap_or(RUNE_ERROR);
+    let r = u32::try_from(c)
+        .ok()
+        .and_then(char::from_u32)
+        .unwrap_or(RUNE_ERROR);
     let mut out = vec![b'\''];
     escaped_rune(&mut out, r, b'\'', ascii_only);
     out.push(b'\'');
@@ -273,8 +292,8 @@ mod tests {
 
     #[test]
     fn fixed_precisions() {
-        assert_eq!(format_float(3.14159, 'f', 2), "3.14");
-        assert_eq!(format_float(3.14159, 'f', 6), "3.141590");
+        assert_eq!(format_float(1.23456, 'f', 2), "1.23");
+        assert_eq!(format_float(1.23456, 'f', 6), "1.234560");
         assert_eq!(format_float(1234.5678, 'e', 2), "1.23e+03");
         assert_eq!(format_float(1234.5678, 'e', -1), "1.2345678e+03");
         assert_eq!(format_float(1.0, 'g', 3), "1");
@@ -286,8 +305,14 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(quote(b"a\"b\\\x07\x00\x7f\xff", false), br#""a\"b\\\a\x00\x7f\xff""#.to_vec());
-        assert_eq!(quote("é🔑\u{2028}".as_bytes(), false), "\"é🔑\\u2028\"".as_bytes());
+        assert_eq!(
+            quote(b"a\"b\\\x07\x00\x7f\xff", false),
+            br#""a\"b\\\a\x00\x7f\xff""#.to_vec()
+        );
+        assert_eq!(
+            quote("é🔑\u{2028}".as_bytes(), false),
+            "\"é🔑\\u2028\"".as_bytes()
+        );
         assert_eq!(quote("é".as_bytes(), true), b"\"\\u00e9\"".to_vec());
         assert_eq!(quote_rune(97, false), b"'a'".to_vec());
         assert_eq!(quote_rune(39, false), b"'\\''".to_vec());

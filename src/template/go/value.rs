@@ -31,7 +31,16 @@ pub enum Value {
 }
 
 /// The exported fields of the secret struct, in declaration order.
-pub const SECRET_FIELDS: [&str; 8] = ["Key", "WorkspaceId", "Value", "SecretPath", "Type", "ID", "Comment", "Tags"];
+pub const SECRET_FIELDS: [&str; 8] = [
+    "Key",
+    "WorkspaceId",
+    "Value",
+    "SecretPath",
+    "Type",
+    "ID",
+    "Comment",
+    "Tags",
+];
 
 /// The Go type name of the secret struct in `%T` and error messages.
 pub const SECRET_TYPE: &str = "main.Secret";
@@ -88,7 +97,10 @@ impl Value {
             "Type" => Value::str(&s.r#type),
             "ID" => Value::str(&s.id),
             "Comment" => Value::str(&s.comment),
-            "Tags" => Value::List(Rc::new(s.tags.iter().map(Value::str).collect()), ElemType::Any),
+            "Tags" => Value::List(
+                Rc::new(s.tags.iter().map(Value::str).collect()),
+                ElemType::Any,
+            ),
             _ => return None,
         })
     }
@@ -100,7 +112,10 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::str(s),
-            serde_json::Value::Array(a) => Value::List(Rc::new(a.iter().map(Value::from_json).collect()), ElemType::Any),
+            serde_json::Value::Array(a) => Value::List(
+                Rc::new(a.iter().map(Value::from_json).collect()),
+                ElemType::Any,
+            ),
             serde_json::Value::Object(o) => Value::Map(Rc::new(json_map(o))),
         }
     }
@@ -108,7 +123,9 @@ impl Value {
 
 /// A JSON object as a sorted map.
 pub fn json_map(o: &serde_json::Map<String, serde_json::Value>) -> BTreeMap<Vec<u8>, Value> {
-    o.iter().map(|(k, v)| (k.as_bytes().to_vec(), Value::from_json(v))).collect()
+    o.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), Value::from_json(v)))
+        .collect()
 }
 
 #[cfg(test)]
