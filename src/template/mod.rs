@@ -9,6 +9,7 @@
 pub mod data;
 pub mod functions;
 pub mod handlebars;
+pub mod go;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
 
