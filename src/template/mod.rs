@@ -8,8 +8,9 @@
 
 pub mod data;
 pub mod functions;
-pub mod handlebars;
 pub mod go;
+pub mod handlebars;
+pub mod load;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
 
