@@ -15,18 +15,23 @@ use super::request::{parse_body, Fields};
 use super::state::AppState;
 use super::tokens::token_response;
 
+/// Keeps a login body for `GET /dev/logins` (every attempt, well-formed or not).
+fn record(state: &AppState, method: &str, body: Value) {
+    state.lock().logins.push(json!({"method": method, "body": body}));
+}
+
 pub async fn universal_auth(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
     let body = parse_body(&headers, &body)?;
+    let mut recorded = body.clone();
+    if let Some(secret) = recorded.get_mut("clientSecret") {
+        *secret = json!("<redacted>");
+    }
+    record(&state, "universal-auth", recorded);
     let mut f = Fields::of(&body)?;
     let client_id = f.string("clientId");
     let client_secret = f.string("clientSecret");
     f.finish()?;
     let mut inner = state.lock();
-    let mut recorded = body.clone();
-    recorded["clientSecret"] = json!("<redacted>");
-    inner
-        .logins
-        .push(json!({"method": "universal-auth", "body": recorded}));
     let identity = inner
         .store
         .identities
@@ -84,6 +89,7 @@ pub async fn aws(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Api
 
 fn cloud_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes, method: CloudMethod) -> ApiResult<Json<Value>> {
     let body = parse_body(&headers, &body)?;
+    record(&state, method.name(), body.clone());
     let mut f = Fields::of(&body)?;
     let identity_id = f.string("identityId");
     let aws_parts = match method {
@@ -98,9 +104,6 @@ fn cloud_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes, m
     };
     f.finish()?;
     let mut inner = state.lock();
-    inner
-        .logins
-        .push(json!({"method": method.name(), "body": body}));
     if let Some((req_body, req_headers)) = aws_parts {
         check_aws_request(&req_body, &req_headers)?;
     }
