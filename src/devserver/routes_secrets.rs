@@ -63,7 +63,7 @@ pub fn secret_json(project: &Project, loc: &Located, p: Option<(bool, bool)>, wi
     let value = if !view {
         MASK.to_string()
     } else if expand_refs {
-        expand(project, &loc.env, &loc.path, &s.value)
+        expand(project, &loc.env, &loc.path, &s.key, &s.value)
     } else {
         s.value.clone()
     };
@@ -86,7 +86,7 @@ fn import_item_json(project: &Project, loc: &Located, expand_refs: bool, view: b
     let value = if !view {
         MASK.to_string()
     } else if expand_refs {
-        expand(project, &loc.env, &loc.path, &s.value)
+        expand(project, &loc.env, &loc.path, &s.key, &s.value)
     } else {
         s.value.clone()
     };
