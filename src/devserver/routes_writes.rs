@@ -91,7 +91,7 @@ fn answer(inner: &Inner, t: &Target, secret: Secret) -> Json<Value> {
         path: t.path.clone(),
         secret,
     };
-    Json(json!({ "secret": secret_json(project, &loc, None, true) }))
+    Json(json!({ "secret": secret_json(project, &loc, None, false) }))
 }
 
 pub async fn create(
