@@ -7,9 +7,9 @@
 //! same library as the `actors` module (see README, "Architecture").
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod devserver;
-pub mod client;
 pub mod logging;
 pub mod sensitive;
 pub mod template;

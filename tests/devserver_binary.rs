@@ -22,17 +22,32 @@ async fn demo_server_serves_and_stops_on_sigterm() {
         .strip_prefix("dev-server listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {ready}"))
         .to_string();
-    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
     let id_line = lines.next().unwrap().unwrap();
     let secret_line = lines.next().unwrap().unwrap();
-    assert!(id_line.starts_with("demo universal-auth client id: demo-client-id"), "{id_line}");
+    assert!(
+        id_line.starts_with("demo universal-auth client id: demo-client-id"),
+        "{id_line}"
+    );
     // The credential files the server wrote hold the same values.
-    let file_of = |line: &str| line.rsplit_once("(file: ").unwrap().1.trim_end_matches(')').to_string();
+    let file_of = |line: &str| {
+        line.rsplit_once("(file: ")
+            .unwrap()
+            .1
+            .trim_end_matches(')')
+            .to_string()
+    };
     let id_file = file_of(&id_line);
     assert_eq!(std::fs::read_to_string(&id_file).unwrap(), "demo-client-id");
     let secret = std::fs::read_to_string(file_of(&secret_line)).unwrap();
 
-    let c = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let login: Value = c
         .post(format!("{url}/api/v1/auth/universal-auth/login"))
         .json(&json!({"clientId": "demo-client-id", "clientSecret": secret}))
@@ -51,7 +66,12 @@ async fn demo_server_serves_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let body: Value = resp.json().await.unwrap();
-    let keys: Vec<&str> = body["secrets"].as_array().unwrap().iter().map(|s| s["secretKey"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = body["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["secretKey"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["API_KEY", "DATABASE_URL", "DB_PASSWORD", "DEBUG"]);
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
@@ -60,11 +80,17 @@ async fn demo_server_serves_and_stops_on_sigterm() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "dev-server did not stop on SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "dev-server did not stop on SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "exit status {status:?}");
-    assert!(!std::path::Path::new(&id_file).exists(), "credential files are removed on exit");
+    assert!(
+        !std::path::Path::new(&id_file).exists(),
+        "credential files are removed on exit"
+    );
 }
 
 #[test]

@@ -28,41 +28,135 @@ const SECRET: &str = "<redacted>";
 
 /// Recordings the dev server answers differently on purpose: (file, dev status, reason).
 const DIVERGENT: &[(&str, u16, &str)] = &[
-    ("ua-login-unknown-client-id.json", 401, "D5: current servers answer 401 Invalid credentials"),
-    ("ua-login-missing-client-secret-validation.json", 422, "D13: validation failures are 422"),
-    ("token-renew-missing-access-token-validation.json", 422, "D13: validation failures are 422"),
-    ("secrets-list-invalid-bool-validation.json", 422, "D13: validation failures are 422"),
-    ("dynamic-lease-create-ttl-below-1m-validation.json", 422, "D13: validation failures are 422"),
-    ("dynamic-lease-create-missing-name-validation.json", 422, "D13: validation failures are 422"),
-    ("dynamic-lease-renew-ttl-below-1m-validation.json", 422, "D13: validation failures are 422"),
-    ("dynamic-lease-revoke-no-body.json", 422, "D13: validation failures are 422"),
-    ("secrets-list-path-not-found.json", 404, "D4: a missing folder is 404 SecretPathNotFound"),
-    ("secrets-list-env-not-found.json", 404, "D4: a missing environment is 404 SecretPathNotFound"),
-    ("secrets-list-path-not-found-recursive.json", 404, "D4: a missing folder is 404 SecretPathNotFound"),
-    ("secrets-list-project-slug-not-found.json", 404, "D19: an unknown slug is 404, not 500"),
-    ("dynamic-lease-create-project-not-found.json", 404, "D19: an unknown slug is 404, not 500"),
-    ("secrets-v4-list-probe-404.json", 200, "D16: the dev server serves the v4 routes"),
-    ("secrets-v3-encrypted-route-shadowing.json", 404, "the legacy E2EE route /api/v3/secrets/{name} is not served"),
-    ("dynamic-lease-renew-wrong-env.json", 404, "D20: a lease of another folder is not found"),
-    ("dynamic-lease-renew-wrong-path.json", 404, "D20: a lease of another folder is not found"),
-    ("dynamic-lease-renew-redis-without-renew-statement-500.json", 200, "D22: the provider bug is not reproduced"),
-    ("dynamic-lease-renew-redis-without-renew-statement-default-ttl-500.json", 200, "D22: the provider bug is not reproduced"),
+    (
+        "ua-login-unknown-client-id.json",
+        401,
+        "D5: current servers answer 401 Invalid credentials",
+    ),
+    (
+        "ua-login-missing-client-secret-validation.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "token-renew-missing-access-token-validation.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "secrets-list-invalid-bool-validation.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "dynamic-lease-create-ttl-below-1m-validation.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "dynamic-lease-create-missing-name-validation.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "dynamic-lease-renew-ttl-below-1m-validation.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "dynamic-lease-revoke-no-body.json",
+        422,
+        "D13: validation failures are 422",
+    ),
+    (
+        "secrets-list-path-not-found.json",
+        404,
+        "D4: a missing folder is 404 SecretPathNotFound",
+    ),
+    (
+        "secrets-list-env-not-found.json",
+        404,
+        "D4: a missing environment is 404 SecretPathNotFound",
+    ),
+    (
+        "secrets-list-path-not-found-recursive.json",
+        404,
+        "D4: a missing folder is 404 SecretPathNotFound",
+    ),
+    (
+        "secrets-list-project-slug-not-found.json",
+        404,
+        "D19: an unknown slug is 404, not 500",
+    ),
+    (
+        "dynamic-lease-create-project-not-found.json",
+        404,
+        "D19: an unknown slug is 404, not 500",
+    ),
+    (
+        "secrets-v4-list-probe-404.json",
+        200,
+        "D16: the dev server serves the v4 routes",
+    ),
+    (
+        "secrets-v3-encrypted-route-shadowing.json",
+        404,
+        "the legacy E2EE route /api/v3/secrets/{name} is not served",
+    ),
+    (
+        "dynamic-lease-renew-wrong-env.json",
+        404,
+        "D20: a lease of another folder is not found",
+    ),
+    (
+        "dynamic-lease-renew-wrong-path.json",
+        404,
+        "D20: a lease of another folder is not found",
+    ),
+    (
+        "dynamic-lease-renew-redis-without-renew-statement-500.json",
+        200,
+        "D22: the provider bug is not reproduced",
+    ),
+    (
+        "dynamic-lease-renew-redis-without-renew-statement-default-ttl-500.json",
+        200,
+        "D22: the provider bug is not reproduced",
+    ),
 ];
 
 /// Recordings that are not replayed: (file prefix, reason).
 const NOT_REPLAYABLE: &[(&str, &str)] = &[
-    ("secrets-list-rate-limited-429.json", "no rate limiting (a fault rule with status 429 and retry_after emulates it)"),
-    ("dynamic-secret-create-", "dynamic-secret management routes are not served (agents do not call them)"),
-    ("dynamic-secret-lease-create-plan-restricted.json", "licences are not modelled"),
+    (
+        "secrets-list-rate-limited-429.json",
+        "no rate limiting (a fault rule with status 429 and retry_after emulates it)",
+    ),
+    (
+        "dynamic-secret-create-",
+        "dynamic-secret management routes are not served (agents do not call them)",
+    ),
+    (
+        "dynamic-secret-lease-create-plan-restricted.json",
+        "licences are not modelled",
+    ),
     ("token-renew-user-jwt.json", "user JWTs are not modelled"),
 ];
 
 /// Keys the dev server sends and the late-2024 recordings lack (or the reverse), with the reason.
 const DEV_ONLY_KEYS: &[(&str, &str)] = &[
     ("reqId", "D14: current servers put reqId in error bodies"),
-    ("secretValueHidden", "D17: current servers send it on every secret"),
-    ("secretPath", "D17: current servers send it on get-by-name too"),
-    ("config", "kms-api.md §11.1: lease.config is a current (optional) field"),
+    (
+        "secretValueHidden",
+        "D17: current servers send it on every secret",
+    ),
+    (
+        "secretPath",
+        "D17: current servers send it on get-by-name too",
+    ),
+    (
+        "config",
+        "kms-api.md §11.1: lease.config is a current (optional) field",
+    ),
 ];
 const RECORDING_ONLY_KEYS: &[(&str, &str)] = &[("metadata", "D17: late-2024 servers only")];
 
@@ -103,15 +197,21 @@ fn shape_diff(recorded: &Value, dev: &Value, at: &str, out: &mut Vec<String>) {
         }
         (Value::Array(r), Value::Array(d)) => {
             if r.len() != d.len() {
-                out.push(format!("{at}: {} items recorded, {} from the dev server", r.len(), d.len()));
+                out.push(format!(
+                    "{at}: {} items recorded, {} from the dev server",
+                    r.len(),
+                    d.len()
+                ));
             }
             for (i, (rv, dv)) in r.iter().zip(d).enumerate() {
                 shape_diff(rv, dv, &format!("{at}[{i}]"), out);
             }
         }
-        (r, d) if type_of(r) != type_of(d) => {
-            out.push(format!("{at}: {} recorded, {} from the dev server", type_of(r), type_of(d)))
-        }
+        (r, d) if type_of(r) != type_of(d) => out.push(format!(
+            "{at}: {} recorded, {} from the dev server",
+            type_of(r),
+            type_of(d)
+        )),
         _ => {}
     }
 }
@@ -121,26 +221,50 @@ fn pairs(list: &Value) -> BTreeSet<(String, String)> {
     list.as_array()
         .into_iter()
         .flatten()
-        .map(|s| (s["secretKey"].as_str().unwrap_or("").to_string(), s["secretValue"].as_str().unwrap_or("").to_string()))
+        .map(|s| {
+            (
+                s["secretKey"].as_str().unwrap_or("").to_string(),
+                s["secretValue"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect()
 }
 
 fn value_diff(name: &str, recorded: &Value, dev: &Value, out: &mut Vec<String>) {
     if recorded.get("secrets").is_some() && pairs(&recorded["secrets"]) != pairs(&dev["secrets"]) {
-        out.push(format!("secrets differ: recorded {:?}, dev {:?}", pairs(&recorded["secrets"]), pairs(&dev["secrets"])));
+        out.push(format!(
+            "secrets differ: recorded {:?}, dev {:?}",
+            pairs(&recorded["secrets"]),
+            pairs(&dev["secrets"])
+        ));
     }
     if let (Some(r), Some(d)) = (recorded["imports"].as_array(), dev["imports"].as_array()) {
         for (ri, di) in r.iter().zip(d) {
-            let keys = |v: &Value| pairs(&v["secrets"]).into_iter().map(|p| p.0).collect::<BTreeSet<_>>();
-            if keys(ri) != keys(di) || (!RAW_IMPORT_VALUES.contains(&name) && pairs(&ri["secrets"]) != pairs(&di["secrets"])) {
-                out.push(format!("import block differs: recorded {:?}, dev {:?}", pairs(&ri["secrets"]), pairs(&di["secrets"])));
+            let keys = |v: &Value| {
+                pairs(&v["secrets"])
+                    .into_iter()
+                    .map(|p| p.0)
+                    .collect::<BTreeSet<_>>()
+            };
+            if keys(ri) != keys(di)
+                || (!RAW_IMPORT_VALUES.contains(&name)
+                    && pairs(&ri["secrets"]) != pairs(&di["secrets"]))
+            {
+                out.push(format!(
+                    "import block differs: recorded {:?}, dev {:?}",
+                    pairs(&ri["secrets"]),
+                    pairs(&di["secrets"])
+                ));
             }
         }
     }
     if let Some(secret) = recorded.get("secret").filter(|s| s.is_object()) {
         for k in ["secretKey", "secretValue", "environment"] {
             if secret[k] != dev["secret"][k] {
-                out.push(format!("secret.{k}: recorded {}, dev {}", secret[k], dev["secret"][k]));
+                out.push(format!(
+                    "secret.{k}: recorded {}, dev {}",
+                    secret[k], dev["secret"][k]
+                ));
             }
         }
     }
@@ -172,7 +296,9 @@ fn token_state(name: &str) -> TokenState {
         "secrets-list-bad-jwt-signature.json" => BadSignature,
         n if n.contains("jwt-expired") => JwtExpired,
         "secrets-list-ttl-expired-token.json" | "token-renew-after-ttl-expired.json" => TtlExpired,
-        "secrets-list-revoked-token.json" | "token-renew-revoked.json" | "token-revoke-already-revoked.json" => Revoked,
+        "secrets-list-revoked-token.json"
+        | "token-renew-revoked.json"
+        | "token-revoke-already-revoked.json" => Revoked,
         "secrets-list-after-failed-max-ttl-renew.json" => AfterFailedMaxRenew,
         "token-renew-past-max-ttl.json" => MaxTtl,
         _ => Main,
@@ -202,7 +328,9 @@ fn lease_state(name: &str) -> LeaseState {
         n if n.contains("not-found") || n.contains("non-uuid") || n.contains("no-auth") => Keep,
         "dynamic-lease-renew-until-max-ttl.json" => Renewed3m,
         "dynamic-lease-renew-past-max-ttl.json" => RenewedToMax,
-        "dynamic-lease-renew-after-revoke.json" | "dynamic-lease-revoke-already-revoked.json" => Revoked,
+        "dynamic-lease-renew-after-revoke.json" | "dynamic-lease-revoke-already-revoked.json" => {
+            Revoked
+        }
         n if n.contains("after-expiry") => Expired,
         _ => Fresh,
     }
@@ -234,7 +362,10 @@ impl Replay {
             JwtExpired => {
                 // Wait until the JWT's own `exp` (max TTL 1 s) has passed.
                 let exp = jwt_exp(&token).expect("a max-TTL token carries exp");
-                wait_for(Duration::from_secs(5), || async move { (chrono::Utc::now().timestamp() >= exp).then_some(()) }).await;
+                wait_for(Duration::from_secs(5), || async move {
+                    (chrono::Utc::now().timestamp() >= exp).then_some(())
+                })
+                .await;
                 token
             }
             TtlExpired => {
@@ -242,14 +373,22 @@ impl Replay {
                 token
             }
             Revoked => {
-                let (status, _) =
-                    send(self.c.post(format!("{}/api/v1/auth/token/revoke", self.base)).json(&json!({"accessToken": token}))).await;
+                let (status, _) = send(
+                    self.c
+                        .post(format!("{}/api/v1/auth/token/revoke", self.base))
+                        .json(&json!({"accessToken": token})),
+                )
+                .await;
                 assert_eq!(status, 200);
                 token
             }
             AfterFailedMaxRenew => {
-                let (status, _) =
-                    send(self.c.post(format!("{}/api/v1/auth/token/renew", self.base)).json(&json!({"accessToken": token}))).await;
+                let (status, _) = send(
+                    self.c
+                        .post(format!("{}/api/v1/auth/token/renew", self.base))
+                        .json(&json!({"accessToken": token})),
+                )
+                .await;
                 assert_eq!(status, 401);
                 token
             }
@@ -278,7 +417,10 @@ impl Replay {
             let mut b = at.clone();
             b["ttl"] = json!(ttl);
             self.c
-                .post(format!("{}/api/v1/dynamic-secrets/leases/{id}/renew", self.base))
+                .post(format!(
+                    "{}/api/v1/dynamic-secrets/leases/{id}/renew",
+                    self.base
+                ))
                 .bearer_auth(token)
                 .json(&b)
         };
@@ -290,7 +432,12 @@ impl Replay {
             }
             LeaseState::Revoked => {
                 let url = format!("{}/api/v1/dynamic-secrets/leases/{id}", self.base);
-                assert_eq!(send(self.c.delete(url).bearer_auth(token).json(&at)).await.0, 200);
+                assert_eq!(
+                    send(self.c.delete(url).bearer_auth(token).json(&at))
+                        .await
+                        .0,
+                    200
+                );
             }
             LeaseState::Expired => {
                 let get = format!("{}/api/v1/dynamic-secrets/leases/{id}?projectSlug=agent-contract&environmentSlug=dev&path={path}", self.base);
@@ -314,11 +461,16 @@ impl Replay {
             steps.push(("secret-update-raw-success.json", reqwest::Method::PATCH));
         }
         for (file, method) in steps {
-            let recording: Value = serde_json::from_str(&std::fs::read_to_string(contract_dir().join(file)).unwrap()).unwrap();
+            let recording: Value =
+                serde_json::from_str(&std::fs::read_to_string(contract_dir().join(file)).unwrap())
+                    .unwrap();
             let req = &recording["request"];
             let (status, _) = send(
                 self.c
-                    .request(method, format!("{}{}", self.base, req["path"].as_str().unwrap()))
+                    .request(
+                        method,
+                        format!("{}{}", self.base, req["path"].as_str().unwrap()),
+                    )
                     .bearer_auth(token)
                     .json(&req["body"]),
             )
@@ -331,14 +483,20 @@ impl Replay {
 fn jwt_exp(token: &str) -> Option<i64> {
     use base64::Engine;
     let body = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .ok()?;
     serde_json::from_slice::<Value>(&bytes).ok()?["exp"].as_i64()
 }
 
 /// Replays one recording on a fresh server; returns the problems found.
 async fn replay(name: &str, recording: &Value) -> Vec<String> {
-    let server = start(Seed::from_file(seed_file("contract.yaml")).expect("contract seed loads")).await;
-    let r = Replay { c: client(), base: server.url() };
+    let server =
+        start(Seed::from_file(seed_file("contract.yaml")).expect("contract seed loads")).await;
+    let r = Replay {
+        c: client(),
+        base: server.url(),
+    };
     let req = &recording["request"];
     let recorded = &recording["response"];
     let method: reqwest::Method = req["method"].as_str().unwrap().parse().unwrap();
@@ -351,14 +509,38 @@ async fn replay(name: &str, recording: &Value) -> Vec<String> {
         // The wrong-path recording renews a lease of `/` naming `/app`.
         let lease_path = match name {
             "dynamic-lease-renew-wrong-path.json" => "/",
-            _ => req["body"]["path"].as_str().or(req["query"]["path"].as_str()).unwrap_or("/"),
+            _ => req["body"]["path"]
+                .as_str()
+                .or(req["query"]["path"].as_str())
+                .unwrap_or("/"),
         };
-        let id = r.lease(&r.fresh_token(TokenState::Main).await, lease, lease_path, name).await;
-        let recorded_id = path.trim_start_matches("/api/v1/dynamic-secrets/leases/").split('/').next().unwrap().to_string();
+        let id = r
+            .lease(
+                &r.fresh_token(TokenState::Main).await,
+                lease,
+                lease_path,
+                name,
+            )
+            .await;
+        let recorded_id = path
+            .trim_start_matches("/api/v1/dynamic-secrets/leases/")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
         path = path.replace(&recorded_id, &id);
     }
-    if matches!(name, "secret-create-raw-duplicate.json" | "secret-update-raw-success.json" | "secret-delete-raw-success.json") {
-        r.pre_create(&r.fresh_token(TokenState::Main).await, name == "secret-delete-raw-success.json").await;
+    if matches!(
+        name,
+        "secret-create-raw-duplicate.json"
+            | "secret-update-raw-success.json"
+            | "secret-delete-raw-success.json"
+    ) {
+        r.pre_create(
+            &r.fresh_token(TokenState::Main).await,
+            name == "secret-delete-raw-success.json",
+        )
+        .await;
     }
 
     let mut builder = r.c.request(method, format!("{}{path}", r.base));
@@ -436,10 +618,15 @@ async fn every_recording_replays_against_the_dev_server() {
     let mut failures = Vec::new();
     let mut jobs = tokio::task::JoinSet::new();
     for name in names {
-        if NOT_REPLAYABLE.iter().any(|(prefix, _)| name.starts_with(prefix)) {
+        if NOT_REPLAYABLE
+            .iter()
+            .any(|(prefix, _)| name.starts_with(prefix))
+        {
             continue;
         }
-        let recording: Value = serde_json::from_str(&std::fs::read_to_string(contract_dir().join(&name)).unwrap()).unwrap();
+        let recording: Value =
+            serde_json::from_str(&std::fs::read_to_string(contract_dir().join(&name)).unwrap())
+                .unwrap();
         replayed += 1;
         jobs.spawn(async move {
             let problems = replay(&name, &recording).await;
@@ -453,7 +640,12 @@ async fn every_recording_replays_against_the_dev_server() {
         }
     }
     failures.sort();
-    assert!(failures.is_empty(), "{} of {replayed} recordings differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {replayed} recordings differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(replayed >= 105);
 }
 
@@ -464,7 +656,9 @@ fn exception_lists_name_existing_recordings() {
         assert!(dir.join(name).exists(), "{name} ({reason})");
     }
     for (prefix, reason) in NOT_REPLAYABLE {
-        let found = std::fs::read_dir(&dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with(prefix));
+        let found = std::fs::read_dir(&dir)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(prefix));
         assert!(found, "{prefix} ({reason})");
     }
 }

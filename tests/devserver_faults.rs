@@ -10,7 +10,12 @@ use serde_json::{json, Value};
 
 const LIST: &str = "GET /api/v3/secrets/raw";
 
-async fn setup() -> (kms_agent::devserver::DevServerHandle, reqwest::Client, String, String) {
+async fn setup() -> (
+    kms_agent::devserver::DevServerHandle,
+    reqwest::Client,
+    String,
+    String,
+) {
     let server = start(Seed::demo()).await;
     let c = client();
     let base = server.url();
@@ -19,8 +24,10 @@ async fn setup() -> (kms_agent::devserver::DevServerHandle, reqwest::Client, Str
 }
 
 fn list_req(c: &reqwest::Client, base: &str, token: &str) -> reqwest::RequestBuilder {
-    c.get(format!("{base}/api/v3/secrets/raw?workspaceId=6553ccb2b7da580d7f6e7260&environment=dev"))
-        .bearer_auth(token)
+    c.get(format!(
+        "{base}/api/v3/secrets/raw?workspaceId=6553ccb2b7da580d7f6e7260&environment=dev"
+    ))
+    .bearer_auth(token)
 }
 
 async fn add_faults(c: &reqwest::Client, base: &str, rules: Value) -> (u16, Value) {
@@ -30,7 +37,12 @@ async fn add_faults(c: &reqwest::Client, base: &str, rules: Value) -> (u16, Valu
 #[tokio::test]
 async fn status_rules_expire_after_count_and_are_counted() {
     let (server, c, base, token) = setup().await;
-    let (status, _) = add_faults(&c, &base, json!([{"route": LIST, "status": 503, "count": 2}])).await;
+    let (status, _) = add_faults(
+        &c,
+        &base,
+        json!([{"route": LIST, "status": 503, "count": 2}]),
+    )
+    .await;
     assert_eq!(status, 200);
     for _ in 0..2 {
         let (status, body) = send(list_req(&c, &base, &token)).await;
@@ -40,18 +52,28 @@ async fn status_rules_expire_after_count_and_are_counted() {
     assert_eq!(status, 200, "the rule expired after count=2");
     let (_, stats) = send(c.get(format!("{base}/dev/stats"))).await;
     assert_eq!(stats["requests"][LIST], 3, "faulted requests are counted");
-    assert_eq!(stats["requests"]["POST /api/v1/auth/universal-auth/login"], 1);
-    assert!(stats["requests"].get("GET /dev/stats").is_none(), "admin calls are not counted");
+    assert_eq!(
+        stats["requests"]["POST /api/v1/auth/universal-auth/login"],
+        1
+    );
+    assert!(
+        stats["requests"].get("GET /dev/stats").is_none(),
+        "admin calls are not counted"
+    );
     assert_eq!(server.stats()["requests"][LIST], 3);
 }
 
 #[tokio::test]
 async fn body_and_retry_after_replace_the_answer() {
     let (_server, c, base, token) = setup().await;
-    add_faults(&c, &base, json!([
-        {"route": LIST, "status": 200, "body": "{\"secrets\": [", "count": 1},
-        {"route": LIST, "status": 429, "retry_after": 7, "count": 1}
-    ]))
+    add_faults(
+        &c,
+        &base,
+        json!([
+            {"route": LIST, "status": 200, "body": "{\"secrets\": [", "count": 1},
+            {"route": LIST, "status": 429, "retry_after": 7, "count": 1}
+        ]),
+    )
     .await;
     let resp = list_req(&c, &base, &token).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
@@ -67,7 +89,10 @@ async fn body_and_retry_after_replace_the_answer() {
 async fn status_zero_closes_the_connection_without_answer() {
     let (_server, c, base, token) = setup().await;
     add_faults(&c, &base, json!({"route": "*", "status": 0, "count": 1})).await;
-    let err = list_req(&c, &base, &token).send().await.expect_err("no answer");
+    let err = list_req(&c, &base, &token)
+        .send()
+        .await
+        .expect_err("no answer");
     assert!(!err.is_timeout(), "closed, not timed out: {err}");
     assert!(err.status().is_none());
     // The server keeps serving other connections.
@@ -84,7 +109,11 @@ async fn delay_then_normal_answer_and_clear() {
     assert_eq!(status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
     let (_, listed) = send(c.get(format!("{base}/dev/faults"))).await;
-    assert_eq!(listed["faults"].as_array().unwrap().len(), 1, "no count: stays until cleared");
+    assert_eq!(
+        listed["faults"].as_array().unwrap().len(),
+        1,
+        "no count: stays until cleared"
+    );
     let (status, _) = send(c.delete(format!("{base}/dev/faults"))).await;
     assert_eq!(status, 200);
     let started = Instant::now();
@@ -96,7 +125,10 @@ async fn delay_then_normal_answer_and_clear() {
 async fn invalid_rules_are_refused_with_the_field_named() {
     let (_server, c, base, _) = setup().await;
     for (rule, field) in [
-        (json!([{"route": "GET /api/v3/secrets", "status": 500}]), "route"),
+        (
+            json!([{"route": "GET /api/v3/secrets", "status": 500}]),
+            "route",
+        ),
         (json!([{"route": "*", "status": 42}]), "status"),
         (json!([{"route": "*", "statuss": 500}]), "statuss"),
     ] {
@@ -105,7 +137,12 @@ async fn invalid_rules_are_refused_with_the_field_named() {
         assert!(body["error"].as_str().unwrap().contains(field), "{body}");
     }
     for key in API_ROUTES {
-        let (status, _) = add_faults(&c, &base, json!([{"route": key, "delay_ms": 1, "count": 1}])).await;
+        let (status, _) = add_faults(
+            &c,
+            &base,
+            json!([{"route": key, "delay_ms": 1, "count": 1}]),
+        )
+        .await;
         assert_eq!(status, 200, "{key}");
     }
 }

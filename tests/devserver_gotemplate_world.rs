@@ -10,28 +10,46 @@ use kms_agent::devserver::Seed;
 use serde_json::{json, Value};
 
 fn world() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gotemplate/world.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gotemplate/world.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
 fn committed_seed_matches_its_generator() {
     // The generator needs python3; the committed file is the source of truth when it is absent.
-    let Ok(out) = Command::new("python3").arg(seed_file("gen_gotemplate_world.py")).output() else {
+    let Ok(out) = Command::new("python3")
+        .arg(seed_file("gen_gotemplate_world.py"))
+        .output()
+    else {
         eprintln!("python3 not available: generator check skipped");
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let committed = std::fs::read(seed_file("gotemplate-world.yaml")).unwrap();
-    assert!(out.stdout == committed, "gotemplate-world.yaml is stale: regenerate it with gen_gotemplate_world.py");
+    assert!(
+        out.stdout == committed,
+        "gotemplate-world.yaml is stale: regenerate it with gen_gotemplate_world.py"
+    );
 }
 
 #[tokio::test]
 async fn dev_server_serves_the_world() {
     let world = world();
-    let server = start(Seed::from_file(seed_file("gotemplate-world.yaml")).expect("seed loads")).await;
+    let server =
+        start(Seed::from_file(seed_file("gotemplate-world.yaml")).expect("seed loads")).await;
     let (c, base) = (client(), server.url());
-    let token = login(&c, &base, "gotemplate-client-id", "gotemplate-client-secret").await;
+    let token = login(
+        &c,
+        &base,
+        "gotemplate-client-id",
+        "gotemplate-client-secret",
+    )
+    .await;
 
     let mut folders = 0;
     for (project, envs) in world["secrets"].as_object().unwrap() {
@@ -41,8 +59,12 @@ async fn dev_server_serves_the_world() {
                 // Values are stored already expanded: read them raw.
                 let (status, body) = send(
                     c.get(format!("{base}/api/v3/secrets/raw"))
-                        .query(&[("workspaceId", project.as_str()), ("environment", env), ("secretPath", path),
-                                 ("expandSecretReferences", "false")])
+                        .query(&[
+                            ("workspaceId", project.as_str()),
+                            ("environment", env),
+                            ("secretPath", path),
+                            ("expandSecretReferences", "false"),
+                        ])
                         .bearer_auth(&token),
                 )
                 .await;
@@ -51,14 +73,21 @@ async fn dev_server_serves_the_world() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|s| json!({
-                        "key": s["key"], "value": s["value"], "id": s["id"],
-                        "comment": s.get("comment").cloned().unwrap_or(json!("")),
-                        "type": s.get("type").cloned().unwrap_or(json!("shared")),
-                        "workspace": project, "path": path,
-                    }))
+                    .map(|s| {
+                        json!({
+                            "key": s["key"], "value": s["value"], "id": s["id"],
+                            "comment": s.get("comment").cloned().unwrap_or(json!("")),
+                            "type": s.get("type").cloned().unwrap_or(json!("shared")),
+                            "workspace": project, "path": path,
+                        })
+                    })
                     .collect();
-                want.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()).then(a["type"].as_str().cmp(&b["type"].as_str())));
+                want.sort_by(|a, b| {
+                    a["key"]
+                        .as_str()
+                        .cmp(&b["key"].as_str())
+                        .then(a["type"].as_str().cmp(&b["type"].as_str()))
+                });
                 let got: Vec<Value> = body["secrets"]
                     .as_array()
                     .unwrap()

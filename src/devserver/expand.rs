@@ -39,10 +39,11 @@ fn expand_in(
             if chain.contains(&id) {
                 return whole;
             }
-            let Some(secret) = project
-                .folder(&tenv, &tpath)
-                .and_then(|f| f.secrets.iter().find(|s| s.key == tkey && s.kind == "shared"))
-            else {
+            let Some(secret) = project.folder(&tenv, &tpath).and_then(|f| {
+                f.secrets
+                    .iter()
+                    .find(|s| s.key == tkey && s.kind == "shared")
+            }) else {
                 return whole;
             };
             if secret.value.is_empty() {
@@ -52,7 +53,14 @@ fn expand_in(
                 return secret.value.clone();
             }
             chain.push(id);
-            let out = expand_in(project, &tenv, &tpath, &secret.value.clone(), depth + 1, chain);
+            let out = expand_in(
+                project,
+                &tenv,
+                &tpath,
+                &secret.value.clone(),
+                depth + 1,
+                chain,
+            );
             chain.pop();
             out
         })
@@ -116,7 +124,10 @@ projects:
     fn leaves_cycles_missing_and_empty_literal() {
         let p = project();
         assert_eq!(expand(&p, "dev", "/", "", "${CYCLE1}"), "${CYCLE1}");
-        assert_eq!(expand(&p, "dev", "/", "", "${MISS}"), "${NOPE} ${prod.NOPE}");
+        assert_eq!(
+            expand(&p, "dev", "/", "", "${MISS}"),
+            "${NOPE} ${prod.NOPE}"
+        );
         assert_eq!(expand(&p, "dev", "/", "", "${USE_EMPTY}"), "<${EMPTY}>");
         assert_eq!(expand(&p, "dev", "/", "", "${USE_DOLLAR}"), "$$1");
     }

@@ -14,7 +14,9 @@ pub async fn start(seed: Seed) -> DevServerHandle {
 }
 
 pub fn seed_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seeds").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seeds")
+        .join(name)
 }
 
 pub fn client() -> reqwest::Client {
@@ -54,7 +56,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(start.elapsed() < limit, "condition not reached within {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "condition not reached within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
