@@ -153,3 +153,14 @@ async fn shutdown_stops_listening() {
     server.shutdown().await;
     assert!(list_req(&c, &base, &token).send().await.is_err());
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let (server, c, base, token) = setup().await;
+    drop(server);
+    devserver_support::wait_for(Duration::from_secs(5), || {
+        let req = list_req(&c, &base, &token);
+        async move { req.send().await.is_err().then_some(()) }
+    })
+    .await;
+}
