@@ -9,7 +9,9 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::EXIT_CONFIG_ERROR;
-use crate::devserver::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PROJECT_ID, DEMO_PROJECT_SLUG};
+use crate::devserver::demo::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PROJECT_ID, DEMO_PROJECT_SLUG,
+};
 use crate::devserver::{DevServer, Seed};
 
 #[derive(Debug, Args)]
@@ -51,7 +53,10 @@ pub fn run(args: DevServerArgs) -> ExitCode {
 async fn serve(seed: Seed, args: DevServerArgs) -> ExitCode {
     // Install the handlers before announcing readiness, so a signal right after the ready line
     // is never lost.
-    let (mut sigint, mut sigterm) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    let (mut sigint, mut sigterm) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(i), Ok(t)) => (i, t),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: cannot install signal handlers: {e}");
@@ -72,7 +77,11 @@ async fn serve(seed: Seed, args: DevServerArgs) -> ExitCode {
     if args.seed.is_none() {
         match write_demo_credentials() {
             Ok((dir, id_path, secret_path)) => {
-                let _ = writeln!(out, "demo universal-auth client id: {DEMO_CLIENT_ID} (file: {})", id_path.display());
+                let _ = writeln!(
+                    out,
+                    "demo universal-auth client id: {DEMO_CLIENT_ID} (file: {})",
+                    id_path.display()
+                );
                 let _ = writeln!(
                     out,
                     "demo universal-auth client secret: {DEMO_CLIENT_SECRET} (file: {})",
@@ -82,7 +91,10 @@ async fn serve(seed: Seed, args: DevServerArgs) -> ExitCode {
             }
             Err(e) => {
                 let _ = writeln!(out, "demo universal-auth client id: {DEMO_CLIENT_ID}");
-                let _ = writeln!(out, "demo universal-auth client secret: {DEMO_CLIENT_SECRET}");
+                let _ = writeln!(
+                    out,
+                    "demo universal-auth client secret: {DEMO_CLIENT_SECRET}"
+                );
                 eprintln!("warning: cannot write the demo credential files: {e}");
             }
         }
@@ -105,10 +117,15 @@ async fn serve(seed: Seed, args: DevServerArgs) -> ExitCode {
 /// Writes the demo client id and secret to files (mode 0600) in a fresh temporary folder.
 fn write_demo_credentials() -> std::io::Result<(tempfile::TempDir, PathBuf, PathBuf)> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new().prefix("kms-dev-server-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("kms-dev-server-")
+        .tempdir()?;
     let id_path = dir.path().join("client-id");
     let secret_path = dir.path().join("client-secret");
-    for (path, value) in [(&id_path, DEMO_CLIENT_ID), (&secret_path, DEMO_CLIENT_SECRET)] {
+    for (path, value) in [
+        (&id_path, DEMO_CLIENT_ID),
+        (&secret_path, DEMO_CLIENT_SECRET),
+    ] {
         std::fs::write(path, value)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }

@@ -92,7 +92,9 @@ impl ApiError {
                 status,
                 error,
                 message,
-            } => json!({"reqId": req_id(), "statusCode": status.as_u16(), "message": message, "error": error}),
+            } => {
+                json!({"reqId": req_id(), "statusCode": status.as_u16(), "message": message, "error": error})
+            }
             ApiError::InvalidJson => {
                 json!({"statusCode": 500, "message": "Something went wrong", "error": "InternalServerError"})
             }

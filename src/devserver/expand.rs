@@ -12,9 +12,10 @@ const MAX_DEPTH: usize = 10;
 static REFERENCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\$\{([A-Za-z0-9_.\-]+)\}").expect("reference regex is valid"));
 
-/// Expands the references in `value`, a secret stored in `env` at `path` of `project`.
-pub fn expand(project: &Project, env: &str, path: &str, value: &str) -> String {
-    let mut chain = Vec::new();
+/// Expands the references in `value`, the value of secret `key` stored in `env` at `path` of
+/// `project` (the secret itself starts the chain, so a reference back to it stays literal).
+pub fn expand(project: &Project, env: &str, path: &str, key: &str, value: &str) -> String {
+    let mut chain = vec![(env.to_string(), path.to_string(), key.to_string())];
     expand_in(project, env, path, value, 0, &mut chain)
 }
 
@@ -38,10 +39,11 @@ fn expand_in(
             if chain.contains(&id) {
                 return whole;
             }
-            let Some(secret) = project
-                .folder(&tenv, &tpath)
-                .and_then(|f| f.secrets.iter().find(|s| s.key == tkey && s.kind == "shared"))
-            else {
+            let Some(secret) = project.folder(&tenv, &tpath).and_then(|f| {
+                f.secrets
+                    .iter()
+                    .find(|s| s.key == tkey && s.kind == "shared")
+            }) else {
                 return whole;
             };
             if secret.value.is_empty() {
@@ -51,7 +53,14 @@ fn expand_in(
                 return secret.value.clone();
             }
             chain.push(id);
-            let out = expand_in(project, &tenv, &tpath, &secret.value.clone(), depth + 1, chain);
+            let out = expand_in(
+                project,
+                &tenv,
+                &tpath,
+                &secret.value.clone(),
+                depth + 1,
+                chain,
+            );
             chain.pop();
             out
         })
@@ -104,19 +113,22 @@ projects:
     #[test]
     fn expands_same_folder_root_and_nested_paths() {
         let p = project();
-        assert_eq!(expand(&p, "dev", "/", "${REF}"), "a-x");
-        assert_eq!(expand(&p, "dev", "/app/db", "${NESTED}"), "a/pw-${A}");
-        assert_eq!(expand(&p, "dev", "/", "${dev.app.db.PW}"), "pw-${A}");
+        assert_eq!(expand(&p, "dev", "/", "", "${REF}"), "a-x");
+        assert_eq!(expand(&p, "dev", "/app/db", "", "${NESTED}"), "a/pw-${A}");
+        assert_eq!(expand(&p, "dev", "/", "", "${dev.app.db.PW}"), "pw-${A}");
         // prod's ${A} refers to prod:/A, which does not exist
-        assert_eq!(expand(&p, "dev", "/", "${prod.HOST}"), "prod-${A}");
+        assert_eq!(expand(&p, "dev", "/", "", "${prod.HOST}"), "prod-${A}");
     }
 
     #[test]
     fn leaves_cycles_missing_and_empty_literal() {
         let p = project();
-        assert_eq!(expand(&p, "dev", "/", "${CYCLE1}"), "${CYCLE1}");
-        assert_eq!(expand(&p, "dev", "/", "${MISS}"), "${NOPE} ${prod.NOPE}");
-        assert_eq!(expand(&p, "dev", "/", "${USE_EMPTY}"), "<${EMPTY}>");
-        assert_eq!(expand(&p, "dev", "/", "${USE_DOLLAR}"), "$$1");
+        assert_eq!(expand(&p, "dev", "/", "", "${CYCLE1}"), "${CYCLE1}");
+        assert_eq!(
+            expand(&p, "dev", "/", "", "${MISS}"),
+            "${NOPE} ${prod.NOPE}"
+        );
+        assert_eq!(expand(&p, "dev", "/", "", "${USE_EMPTY}"), "<${EMPTY}>");
+        assert_eq!(expand(&p, "dev", "/", "", "${USE_DOLLAR}"), "$$1");
     }
 }

@@ -77,7 +77,12 @@ pub struct ConnControl {
 }
 
 /// The `route_layer` middleware of every API route: count, then apply a fault rule if any.
-pub async fn observe(State(state): State<AppState>, matched: MatchedPath, req: Request, next: Next) -> Response {
+pub async fn observe(
+    State(state): State<AppState>,
+    matched: MatchedPath,
+    req: Request,
+    next: Next,
+) -> Response {
     let key = format!("{} {}", req.method(), matched.as_str());
     let fault = {
         let mut inner = state.lock();
@@ -164,10 +169,25 @@ mod tests {
     #[test]
     fn count_expires_rules_and_star_matches_all() {
         let mut rules = vec![rule("GET /api/v3/secrets/raw", Some(2)), rule("*", None)];
-        assert_eq!(take_fault(&mut rules, "GET /api/v3/secrets/raw").unwrap().route, "GET /api/v3/secrets/raw");
-        assert_eq!(take_fault(&mut rules, "GET /api/v3/secrets/raw").unwrap().route, "GET /api/v3/secrets/raw");
+        assert_eq!(
+            take_fault(&mut rules, "GET /api/v3/secrets/raw")
+                .unwrap()
+                .route,
+            "GET /api/v3/secrets/raw"
+        );
+        assert_eq!(
+            take_fault(&mut rules, "GET /api/v3/secrets/raw")
+                .unwrap()
+                .route,
+            "GET /api/v3/secrets/raw"
+        );
         assert_eq!(rules.len(), 1);
-        assert_eq!(take_fault(&mut rules, "GET /api/v3/secrets/raw").unwrap().route, "*");
+        assert_eq!(
+            take_fault(&mut rules, "GET /api/v3/secrets/raw")
+                .unwrap()
+                .route,
+            "*"
+        );
         assert_eq!(take_fault(&mut rules, "POST /x").unwrap().route, "*");
         assert_eq!(rules.len(), 1);
     }

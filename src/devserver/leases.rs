@@ -94,7 +94,9 @@ fn render_value(v: &Value, lease_id: &str) -> Value {
             }
             Value::String(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(|i| render_value(i, lease_id)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|i| render_value(i, lease_id)).collect())
+        }
         Value::Object(map) => Value::Object(render_credentials(map, lease_id)),
         other => other.clone(),
     }

@@ -210,8 +210,14 @@ mod tests {
         let mut h = HeaderMap::new();
         assert_eq!(parse_body(&h, &Bytes::new()).unwrap(), Value::Null);
         h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
-        assert!(matches!(parse_body(&h, &Bytes::new()), Err(ApiError::InvalidJson)));
-        assert!(matches!(parse_body(&h, &Bytes::from_static(b"{x")), Err(ApiError::InvalidJson)));
+        assert!(matches!(
+            parse_body(&h, &Bytes::new()),
+            Err(ApiError::InvalidJson)
+        ));
+        assert!(matches!(
+            parse_body(&h, &Bytes::from_static(b"{x")),
+            Err(ApiError::InvalidJson)
+        ));
     }
 
     #[test]
@@ -221,7 +227,10 @@ mod tests {
         assert_eq!(f.string("clientId"), "a");
         f.string("clientSecret");
         f.string("n");
-        let ApiError::Handled { status, message, .. } = f.finish().unwrap_err() else {
+        let ApiError::Handled {
+            status, message, ..
+        } = f.finish().unwrap_err()
+        else {
             panic!("expected a handled error")
         };
         assert_eq!(status.as_u16(), 422);
@@ -233,7 +242,11 @@ mod tests {
 
     #[test]
     fn query_booleans_are_strict() {
-        let q: Query = [("a".to_string(), "yes".to_string()), ("b".to_string(), "true".to_string())].into();
+        let q: Query = [
+            ("a".to_string(), "yes".to_string()),
+            ("b".to_string(), "true".to_string()),
+        ]
+        .into();
         let mut c = QueryCheck::default();
         assert!(c.boolean(&q, "b", false));
         assert!(!c.boolean(&q, "missing", false));

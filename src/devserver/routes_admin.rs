@@ -22,7 +22,11 @@ pub async fn loopback_only(req: Request, next: Next) -> Response {
     if local {
         next.run(req).await
     } else {
-        (StatusCode::FORBIDDEN, Json(json!({"error": "admin endpoints are loopback only"}))).into_response()
+        (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "admin endpoints are loopback only"})),
+        )
+            .into_response()
     }
 }
 
@@ -50,7 +54,8 @@ fn bad(message: String) -> Response {
 
 /// Validates a list of fault rules (a single rule object is accepted too).
 pub fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
     let list = match value {
         Value::Array(items) => items,
         obj @ Value::Object(_) => vec![obj],
@@ -58,7 +63,8 @@ pub fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {
     };
     let mut rules = Vec::new();
     for (i, item) in list.into_iter().enumerate() {
-        let rule: FaultRule = serde_json::from_value(item).map_err(|e| format!("rule [{i}]: {e}"))?;
+        let rule: FaultRule =
+            serde_json::from_value(item).map_err(|e| format!("rule [{i}]: {e}"))?;
         if rule.route != "*" && !API_ROUTES.contains(&rule.route.as_str()) {
             return Err(format!(
                 "rule [{i}]: field `route`: `{}` is not \"*\" nor one of the route keys of GET /dev/stats",
@@ -67,11 +73,15 @@ pub fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {
         }
         if let Some(s) = rule.status {
             if s != 0 && !(100..=999).contains(&s) {
-                return Err(format!("rule [{i}]: field `status`: {s} is not 0 nor an HTTP status"));
+                return Err(format!(
+                    "rule [{i}]: field `status`: {s} is not 0 nor an HTTP status"
+                ));
             }
         }
         if rule.count == Some(0) {
-            return Err(format!("rule [{i}]: field `count`: must be at least 1 (omit it for no limit)"));
+            return Err(format!(
+                "rule [{i}]: field `count`: must be at least 1 (omit it for no limit)"
+            ));
         }
         rules.push(rule);
     }
@@ -113,7 +123,9 @@ mod tests {
 
     #[test]
     fn rules_are_validated_with_field_names() {
-        assert!(parse_rules(br#"[{"route":"GET /api/v3/secrets/raw","status":500,"count":1}]"#).is_ok());
+        assert!(
+            parse_rules(br#"[{"route":"GET /api/v3/secrets/raw","status":500,"count":1}]"#).is_ok()
+        );
         assert!(parse_rules(br#"{"route":"*","status":0}"#).is_ok());
         let e = parse_rules(br#"[{"route":"GET /nope","status":500}]"#).unwrap_err();
         assert!(e.contains("`route`"), "{e}");

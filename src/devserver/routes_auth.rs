@@ -15,18 +15,30 @@ use super::request::{parse_body, Fields};
 use super::state::AppState;
 use super::tokens::token_response;
 
-pub async fn universal_auth(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+/// Keeps a login body for `GET /dev/logins` (every attempt, well-formed or not).
+fn record(state: &AppState, method: &str, body: Value) {
+    state
+        .lock()
+        .logins
+        .push(json!({"method": method, "body": body}));
+}
+
+pub async fn universal_auth(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let body = parse_body(&headers, &body)?;
+    let mut recorded = body.clone();
+    if let Some(secret) = recorded.get_mut("clientSecret") {
+        *secret = json!("<redacted>");
+    }
+    record(&state, "universal-auth", recorded);
     let mut f = Fields::of(&body)?;
     let client_id = f.string("clientId");
     let client_secret = f.string("clientSecret");
     f.finish()?;
     let mut inner = state.lock();
-    let mut recorded = body.clone();
-    recorded["clientSecret"] = json!("<redacted>");
-    inner
-        .logins
-        .push(json!({"method": "universal-auth", "body": recorded}));
     let identity = inner
         .store
         .identities
@@ -69,21 +81,43 @@ impl CloudMethod {
     }
 }
 
-pub async fn kubernetes(state: State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn kubernetes(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     cloud_login(state, headers, body, CloudMethod::Kubernetes)
 }
-pub async fn azure(state: State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn azure(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     cloud_login(state, headers, body, CloudMethod::Azure)
 }
-pub async fn gcp(state: State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn gcp(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     cloud_login(state, headers, body, CloudMethod::Gcp)
 }
-pub async fn aws(state: State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn aws(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     cloud_login(state, headers, body, CloudMethod::Aws)
 }
 
-fn cloud_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes, method: CloudMethod) -> ApiResult<Json<Value>> {
+fn cloud_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    method: CloudMethod,
+) -> ApiResult<Json<Value>> {
     let body = parse_body(&headers, &body)?;
+    record(&state, method.name(), body.clone());
     let mut f = Fields::of(&body)?;
     let identity_id = f.string("identityId");
     let aws_parts = match method {
@@ -98,9 +132,6 @@ fn cloud_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes, m
     };
     f.finish()?;
     let mut inner = state.lock();
-    inner
-        .logins
-        .push(json!({"method": method.name(), "body": body}));
     if let Some((req_body, req_headers)) = aws_parts {
         check_aws_request(&req_body, &req_headers)?;
     }
@@ -119,7 +150,9 @@ fn cloud_login(State(state): State<AppState>, headers: HeaderMap, body: Bytes, m
 /// names the region (`Credential=<key>/<date>/<region>/sts/aws4_request`).
 fn check_aws_request(body_b64: &str, headers_b64: &str) -> ApiResult<()> {
     let bad = || ApiError::bad_request("Invalid AWS region");
-    STANDARD.decode(body_b64).map_err(|_| ApiError::bad_request("iamRequestBody is not base64"))?;
+    STANDARD
+        .decode(body_b64)
+        .map_err(|_| ApiError::bad_request("iamRequestBody is not base64"))?;
     let headers: Value = STANDARD
         .decode(headers_b64)
         .ok()
@@ -128,7 +161,10 @@ fn check_aws_request(body_b64: &str, headers_b64: &str) -> ApiResult<()> {
         .ok_or_else(|| ApiError::bad_request("iamRequestHeaders is not base64 of a JSON object"))?;
     let auth = headers
         .as_object()
-        .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        })
         .and_then(|(_, v)| v.as_str())
         .ok_or_else(bad)?;
     let scope = auth
@@ -140,7 +176,9 @@ fn check_aws_request(body_b64: &str, headers_b64: &str) -> ApiResult<()> {
     let region = parts.get(2).copied().unwrap_or("");
     let valid = !region.is_empty()
         && region.len() <= 20
-        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if valid && parts.get(3) == Some(&"sts") {
         Ok(())
     } else {
@@ -148,7 +186,11 @@ fn check_aws_request(body_b64: &str, headers_b64: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn renew(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn renew(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let body = parse_body(&headers, &body)?;
     let mut f = Fields::of(&body)?;
     let token = f.string("accessToken");
@@ -158,13 +200,19 @@ pub async fn renew(State(state): State<AppState>, headers: HeaderMap, body: Byte
     Ok(Json(token_response(&new_token, &record)))
 }
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let body = parse_body(&headers, &body)?;
     let mut f = Fields::of(&body)?;
     let token = f.string("accessToken");
     f.finish()?;
     state.lock().tokens.revoke(&token)?;
-    Ok(Json(json!({"message": "Successfully revoked access token"})))
+    Ok(Json(
+        json!({"message": "Successfully revoked access token"}),
+    ))
 }
 
 #[cfg(test)]
@@ -177,12 +225,16 @@ mod tests {
 
     #[test]
     fn aws_request_needs_region_scope() {
-        let good = b64(r#"{"Authorization":"AWS4-HMAC-SHA256 Credential=AKIA/20250101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x"}"#);
+        let good = b64(
+            r#"{"Authorization":"AWS4-HMAC-SHA256 Credential=AKIA/20250101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x"}"#,
+        );
         assert!(check_aws_request(&b64("Action=GetCallerIdentity"), &good).is_ok());
         let no_auth = b64(r#"{"Host":"sts.amazonaws.com"}"#);
         assert!(check_aws_request(&b64("x"), &no_auth).is_err());
         assert!(check_aws_request("%%%", &good).is_err());
-        let bad_region = b64(r#"{"Authorization":"AWS4-HMAC-SHA256 Credential=AKIA/20250101/US_EAST/sts/aws4_request"}"#);
+        let bad_region = b64(
+            r#"{"Authorization":"AWS4-HMAC-SHA256 Credential=AKIA/20250101/US_EAST/sts/aws4_request"}"#,
+        );
         assert!(check_aws_request(&b64("x"), &bad_region).is_err());
     }
 }

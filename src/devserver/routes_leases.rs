@@ -53,7 +53,13 @@ fn ttl_delta(ttl: &Ttl, ds: &DynamicSecret) -> ApiResult<TimeDelta> {
 }
 
 /// Project (by slug), membership and folder checks shared by every lease route.
-fn folder_checks(inner: &Inner, identity: &Identity, slug: &str, env: &str, path: &str) -> ApiResult<String> {
+fn folder_checks(
+    inner: &Inner,
+    identity: &Identity,
+    slug: &str,
+    env: &str,
+    path: &str,
+) -> ApiResult<String> {
     let project = inner
         .store
         .project_by_slug(slug)
@@ -67,7 +73,13 @@ fn folder_checks(inner: &Inner, identity: &Identity, slug: &str, env: &str, path
     Ok(project.id.clone())
 }
 
-fn dynamic_secret(inner: &Inner, project_id: &str, env: &str, path: &str, name: &str) -> Option<DynamicSecret> {
+fn dynamic_secret(
+    inner: &Inner,
+    project_id: &str,
+    env: &str,
+    path: &str,
+    name: &str,
+) -> Option<DynamicSecret> {
     inner
         .store
         .project_by_id(project_id)?
@@ -82,7 +94,13 @@ fn lease_not_found(id: &str) -> ApiError {
 }
 
 /// Finds a live lease that belongs to the named folder (404 otherwise; 500 for a non-UUID id).
-fn find_lease(inner: &mut Inner, id: &str, project_id: &str, env: &str, path: &str) -> ApiResult<(Lease, DynamicSecret)> {
+fn find_lease(
+    inner: &mut Inner,
+    id: &str,
+    project_id: &str,
+    env: &str,
+    path: &str,
+) -> ApiResult<(Lease, DynamicSecret)> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(ApiError::internal("DynamicSecretLeaseFindById"));
     }
@@ -92,11 +110,16 @@ fn find_lease(inner: &mut Inner, id: &str, project_id: &str, env: &str, path: &s
         .filter(|l| l.project_id == project_id && l.env == env && l.path == path)
         .cloned()
         .ok_or_else(|| lease_not_found(id))?;
-    let ds = dynamic_secret(inner, project_id, env, path, &lease.name).ok_or_else(|| lease_not_found(id))?;
+    let ds = dynamic_secret(inner, project_id, env, path, &lease.name)
+        .ok_or_else(|| lease_not_found(id))?;
     Ok((lease, ds))
 }
 
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let mut inner = state.lock();
     let identity = inner.authenticate(&headers)?;
     let body = parse_body(&headers, &body)?;
@@ -116,7 +139,9 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     })?;
     let delta = ttl_delta(&ttl, &ds)?;
     if let Some(max) = ds.max_duration() {
-        if matches!(ttl, Ttl::Millis(_)) && delta > TimeDelta::from_std(max).unwrap_or(TimeDelta::MAX) {
+        if matches!(ttl, Ttl::Millis(_))
+            && delta > TimeDelta::from_std(max).unwrap_or(TimeDelta::MAX)
+        {
             return Err(ApiError::bad_request("TTL cannot be larger than max TTL"));
         }
     }
@@ -193,7 +218,10 @@ pub async fn revoke(
     f.finish()?;
     let project_id = folder_checks(&inner, &identity, &slug, &env, &path)?;
     find_lease(&mut inner, &id, &project_id, &env, &path)?;
-    let lease = inner.leases.remove(&id).ok_or_else(|| lease_not_found(&id))?;
+    let lease = inner
+        .leases
+        .remove(&id)
+        .ok_or_else(|| lease_not_found(&id))?;
     Ok(Json(json!({ "lease": lease.to_json() })))
 }
 

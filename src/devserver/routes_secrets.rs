@@ -57,13 +57,18 @@ fn read_params(q: &Query, version: Version, check: &mut QueryCheck) -> ReadParam
 }
 
 /// A secret object as the list and get routes return it (kms-api.md §8 table).
-pub fn secret_json(project: &Project, loc: &Located, p: Option<(bool, bool)>, with_tags: bool) -> Value {
+pub fn secret_json(
+    project: &Project,
+    loc: &Located,
+    p: Option<(bool, bool)>,
+    with_tags: bool,
+) -> Value {
     let (expand_refs, view) = p.unwrap_or((false, true));
     let s = &loc.secret;
     let value = if !view {
         MASK.to_string()
     } else if expand_refs {
-        expand(project, &loc.env, &loc.path, &s.value)
+        expand(project, &loc.env, &loc.path, &s.key, &s.value)
     } else {
         s.value.clone()
     };
@@ -86,7 +91,7 @@ fn import_item_json(project: &Project, loc: &Located, expand_refs: bool, view: b
     let value = if !view {
         MASK.to_string()
     } else if expand_refs {
-        expand(project, &loc.env, &loc.path, &s.value)
+        expand(project, &loc.env, &loc.path, &s.key, &s.value)
     } else {
         s.value.clone()
     };
@@ -112,21 +117,27 @@ fn project_of<'a>(inner: &'a Inner, q: &Query, version: Version) -> ApiResult<Op
     }
     if version == Version::V3 {
         if let Some(slug) = param(q, "workspaceSlug") {
-            return inner
-                .store
-                .project_by_slug(&slug)
-                .map(Some)
-                .ok_or_else(|| ApiError::not_found(format!("Project with slug '{slug}' not found")));
+            return inner.store.project_by_slug(&slug).map(Some).ok_or_else(|| {
+                ApiError::not_found(format!("Project with slug '{slug}' not found"))
+            });
         }
     }
     Ok(None)
 }
 
-pub async fn list_v3(state: State<AppState>, headers: HeaderMap, q: QueryExtract<Query>) -> ApiResult<Json<Value>> {
+pub async fn list_v3(
+    state: State<AppState>,
+    headers: HeaderMap,
+    q: QueryExtract<Query>,
+) -> ApiResult<Json<Value>> {
     list(state, headers, q, Version::V3)
 }
 
-pub async fn list_v4(state: State<AppState>, headers: HeaderMap, q: QueryExtract<Query>) -> ApiResult<Json<Value>> {
+pub async fn list_v4(
+    state: State<AppState>,
+    headers: HeaderMap,
+    q: QueryExtract<Query>,
+) -> ApiResult<Json<Value>> {
     list(state, headers, q, Version::V4)
 }
 
@@ -236,7 +247,9 @@ fn get(
         return Err(ApiError::bad_request("Missing environment"));
     };
     let Some(project) = project else {
-        return Err(ApiError::bad_request("You must provide workspaceSlug or workspaceId"));
+        return Err(ApiError::bad_request(
+            "You must provide workspaceSlug or workspaceId",
+        ));
     };
     require_member(&identity, &project.id)?;
     let path = normalize_path(q.get("secretPath").map(String::as_str).unwrap_or("/"));
@@ -251,7 +264,9 @@ fn get(
         .find(&env, &path, &name, &kind, p.imports)
         .filter(|l| wanted_version.is_none_or(|v| v == l.secret.version));
     let Some(loc) = found else {
-        return Err(ApiError::not_found(format!("Secret with name '{name}' not found")));
+        return Err(ApiError::not_found(format!(
+            "Secret with name '{name}' not found"
+        )));
     };
     let own = loc.env == env && loc.path == path;
     Ok(Json(json!({

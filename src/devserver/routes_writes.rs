@@ -51,13 +51,17 @@ fn target(inner: &mut Inner, headers: &HeaderMap, body: &Bytes, op: Op) -> ApiRe
     let comment = f.optional("secretComment");
     let new_name = f.optional("newSecretName").filter(|s| !s.is_empty());
     if by_id.is_none() && by_slug.is_none() {
-        f.custom("workspaceId", "Either workspaceId or workspaceSlug is required");
+        f.custom(
+            "workspaceId",
+            "Either workspaceId or workspaceSlug is required",
+        );
     }
     f.finish()?;
     let project = match (&by_id, &by_slug) {
-        (Some(id), _) => inner.store.project_by_id(id).ok_or_else(|| {
-            ApiError::not_found(format!("Project with ID '{id}' not found"))
-        })?,
+        (Some(id), _) => inner
+            .store
+            .project_by_id(id)
+            .ok_or_else(|| ApiError::not_found(format!("Project with ID '{id}' not found")))?,
         (None, Some(slug)) => inner
             .store
             .project_by_slug(slug)
@@ -91,7 +95,7 @@ fn answer(inner: &Inner, t: &Target, secret: Secret) -> Json<Value> {
         path: t.path.clone(),
         secret,
     };
-    Json(json!({ "secret": secret_json(project, &loc, None, true) }))
+    Json(json!({ "secret": secret_json(project, &loc, None, false) }))
 }
 
 pub async fn create(
@@ -104,7 +108,11 @@ pub async fn create(
     let mut inner = state.lock();
     let t = target(&mut inner, &headers, &body, Op::Create)?;
     let folder = folder_of(&mut inner, &t)?;
-    if folder.secrets.iter().any(|s| s.key == name && s.kind == t.kind) {
+    if folder
+        .secrets
+        .iter()
+        .any(|s| s.key == name && s.kind == t.kind)
+    {
         return Err(ApiError::bad_request("Secret already exist"));
     }
     let now = now_iso();
@@ -133,8 +141,15 @@ pub async fn update(
     let t = target(&mut inner, &headers, &body, Op::Update)?;
     let folder = folder_of(&mut inner, &t)?;
     if let Some(new_name) = &t.new_name {
-        if *new_name != name && folder.secrets.iter().any(|s| s.key == *new_name && s.kind == t.kind) {
-            return Err(ApiError::bad_request("Secret with the new name already exist"));
+        if *new_name != name
+            && folder
+                .secrets
+                .iter()
+                .any(|s| s.key == *new_name && s.kind == t.kind)
+        {
+            return Err(ApiError::bad_request(
+                "Secret with the new name already exist",
+            ));
         }
     }
     let Some(secret) = folder
@@ -142,7 +157,9 @@ pub async fn update(
         .iter_mut()
         .find(|s| s.key == name && s.kind == t.kind)
     else {
-        return Err(ApiError::not_found(format!("Secret with name {name} not found")));
+        return Err(ApiError::not_found(format!(
+            "Secret with name {name} not found"
+        )));
     };
     if let Some(v) = &t.value {
         secret.value = v.clone();

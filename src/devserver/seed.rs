@@ -198,8 +198,9 @@ impl<'de> Deserialize<'de> for SeedDuration {
                     .and_then(|v| self.visit_u64(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<SeedDuration, E> {
-                let duration = duration::parse(v)
-                    .ok_or_else(|| E::custom(format!("`{v}` is not a duration such as \"90s\" or \"1h\"")))?;
+                let duration = duration::parse(v).ok_or_else(|| {
+                    E::custom(format!("`{v}` is not a duration such as \"90s\" or \"1h\""))
+                })?;
                 Ok(SeedDuration {
                     text: v.to_string(),
                     duration,
@@ -277,7 +278,9 @@ impl Seed {
             source,
         })?;
         let origin = format!(" {}", path.display());
-        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         if is_json {
             Seed::parse_json(&text, &origin)
         } else {
@@ -329,25 +332,40 @@ impl Seed {
             match (&ident.client_id, &ident.client_secret) {
                 (Some(id), Some(_)) => {
                     if id.trim().is_empty() {
-                        return Err(invalid(format!("identities[{i}].client-id"), "must not be empty"));
+                        return Err(invalid(
+                            format!("identities[{i}].client-id"),
+                            "must not be empty",
+                        ));
                     }
                     if !client_ids.insert(id.trim().to_string()) {
-                        return Err(invalid(format!("identities[{i}].client-id"), "is used twice"));
+                        return Err(invalid(
+                            format!("identities[{i}].client-id"),
+                            "is used twice",
+                        ));
                     }
                 }
                 (None, None) => {}
                 (Some(_), None) => {
-                    return Err(invalid(format!("identities[{i}].client-secret"), "is required with client-id"))
+                    return Err(invalid(
+                        format!("identities[{i}].client-secret"),
+                        "is required with client-id",
+                    ))
                 }
                 (None, Some(_)) => {
-                    return Err(invalid(format!("identities[{i}].client-id"), "is required with client-secret"))
+                    return Err(invalid(
+                        format!("identities[{i}].client-id"),
+                        "is required with client-secret",
+                    ))
                 }
             }
             let id = ident
                 .identity_id
                 .get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
             if !identity_ids.insert(id.trim().to_string()) {
-                return Err(invalid(format!("identities[{i}].identity-id"), "is used twice"));
+                return Err(invalid(
+                    format!("identities[{i}].identity-id"),
+                    "is used twice",
+                ));
             }
         }
 
@@ -374,10 +392,16 @@ impl Seed {
                         }
                         let kind = s.kind.as_deref().unwrap_or("shared");
                         if kind != "shared" && kind != "personal" {
-                            return Err(invalid(format!("{field}.type"), "must be `shared` or `personal`"));
+                            return Err(invalid(
+                                format!("{field}.type"),
+                                "must be `shared` or `personal`",
+                            ));
                         }
                         if !keys.insert((s.key.clone(), kind.to_string())) {
-                            return Err(invalid(format!("{field}.key"), "appears twice in this folder"));
+                            return Err(invalid(
+                                format!("{field}.key"),
+                                "appears twice in this folder",
+                            ));
                         }
                     }
                     check_path(path, &format!("{at}.secrets"), &invalid)?;
@@ -387,11 +411,17 @@ impl Seed {
                     for (k, imp) in list.iter().enumerate() {
                         let field = format!("{at}.imports.{path}[{k}]");
                         let Some(src_env) = proj.environments.get(&imp.environment) else {
-                            return Err(invalid(format!("{field}.environment"), "names an environment this project does not have"));
+                            return Err(invalid(
+                                format!("{field}.environment"),
+                                "names an environment this project does not have",
+                            ));
                         };
                         let src = normalize_path(&imp.path);
                         if !env_has_folder(src_env, &src) {
-                            return Err(invalid(format!("{field}.path"), "names a folder that does not exist"));
+                            return Err(invalid(
+                                format!("{field}.path"),
+                                "names a folder that does not exist",
+                            ));
                         }
                     }
                 }
@@ -400,11 +430,17 @@ impl Seed {
                     for (name, d) in secrets {
                         let field = format!("{at}.dynamic-secrets.{path}.{name}");
                         if name.to_lowercase() != *name || name.is_empty() {
-                            return Err(invalid(field, "dynamic secret names must be non-empty and lower case"));
+                            return Err(invalid(
+                                field,
+                                "dynamic secret names must be non-empty and lower case",
+                            ));
                         }
                         if let Some(max) = &d.max_ttl {
                             if max.duration < d.default_ttl.duration {
-                                return Err(invalid(format!("{field}.max-ttl"), "is shorter than default-ttl"));
+                                return Err(invalid(
+                                    format!("{field}.max-ttl"),
+                                    "is shorter than default-ttl",
+                                ));
                             }
                         }
                     }
@@ -414,7 +450,10 @@ impl Seed {
         for (i, ident) in identities.iter().enumerate() {
             for (k, p) in ident.projects.iter().flatten().enumerate() {
                 if !project_ids.contains(p) {
-                    return Err(invalid(format!("identities[{i}].projects[{k}]"), "names a project id the seed does not define"));
+                    return Err(invalid(
+                        format!("identities[{i}].projects[{k}]"),
+                        "names a project id the seed does not define",
+                    ));
                 }
             }
         }
@@ -431,7 +470,10 @@ fn check_path(
     invalid: &impl Fn(String, &str) -> SeedError,
 ) -> Result<(), SeedError> {
     if !path.starts_with('/') || path.contains("//") {
-        return Err(invalid(format!("{at}.{path}"), "folder paths start with `/` and have no empty segments"));
+        return Err(invalid(
+            format!("{at}.{path}"),
+            "folder paths start with `/` and have no empty segments",
+        ));
     }
     Ok(())
 }
@@ -444,7 +486,10 @@ pub fn env_has_folder(env: &SeedEnvironment, path: &str) -> bool {
         .chain(env.imports.keys())
         .chain(env.dynamic_secrets.keys())
         .map(|p| normalize_path(p));
-    path == "/" || folders.into_iter().any(|f| f == path || f.starts_with(&format!("{path}/")))
+    path == "/"
+        || folders
+            .into_iter()
+            .any(|f| f == path || f.starts_with(&format!("{path}/")))
 }
 
 #[cfg(test)]
@@ -467,9 +512,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = Seed::from_yaml_str("projects:\n  - id: p\n    slugg: x\n").unwrap_err().to_string();
+        let e = Seed::from_yaml_str("projects:\n  - id: p\n    slugg: x\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("slugg"), "{e}");
-        let e = Seed::from_yaml_str("identities:\n  - client-id: a\n").unwrap_err().to_string();
+        let e = Seed::from_yaml_str("identities:\n  - client-id: a\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("identities[0].client-secret"), "{e}");
         let e = Seed::from_yaml_str(
             "projects:\n  - id: p\n    environments:\n      dev:\n        imports:\n          /: [{environment: prod, path: /}]\n",

@@ -45,8 +45,14 @@ pub struct DevServerHandle {
 
 fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/api/v1/auth/universal-auth/login", post(routes_auth::universal_auth))
-        .route("/api/v1/auth/kubernetes-auth/login", post(routes_auth::kubernetes))
+        .route(
+            "/api/v1/auth/universal-auth/login",
+            post(routes_auth::universal_auth),
+        )
+        .route(
+            "/api/v1/auth/kubernetes-auth/login",
+            post(routes_auth::kubernetes),
+        )
         .route("/api/v1/auth/azure-auth/login", post(routes_auth::azure))
         .route("/api/v1/auth/gcp-auth/login", post(routes_auth::gcp))
         .route("/api/v1/auth/aws-auth/login", post(routes_auth::aws))
@@ -62,12 +68,18 @@ fn router(state: AppState) -> Router {
         )
         .route("/api/v4/secrets", get(routes_secrets::list_v4))
         .route("/api/v4/secrets/{secretName}", get(routes_secrets::get_v4))
-        .route("/api/v1/dynamic-secrets/leases", post(routes_leases::create))
+        .route(
+            "/api/v1/dynamic-secrets/leases",
+            post(routes_leases::create),
+        )
         .route(
             "/api/v1/dynamic-secrets/leases/{leaseId}",
             get(routes_leases::get).delete(routes_leases::revoke),
         )
-        .route("/api/v1/dynamic-secrets/leases/{leaseId}/renew", post(routes_leases::renew))
+        .route(
+            "/api/v1/dynamic-secrets/leases/{leaseId}/renew",
+            post(routes_leases::renew),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), observe));
     let admin = Router::new()
         .route("/dev/stats", get(routes_admin::stats))
@@ -109,10 +121,16 @@ impl DevServer {
     pub async fn start(seed: Seed, listen: SocketAddr) -> Result<DevServerHandle, DevServerError> {
         let listener = TcpListener::bind(listen)
             .await
-            .map_err(|source| DevServerError::Bind { addr: listen, source })?;
+            .map_err(|source| DevServerError::Bind {
+                addr: listen,
+                source,
+            })?;
         let addr = listener
             .local_addr()
-            .map_err(|source| DevServerError::Bind { addr: listen, source })?;
+            .map_err(|source| DevServerError::Bind {
+                addr: listen,
+                source,
+            })?;
         let state = AppState::new(&seed);
         let app = router(state.clone());
         let (stop, stopped) = watch::channel(false);
@@ -209,7 +227,10 @@ mod tests {
     #[test]
     fn trailing_slash_is_stripped_with_query_kept() {
         let u: Uri = "/api/v3/secrets/raw/?a=1".parse().unwrap();
-        assert_eq!(strip_trailing_slash(&u).unwrap().to_string(), "/api/v3/secrets/raw?a=1");
+        assert_eq!(
+            strip_trailing_slash(&u).unwrap().to_string(),
+            "/api/v3/secrets/raw?a=1"
+        );
         assert!(strip_trailing_slash(&"/".parse().unwrap()).is_none());
         assert!(strip_trailing_slash(&"/x".parse().unwrap()).is_none());
     }

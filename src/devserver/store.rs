@@ -129,7 +129,9 @@ fn folder_mut<'a>(env: &'a mut Environment, path: &str) -> &'a mut Folder {
         at.push_str(seg);
         env.folders.entry(at.clone()).or_insert_with(new_folder);
     }
-    env.folders.entry(path.to_string()).or_insert_with(new_folder)
+    env.folders
+        .entry(path.to_string())
+        .or_insert_with(new_folder)
 }
 
 fn new_folder() -> Folder {
@@ -164,7 +166,10 @@ impl Store {
                     let f = folder_mut(&mut env, &normalize_path(path));
                     for s in &folder.0 {
                         f.secrets.push(Secret {
-                            id: s.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                            id: s
+                                .id
+                                .clone()
+                                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                             key: s.key.clone(),
                             value: s.value.0.clone(),
                             comment: s.comment.clone().unwrap_or_default(),
@@ -228,7 +233,9 @@ impl Store {
     }
 
     pub fn identity(&self, identity_id: &str) -> Option<&Identity> {
-        self.identities.iter().find(|i| i.identity_id == identity_id)
+        self.identities
+            .iter()
+            .find(|i| i.identity_id == identity_id)
     }
 }
 
@@ -263,7 +270,12 @@ impl Project {
     }
 
     /// Folders visited by a listing, in path order.
-    pub fn listed_folders(&self, env: &str, path: &str, recursive: bool) -> Vec<(&String, &Folder)> {
+    pub fn listed_folders(
+        &self,
+        env: &str,
+        path: &str,
+        recursive: bool,
+    ) -> Vec<(&String, &Folder)> {
         let Some(e) = self.envs.get(env) else {
             return Vec::new();
         };
@@ -318,9 +330,20 @@ impl Project {
     }
 
     /// A secret by key and type in a folder, or (when `imports`) in its imports, last import first.
-    pub fn find(&self, env: &str, path: &str, key: &str, kind: &str, imports: bool) -> Option<Located> {
+    pub fn find(
+        &self,
+        env: &str,
+        path: &str,
+        key: &str,
+        kind: &str,
+        imports: bool,
+    ) -> Option<Located> {
         let folder = self.folder(env, path)?;
-        if let Some(s) = folder.secrets.iter().find(|s| s.key == key && s.kind == kind) {
+        if let Some(s) = folder
+            .secrets
+            .iter()
+            .find(|s| s.key == key && s.kind == kind)
+        {
             return Some(Located {
                 env: env.to_string(),
                 path: path.to_string(),
@@ -384,9 +407,17 @@ projects:
     fn recursive_listing_is_segment_wise_and_sorted() {
         let s = store();
         let p = s.project_by_id("p").unwrap();
-        let keys: Vec<_> = p.list("dev", "/db", true).into_iter().map(|l| l.secret.key).collect();
+        let keys: Vec<_> = p
+            .list("dev", "/db", true)
+            .into_iter()
+            .map(|l| l.secret.key)
+            .collect();
         assert_eq!(keys, ["X", "Z"]);
-        let keys: Vec<_> = p.list("dev", "/", false).into_iter().map(|l| l.secret.key).collect();
+        let keys: Vec<_> = p
+            .list("dev", "/", false)
+            .into_iter()
+            .map(|l| l.secret.key)
+            .collect();
         assert_eq!(keys, ["A", "B"]);
         assert!(p.folder("dev", "/db/deep").is_some());
     }
@@ -396,9 +427,18 @@ projects:
         let s = store();
         let p = s.project_by_id("p").unwrap();
         let found = p.find("dev", "/", "S", "shared", true).unwrap();
-        assert_eq!((found.path.as_str(), found.secret.value.as_str()), ("/src2", "s2"));
+        assert_eq!(
+            (found.path.as_str(), found.secret.value.as_str()),
+            ("/src2", "s2")
+        );
         assert!(p.find("dev", "/", "S", "shared", false).is_none());
-        assert_eq!(p.find("dev", "/", "A", "shared", true).unwrap().secret.value, "a");
+        assert_eq!(
+            p.find("dev", "/", "A", "shared", true)
+                .unwrap()
+                .secret
+                .value,
+            "a"
+        );
         let blocks = p.import_blocks("dev", "/", false);
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0].path, "/src");

@@ -109,7 +109,9 @@ impl Tokens {
             return Err(ApiError::token_malformed());
         };
         let decoded = |p: &str| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok();
-        let (Some(_), Some(body_bytes), Some(sig_bytes)) = (decoded(head), decoded(body), decoded(sig)) else {
+        let (Some(_), Some(body_bytes), Some(sig_bytes)) =
+            (decoded(head), decoded(body), decoded(sig))
+        else {
             return Err(ApiError::token_malformed());
         };
         let Ok(claims) = serde_json::from_slice::<Value>(&body_bytes) else {
@@ -191,7 +193,9 @@ impl Tokens {
 
     /// Makes every issued token invalid at once (its next use is a TTL-expiry 401).
     pub fn expire_all(&mut self) -> usize {
-        self.records.values_mut().for_each(|r| r.force_expired = true);
+        self.records
+            .values_mut()
+            .for_each(|r| r.force_expired = true);
         self.records.len()
     }
 
@@ -214,7 +218,10 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     }
     let ipad: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
     let opad: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new().chain_update(&ipad).chain_update(message).finalize();
+    let inner = Sha256::new()
+        .chain_update(&ipad)
+        .chain_update(message)
+        .finalize();
     Sha256::new()
         .chain_update(&opad)
         .chain_update(inner)
@@ -241,7 +248,10 @@ mod tests {
     fn hmac_matches_rfc4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
@@ -252,7 +262,10 @@ mod tests {
         let (new, _) = t.renew(&tok).unwrap();
         assert_ne!(new, tok);
         assert!(t.check(&new).is_ok());
-        assert_eq!(t.check(&tok).unwrap_err().body()["message"], "No identity access token found");
+        assert_eq!(
+            t.check(&tok).unwrap_err().body()["message"],
+            "No identity access token found"
+        );
     }
 
     #[test]
@@ -261,17 +274,26 @@ mod tests {
         let (tok, _) = t.issue(&identity(60, 60));
         let e = t.renew(&tok).unwrap_err();
         assert_eq!(e.status().as_u16(), 401);
-        assert_eq!(t.check(&tok).unwrap_err().body()["message"], "No identity access token found");
+        assert_eq!(
+            t.check(&tok).unwrap_err().body()["message"],
+            "No identity access token found"
+        );
     }
 
     #[test]
     fn garbage_tampered_and_expired_by_admin() {
         let mut t = Tokens::default();
-        assert_eq!(t.check("garbage").unwrap_err().body()["error"], "TokenError");
+        assert_eq!(
+            t.check("garbage").unwrap_err().body()["error"],
+            "TokenError"
+        );
         let (tok, _) = t.issue(&identity(0, 0));
         let tampered = format!("{}x", &tok[..tok.len() - 1]);
         let e = t.check(&tampered).unwrap_err().body();
-        assert!(e["message"] == "invalid signature" || e["message"].as_str().unwrap().contains("malformed"));
+        assert!(
+            e["message"] == "invalid signature"
+                || e["message"].as_str().unwrap().contains("malformed")
+        );
         assert_eq!(t.active(), 1);
         t.expire_all();
         assert_eq!(
