@@ -8,21 +8,24 @@ use clap::{Args, Subcommand};
 use super::EXIT_CONFIG_ERROR;
 use crate::config::{self, ConfigErrors, ConfigSource, Env, ProcessEnv};
 
-/// Exit code of `kms agent` after a valid configuration, until the runtime exists.
-const EXIT_NOT_BUILT: u8 = 1;
-
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Exit codes: 0 = ok (validate: configuration valid), 2 = configuration errors (all are printed, \
-each with its field path and line).
+Exit codes: 0 = ok (validate: configuration valid; exit-after-auth: everything rendered), \
+1 = the agent failed (login with exit-after-auth, a template, too many crashes), \
+2 = configuration errors (all are printed, each with its field path and line), \
+130 = a second SIGTERM/SIGINT cut the graceful shutdown short.
 
-Note: the agent runtime is not built yet. For now `kms agent` loads and validates the \
-configuration, logs a summary and exits with code 1; `kms agent validate` is fully functional.")]
+Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads templates and sinks from the config.")]
 pub struct AgentArgs {
     /// Agent configuration file (YAML). When `KMS_AGENT_CONFIG_BASE64` is set, it holds the whole
     /// document (base64) and is used instead of the file.
     #[arg(long, short = 'c', default_value = config::defaults::CONFIG_FILE)]
     pub config: PathBuf,
+
+    /// Log in, render every template once to stdout (under a header each), and exit: nothing is
+    /// written and no command runs. Leases needed for the render are revoked right after.
+    #[arg(long)]
+    pub dry_run: bool,
 
     #[command(subcommand)]
     pub action: Option<AgentAction>,
@@ -43,7 +46,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
     let env = ProcessEnv;
     match args.action {
         Some(AgentAction::Validate { config }) => validate(config.unwrap_or(args.config), &env),
-        None => start(args.config, &env),
+        None => start(args.config, args.dry_run, &env),
     }
 }
 
@@ -52,6 +55,13 @@ fn validate(file: PathBuf, env: &dyn Env) -> ExitCode {
     let source = ConfigSource::select(&file, env);
     match config::load(&source, env) {
         Ok(cfg) => {
+            if let Err(errors) = crate::template::load::load_templates(&cfg.templates) {
+                eprintln!("error: {} template error(s) in {}:", errors.len(), source.describe());
+                for e in errors {
+                    eprintln!("  {e}");
+                }
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
             println!("configuration is valid");
             print!("{}", cfg.summary());
             if source == ConfigSource::EnvBase64 {
@@ -63,19 +73,15 @@ fn validate(file: PathBuf, env: &dyn Env) -> ExitCode {
     }
 }
 
-/// `kms agent`: for now, load and validate, then say that the runtime is not built.
-fn start(file: PathBuf, env: &dyn Env) -> ExitCode {
+/// `kms agent`: load and validate the config (templates included), then run.
+fn start(file: PathBuf, dry_run: bool, env: &dyn Env) -> ExitCode {
     let source = ConfigSource::select(&file, env);
     match config::load(&source, env) {
         Ok(cfg) => {
             for line in cfg.summary().lines() {
                 tracing::info!("{line}");
             }
-            eprintln!(
-                "kms agent: the configuration is valid, but the agent runtime is not built yet; \
-                 exiting (use `kms agent validate` to check a configuration)"
-            );
-            ExitCode::from(EXIT_NOT_BUILT)
+            super::agent_run::run(cfg, source, dry_run)
         }
         Err(errors) => report(&source, &errors),
     }

@@ -1,6 +1,7 @@
 //! The `kms` command line: argument parsing and dispatch. Each sub-command lives in its own file.
 
 mod agent;
+mod agent_run;
 mod dev_server;
 
 use std::process::ExitCode;

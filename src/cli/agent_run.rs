@@ -1,0 +1,277 @@
+//! Running the agent: build the client, templates and backends from a validated config, start
+//! the actor runtime (or a dry run), and turn signals into shutdown and reload.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::actors::plan::SinkPlan;
+use crate::actors::{run_agent, AgentHandle, AgentPlan, TemplatePlan};
+use crate::backend::{KmsAuthenticator, KmsFetcher, KmsLeases};
+use crate::client::{custom_headers_from_env, ClientConfig, KmsClient, RetryPolicy};
+use crate::config::{self, Config, ConfigSource, ProcessEnv};
+use crate::dry_run::{dry_run, DryRunTemplate};
+use crate::exec::{CommandSpec, DEFAULT_KILL_GRACE};
+use crate::restart_policy::RestartPolicy;
+use crate::signals::{signal_events, SignalEvent};
+use crate::telemetry::listener::TelemetryServer;
+use crate::telemetry::{Metrics, Readiness};
+use crate::template::load::{load_templates, LoadedTemplate};
+
+/// Exit code when a second SIGTERM/SIGINT cuts a graceful shutdown short.
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// Time allowed, beyond the longest command timeout, for a graceful shutdown (revocation...).
+const SHUTDOWN_SLACK: Duration = Duration::from_secs(10);
+/// API requests in flight at once.
+const MAX_CONCURRENT_FETCHES: usize = 16;
+
+/// Runs the agent until it stops; returns its exit code.
+pub fn run(config: Config, source: ConfigSource, dry: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(run_async(config, source, dry));
+    // Commands' output readers may still be blocked on a pipe: do not wait for them.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    ExitCode::from(code)
+}
+
+fn client_config(config: &Config) -> Result<ClientConfig, String> {
+    let kms = &config.kms;
+    Ok(ClientConfig {
+        address: kms.address.to_string(),
+        timeout: kms.timeout,
+        ca_cert_path: kms.ca_cert.clone(),
+        api_version: match kms.api_version {
+            config::ApiVersion::Auto => crate::client::ApiVersion::Auto,
+            config::ApiVersion::V3 => crate::client::ApiVersion::V3,
+            config::ApiVersion::V4 => crate::client::ApiVersion::V4,
+        },
+        retry: RetryPolicy {
+            max_retries: kms.retry.max_retries,
+            base_delay: kms.retry.base_delay,
+            max_delay: kms.retry.max_delay,
+            ..RetryPolicy::default()
+        },
+        custom_headers: custom_headers_from_env()
+            .map_err(|e| format!("KMS_CUSTOM_HEADERS: {e}"))?,
+    })
+}
+
+fn template_plans(config: &Config, loaded: Vec<LoadedTemplate>) -> Vec<TemplatePlan> {
+    config
+        .templates
+        .iter()
+        .zip(loaded)
+        .map(|(t, l)| TemplatePlan {
+            id: l.id,
+            template: l.compiled,
+            destination: t.destination.clone(),
+            mode: t.permissions,
+            polling_interval: t.polling_interval,
+            command: t.execute.as_ref().map(|e| CommandSpec {
+                command: e.command.clone(),
+                timeout: e.timeout,
+                kill_grace: DEFAULT_KILL_GRACE,
+            }),
+            fingerprint: l.fingerprint,
+        })
+        .collect()
+}
+
+fn sink_plans(config: &Config) -> Vec<SinkPlan> {
+    config
+        .sinks
+        .iter()
+        .map(|s| SinkPlan {
+            path: s.path.clone(),
+            mode: s.permissions,
+        })
+        .collect()
+}
+
+async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
+    let client =
+        match client_config(&config).and_then(|c| KmsClient::new(&c).map_err(|e| e.to_string())) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot set up the KMS client");
+                return super::EXIT_CONFIG_ERROR;
+            }
+        };
+    if config.kms.address.scheme() == "http" && !is_loopback(&config.kms.address) {
+        tracing::warn!(address = %config.kms.address, "kms.address uses plain http to a non-loopback host: tokens and secrets travel unencrypted");
+    }
+    let loaded = match load_templates(&config.templates) {
+        Ok(l) => l,
+        Err(errors) => {
+            for e in errors {
+                tracing::error!("{e}");
+            }
+            return super::EXIT_CONFIG_ERROR;
+        }
+    };
+    let authenticator = match KmsAuthenticator::new(client.clone(), config.auth.clone()) {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up the auth method");
+            return 1;
+        }
+    };
+    let fetcher = Arc::new(KmsFetcher::new(client.clone()));
+    let leases = Arc::new(KmsLeases::new(client.clone()));
+
+    if dry {
+        let previews: Vec<DryRunTemplate<'_>> = config
+            .templates
+            .iter()
+            .zip(&loaded)
+            .map(|(t, l)| DryRunTemplate {
+                id: &l.id,
+                destination: t.destination.to_str().unwrap_or("(non-UTF-8 path)"),
+                template: &*l.compiled,
+            })
+            .collect();
+        let mut stdout = std::io::stdout();
+        return match dry_run(&*authenticator, &*fetcher, &*leases, &previews, &mut stdout).await {
+            Ok(0) => 0,
+            Ok(_) => 1,
+            Err(e) => {
+                tracing::error!(error = %e, "dry run failed");
+                1
+            }
+        };
+    }
+
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Arc::new(Readiness::new(loaded.iter().map(|l| l.id.clone())));
+    let _listener = match &config.listener {
+        Some(l) => {
+            match TelemetryServer::start(l.address, metrics.clone(), readiness.clone()).await {
+                Ok(server) => {
+                    tracing::info!(address = %server.addr(), "serving /healthz, /readyz and /metrics");
+                    Some(server)
+                }
+                Err(e) => {
+                    tracing::error!(address = %l.address, error = %e, "cannot listen for health and metrics");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    let longest_command = config
+        .templates
+        .iter()
+        .filter_map(|t| t.execute.as_ref().map(|e| e.timeout))
+        .max()
+        .unwrap_or_default();
+    let plan = AgentPlan {
+        authenticator,
+        fetcher,
+        leases,
+        sinks: sink_plans(&config),
+        templates: template_plans(&config, loaded),
+        exit_after_auth: config.kms.exit_after_auth,
+        revoke_on_shutdown: config.kms.revoke_credentials_on_shutdown,
+        restart_policy: RestartPolicy::default(),
+        shutdown_timeout: longest_command + DEFAULT_KILL_GRACE + SHUTDOWN_SLACK,
+        max_concurrent_fetches: MAX_CONCURRENT_FETCHES,
+        metrics,
+        readiness,
+    };
+    let mut signals = match signal_events() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot install signal handlers");
+            return 1;
+        }
+    };
+    let agent = match run_agent(plan).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the agent");
+            return 1;
+        }
+    };
+    tracing::info!(
+        method = config.auth.method_name(),
+        templates = config.templates.len(),
+        sinks = config.sinks.len(),
+        "agent started"
+    );
+    let handle = agent.handle.clone();
+    let wait = agent.wait();
+    tokio::pin!(wait);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            exit = &mut wait => return exit.code,
+            Some(event) = signals.next() => match event {
+                SignalEvent::Shutdown if stopping => {
+                    tracing::warn!("second signal: exiting at once");
+                    return EXIT_INTERRUPTED;
+                }
+                SignalEvent::Shutdown => {
+                    stopping = true;
+                    handle.shutdown();
+                }
+                SignalEvent::Reload => reload(&config, &source, &handle),
+            },
+        }
+    }
+}
+
+/// SIGHUP: read the config again; apply its templates and sinks, or keep the running config
+/// when the new one is invalid.
+fn reload(running: &Config, source: &ConfigSource, handle: &AgentHandle) {
+    tracing::info!(source = %source.describe(), "SIGHUP: reloading the configuration");
+    let new = match config::load(source, &ProcessEnv) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors.errors() {
+                tracing::error!("reload rejected: {e}");
+            }
+            tracing::warn!("keeping the running configuration");
+            return;
+        }
+    };
+    let loaded = match load_templates(&new.templates) {
+        Ok(l) => l,
+        Err(errors) => {
+            for e in errors {
+                tracing::error!("reload rejected: {e}");
+            }
+            tracing::warn!("keeping the running configuration");
+            return;
+        }
+    };
+    if new.kms != running.kms
+        || new.auth != running.auth
+        || new.cache != running.cache
+        || new.listener != running.listener
+    {
+        tracing::warn!("changes to kms, auth, cache or listener take effect at the next restart; templates and sinks are reloaded now");
+    }
+    handle.reload(template_plans(&new, loaded), sink_plans(&new));
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(|c| c == '[' || c == ']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
