@@ -200,10 +200,10 @@ pub(crate) struct RawListener {
 /// Reads the document root. `None` only when the root is not a mapping (reported).
 pub(crate) fn read(root: &Node, errs: &mut Errors) -> Option<RawConfig> {
     let doc = MapReader::new(root, String::new(), ROOT_KEYS, errs)?;
-    if let (Some(_), Some(alias)) = (doc.get("kms"), doc.get("infisical")) {
+    if let (Some(_), Some((alias_at, _))) = (doc.get("kms"), doc.entry("infisical")) {
         errs.push(
             "infisical",
-            alias.at,
+            alias_at,
             ErrorKind::Conflict(
                 "`infisical` is an alias of `kms`: give one of them, not both".into(),
             ),

@@ -466,6 +466,9 @@ fn template_source(raw: &RawTemplate, errs: &mut Errors) -> Option<TemplateSourc
     .into_iter()
     .flatten()
     .collect();
+    if given.iter().any(|l| l.wrong_type) {
+        return None; // already reported
+    }
     match given.as_slice() {
         [] => {
             missing(
