@@ -23,11 +23,7 @@ impl Config {
             out,
             "kms: {} (api {}, timeout {}, {} retries from {} up to {}{}{})",
             k.address,
-            match k.api_version {
-                ApiVersion::Auto => "auto",
-                ApiVersion::V3 => "v3",
-                ApiVersion::V4 => "v4",
-            },
+            k.api_version.as_str(),
             format_duration(k.timeout),
             k.retry.max_retries,
             format_duration(k.retry.base_delay),

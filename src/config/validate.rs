@@ -92,12 +92,12 @@ fn kms(raw: Option<&RawKms>, errs: &mut Errors) -> Option<KmsConfig> {
     let timeout = duration(raw.timeout.as_ref(), defaults::KMS_TIMEOUT, false, errs);
     let ca_cert = optional_path(raw.ca_cert.as_ref(), errs);
     let api_version = match present(raw.api_version.as_ref()) {
-        None => Some(ApiVersion::Auto),
-        Some(leaf) => choice(leaf, &["auto", "v3", "v4"], errs).map(|c| match c {
-            "v3" => ApiVersion::V3,
-            "v4" => ApiVersion::V4,
-            _ => ApiVersion::Auto,
-        }),
+        None => Some(defaults::API_VERSION),
+        Some(leaf) => {
+            let all = [ApiVersion::Auto, ApiVersion::V3, ApiVersion::V4];
+            let names = all.map(ApiVersion::as_str);
+            choice(leaf, &names, errs).and_then(|c| all.into_iter().find(|v| v.as_str() == c))
+        }
     };
     let exit_after_auth = boolean(
         raw.exit_after_auth.as_ref(),
