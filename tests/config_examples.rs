@@ -104,7 +104,10 @@ fn demo_example_targets_the_dev_server() {
         panic!("demo uses universal-auth")
     };
     assert_eq!(ua.client_id, Credential::File("./demo/client-id".into()));
-    assert_eq!(ua.client_secret, Credential::File("./demo/client-secret".into()));
+    assert_eq!(
+        ua.client_secret,
+        Credential::File("./demo/client-secret".into())
+    );
     assert_eq!(cfg.sinks.len(), 1);
     assert_eq!(cfg.templates.len(), 1);
     let t = &cfg.templates[0];

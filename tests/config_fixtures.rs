@@ -47,7 +47,11 @@ fn parse_header(file: &Path) -> Fixture {
             let (path, rest) = rest.split_once(" @ ").expect("expect: PATH @ LINE ~ TEXT");
             let (line_no, fragment) = rest.split_once(" ~ ").expect("expect: PATH @ LINE ~ TEXT");
             expects.push(Expect {
-                path: if path == "(document)" { String::new() } else { path.to_string() },
+                path: if path == "(document)" {
+                    String::new()
+                } else {
+                    path.to_string()
+                },
                 line: line_no.parse().expect("line number"),
                 fragment: fragment.to_string(),
             });
@@ -56,10 +60,18 @@ fn parse_header(file: &Path) -> Fixture {
             secret = (rest != "none").then(|| rest.to_string());
         }
     }
-    assert!(!expects.is_empty(), "{}: no `# expect:` line", file.display());
+    assert!(
+        !expects.is_empty(),
+        "{}: no `# expect:` line",
+        file.display()
+    );
     assert!(saw_secret_line, "{}: no `# secret:` line", file.display());
     if let Some(s) = &secret {
-        assert!(text.contains(s.as_str()), "{}: secret not in the body", file.display());
+        assert!(
+            text.contains(s.as_str()),
+            "{}: secret not in the body",
+            file.display()
+        );
     }
     Fixture {
         file: file.to_path_buf(),
@@ -107,13 +119,19 @@ fn each_bad_config_reports_exactly_its_errors_with_path_and_line_and_never_the_v
             }
             // The rendered form starts with `line:column:` and names the path.
             let prefix = format!("{}:", ex.line);
-            if !errors.errors().iter().any(|e| e.to_string().starts_with(&prefix)) {
+            if !errors
+                .errors()
+                .iter()
+                .any(|e| e.to_string().starts_with(&prefix))
+            {
                 failures.push(format!("{name}: no message starts with `{prefix}`"));
             }
         }
         if let Some(secret) = &fx.secret {
             if rendered.contains(secret.as_str()) {
-                failures.push(format!("{name}: the output contains the value:\n{rendered}"));
+                failures.push(format!(
+                    "{name}: the output contains the value:\n{rendered}"
+                ));
             }
         }
     }
@@ -133,7 +151,8 @@ fn kms() -> Command {
 
 #[test]
 fn binary_prints_all_three_errors_and_exits_2() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/bad/three-errors.yaml");
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/bad/three-errors.yaml");
     let out = kms()
         .args(["agent", "validate", "--config"])
         .arg(&file)
@@ -149,7 +168,9 @@ fn binary_prints_all_three_errors_and_exits_2() {
     ] {
         let want = format!("three-errors.yaml:{line}:");
         assert!(
-            stderr.lines().any(|l| l.contains(&want) && l.contains(path)),
+            stderr
+                .lines()
+                .any(|l| l.contains(&want) && l.contains(path)),
             "missing {path} at line {line} in:\n{stderr}"
         );
     }
@@ -160,7 +181,10 @@ fn binary_prints_all_three_errors_and_exits_2() {
 #[test]
 fn binary_exits_2_on_every_bad_config_without_printing_the_value() {
     for fx in fixtures() {
-        for args in [&["agent", "validate", "--config"][..], &["agent", "--config"][..]] {
+        for args in [
+            &["agent", "validate", "--config"][..],
+            &["agent", "--config"][..],
+        ] {
             let out = kms().args(args).arg(&fx.file).output().expect("run kms");
             let all = format!(
                 "{}{}",
@@ -169,7 +193,11 @@ fn binary_exits_2_on_every_bad_config_without_printing_the_value() {
             );
             assert_eq!(out.status.code(), Some(2), "{}: {all}", fx.file.display());
             if let Some(secret) = &fx.secret {
-                assert!(!all.contains(secret.as_str()), "{}: {all}", fx.file.display());
+                assert!(
+                    !all.contains(secret.as_str()),
+                    "{}: {all}",
+                    fx.file.display()
+                );
             }
             for ex in &fx.expects {
                 assert!(all.contains(&format!(":{}:", ex.line)), "{all}");

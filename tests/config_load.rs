@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use kms_agent::config::{
-    self, defaults, ApiVersion, AuthConfig, CacheKeySource, ConfigOrigin, ConfigSource,
-    Credential, EmptyEnv, MapEnv, TemplateSource,
+    self, defaults, ApiVersion, AuthConfig, CacheKeySource, ConfigOrigin, ConfigSource, Credential,
+    EmptyEnv, MapEnv, TemplateSource,
 };
 use kms_agent::template::EngineKind;
 
-const MINIMAL: &str = "auth:\n  type: universal-auth\n  config:\n    client-id: ./id\n    client-secret: ./secret\n";
+const MINIMAL: &str =
+    "auth:\n  type: universal-auth\n  config:\n    client-id: ./id\n    client-secret: ./secret\n";
 
 fn env(pairs: &[(&str, &str)]) -> MapEnv {
     MapEnv::from_pairs(pairs)
@@ -36,7 +37,10 @@ fn minimal_config_gets_every_default() {
         panic!("not universal-auth")
     };
     assert_eq!(ua.client_id, Credential::File(PathBuf::from("./id")));
-    assert_eq!(ua.client_secret, Credential::File(PathBuf::from("./secret")));
+    assert_eq!(
+        ua.client_secret,
+        Credential::File(PathBuf::from("./secret"))
+    );
     assert!(!ua.remove_client_secret_on_read);
     assert!(cfg.env_overrides.is_empty());
 }
@@ -118,7 +122,11 @@ listener:
     assert_eq!(b.permissions, 0o644, "unquoted 0644 is octal");
     let exec = b.execute.as_ref().unwrap();
     assert_eq!(exec.command, "kill -HUP 1");
-    assert_eq!(exec.timeout, Duration::from_secs(45), "bare integer = seconds");
+    assert_eq!(
+        exec.timeout,
+        Duration::from_secs(45),
+        "bare integer = seconds"
+    );
     assert_eq!(c.engine, EngineKind::Go);
     assert_eq!(
         c.source,
@@ -127,11 +135,11 @@ listener:
             from_base64: true
         }
     );
-    assert_eq!(c.execute.as_ref().unwrap().timeout, Duration::from_secs(120));
     assert_eq!(
-        cfg.listener.unwrap().address,
-        "[::1]:9000".parse().unwrap()
+        c.execute.as_ref().unwrap().timeout,
+        Duration::from_secs(120)
     );
+    assert_eq!(cfg.listener.unwrap().address, "[::1]:9000".parse().unwrap());
 }
 
 #[test]
@@ -167,12 +175,18 @@ fn universal_auth_env_values_override_files_and_kms_names_win() {
     );
     assert_eq!(
         cfg.env_overrides,
-        vec!["KMS_UNIVERSAL_AUTH_CLIENT_ID", "KMS_UNIVERSAL_CLIENT_SECRET"]
+        vec![
+            "KMS_UNIVERSAL_AUTH_CLIENT_ID",
+            "KMS_UNIVERSAL_CLIENT_SECRET"
+        ]
     );
     // The summary names the variables, never their values.
     let summary = cfg.summary();
     assert!(summary.contains("KMS_UNIVERSAL_CLIENT_SECRET"), "{summary}");
-    assert!(summary.contains("client-secret from the environment"), "{summary}");
+    assert!(
+        summary.contains("client-secret from the environment"),
+        "{summary}"
+    );
     assert!(!summary.contains("older-spelling-secret") && !summary.contains("new-id"));
     assert!(!format!("{cfg:?}").contains("older-spelling-secret"));
 
@@ -183,7 +197,10 @@ fn universal_auth_env_values_override_files_and_kms_names_win() {
     let AuthConfig::UniversalAuth(ua) = config::parse_str(MINIMAL, &e).unwrap().auth else {
         panic!()
     };
-    assert_eq!(ua.client_secret, Credential::Value("preferred".to_string().into()));
+    assert_eq!(
+        ua.client_secret,
+        Credential::Value("preferred".to_string().into())
+    );
     assert_eq!(ua.client_id, Credential::File("./id".into()));
 }
 
@@ -198,7 +215,10 @@ fn env_fills_in_credentials_missing_from_the_file() {
     let cfg = config::parse_str(text, &e).unwrap();
     assert_eq!(
         cfg.env_overrides,
-        vec!["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "INFISICAL_UNIVERSAL_CLIENT_SECRET"]
+        vec![
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",
+            "INFISICAL_UNIVERSAL_CLIENT_SECRET"
+        ]
     );
 }
 
@@ -208,7 +228,10 @@ fn identity_and_path_overrides_for_the_other_methods() {
         ("INFISICAL_MACHINE_IDENTITY_ID", "infisical-identity"),
         ("KMS_MACHINE_IDENTITY_ID", "kms-identity"),
         ("KMS_KUBERNETES_SERVICE_ACCOUNT_TOKEN_PATH", "/var/token"),
-        ("INFISICAL_GCP_IAM_SERVICE_ACCOUNT_KEY_FILE_PATH", "/var/key.json"),
+        (
+            "INFISICAL_GCP_IAM_SERVICE_ACCOUNT_KEY_FILE_PATH",
+            "/var/key.json",
+        ),
     ]);
     let kms_identity = Credential::Value("kms-identity".to_string().into());
     for method in ["azure", "gcp-id-token", "aws-iam", "kubernetes", "gcp-iam"] {
@@ -240,7 +263,9 @@ fn gcp_iam_without_a_key_names_the_field_and_the_variable() {
     let e = &errors.errors()[0];
     assert_eq!(e.path, "auth.config.service-account-key");
     assert_eq!(e.line(), Some(3));
-    assert!(e.to_string().contains("KMS_GCP_IAM_SERVICE_ACCOUNT_KEY_FILE_PATH"));
+    assert!(e
+        .to_string()
+        .contains("KMS_GCP_IAM_SERVICE_ACCOUNT_KEY_FILE_PATH"));
 }
 
 #[test]
@@ -250,7 +275,10 @@ fn config_source_prefers_the_base64_variable() {
     let source = ConfigSource::select("/nonexistent.yaml", &e);
     assert_eq!(source, ConfigSource::EnvBase64);
     let cfg = config::load(&source, &e).unwrap();
-    assert_eq!(cfg.origin, ConfigOrigin::EnvBase64("KMS_AGENT_CONFIG_BASE64"));
+    assert_eq!(
+        cfg.origin,
+        ConfigOrigin::EnvBase64("KMS_AGENT_CONFIG_BASE64")
+    );
     assert!(cfg.summary().contains("KMS_AGENT_CONFIG_BASE64"));
 
     let source = ConfigSource::select("/nonexistent.yaml", &EmptyEnv);
@@ -274,8 +302,14 @@ fn binary_uses_the_base64_variable_and_says_so() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("environment variable KMS_AGENT_CONFIG_BASE64"), "{stdout}");
-    assert!(stdout.contains("/nonexistent.yaml was not read"), "{stdout}");
+    assert!(
+        stdout.contains("environment variable KMS_AGENT_CONFIG_BASE64"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/nonexistent.yaml was not read"),
+        "{stdout}"
+    );
     assert!(stdout.contains("files are read at login"), "{stdout}");
 }
 
@@ -299,4 +333,27 @@ fn summary_lists_templates_with_source_destination_engine_interval_and_command()
         "{s}"
     );
     assert!(s.contains("command: reload-x (timeout 30s)"), "{s}");
+}
+
+#[test]
+fn hostile_documents_fail_cleanly() {
+    // Deep nesting and alias bombs must give errors, not a crash or a memory blow-up.
+    let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    assert!(config::parse_str(&deep, &EmptyEnv).is_err());
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+            p = i - 1
+        ));
+    }
+    let errors = config::parse_str(&bomb, &EmptyEnv).unwrap_err();
+    assert!(errors.to_string().contains("alias"), "{errors}");
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(text in "[a-z:\\-\\[\\]{}&*!|>'\" \n\t#0-9]{0,200}") {
+        let _ = config::parse_str(&text, &EmptyEnv);
+    }
 }

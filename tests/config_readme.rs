@@ -47,7 +47,10 @@ fn expected_defaults() -> BTreeMap<&'static str, String> {
     BTreeMap::from([
         ("kms.address", defaults::KMS_ADDRESS.to_string()),
         ("kms.timeout", d(defaults::KMS_TIMEOUT)),
-        ("kms.api-version", defaults::API_VERSION.as_str().to_string()),
+        (
+            "kms.api-version",
+            defaults::API_VERSION.as_str().to_string(),
+        ),
         ("kms.exit-after-auth", defaults::EXIT_AFTER_AUTH.to_string()),
         (
             "kms.revoke-credentials-on-shutdown",
@@ -57,7 +60,10 @@ fn expected_defaults() -> BTreeMap<&'static str, String> {
             "kms.retry-strategy.max-retries",
             defaults::RETRY_MAX_RETRIES.to_string(),
         ),
-        ("kms.retry-strategy.base-delay", d(defaults::RETRY_BASE_DELAY)),
+        (
+            "kms.retry-strategy.base-delay",
+            d(defaults::RETRY_BASE_DELAY),
+        ),
         ("kms.retry-strategy.max-delay", d(defaults::RETRY_MAX_DELAY)),
         (
             "auth.config.remove_client_secret_on_read",
@@ -75,7 +81,10 @@ fn expected_defaults() -> BTreeMap<&'static str, String> {
             "cache.persistent.service-account-token-path",
             defaults::SERVICE_ACCOUNT_TOKEN_PATH.to_string(),
         ),
-        ("cache.persistent.gc-interval", d(defaults::CACHE_GC_INTERVAL)),
+        (
+            "cache.persistent.gc-interval",
+            d(defaults::CACHE_GC_INTERVAL),
+        ),
         (
             "cache.persistent.max-entries",
             defaults::CACHE_MAX_ENTRIES.to_string(),
@@ -144,9 +153,15 @@ fn every_environment_variable_in_the_table_is_one_the_code_reads() {
     .concat();
     let documented: Vec<String> = reference_rows().into_iter().flat_map(|r| r.env).collect();
     for name in &documented {
-        assert!(known.contains(&name.as_str()), "{name} is not read by the code");
+        assert!(
+            known.contains(&name.as_str()),
+            "{name} is not read by the code"
+        );
     }
     for name in known.iter().filter(|n| n.starts_with("KMS_")) {
-        assert!(documented.iter().any(|d| d == name), "{name} is not documented");
+        assert!(
+            documented.iter().any(|d| d == name),
+            "{name} is not documented"
+        );
     }
 }

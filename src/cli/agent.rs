@@ -84,10 +84,7 @@ fn start(file: PathBuf, env: &dyn Env) -> ExitCode {
 /// Prints every error, prefixed with the source (`agent.yaml:12:7: templates[1]...`).
 fn report(source: &ConfigSource, errors: &ConfigErrors) -> ExitCode {
     let name = source.describe();
-    eprintln!(
-        "error: {} configuration error(s) in {name}:",
-        errors.len()
-    );
+    eprintln!("error: {} configuration error(s) in {name}:", errors.len());
     for e in errors.errors() {
         if e.location.is_some() {
             eprintln!("  {name}:{e}");

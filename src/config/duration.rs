@@ -36,9 +36,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         if digits == 0 {
             return Err(DurationError::Malformed);
         }
-        let number: u64 = rest[..digits].parse().map_err(|_| DurationError::Overflow)?;
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| DurationError::Overflow)?;
         rest = &rest[digits..];
-        let unit_len = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).len();
+        let unit_len = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
         if unit_len == 0 {
             return Err(if rest.is_empty() {
                 DurationError::MissingUnit

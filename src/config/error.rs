@@ -116,7 +116,11 @@ impl ConfigErrors {
     /// Sorts by position (errors without a position first) and keeps each error once.
     pub(crate) fn sorted(mut errors: Vec<ConfigError>) -> Self {
         errors.sort_by(|a, b| {
-            (a.location, &a.path, a.kind.to_string()).cmp(&(b.location, &b.path, b.kind.to_string()))
+            (a.location, &a.path, a.kind.to_string()).cmp(&(
+                b.location,
+                &b.path,
+                b.kind.to_string(),
+            ))
         });
         errors.dedup();
         Self(errors)
@@ -132,7 +136,12 @@ impl Errors {
         self.0.push(ConfigError::new(path, Some(location), kind));
     }
 
-    pub fn invalid(&mut self, path: impl Into<String>, location: Location, reason: impl Into<String>) {
+    pub fn invalid(
+        &mut self,
+        path: impl Into<String>,
+        location: Location,
+        reason: impl Into<String>,
+    ) {
         self.push(path, location, ErrorKind::Invalid(reason.into()));
     }
 }
@@ -145,7 +154,10 @@ mod tests {
     fn display_names_position_path_and_reason() {
         let e = ConfigError::new(
             "templates[1].config.polling-interval",
-            Some(Location { line: 12, column: 7 }),
+            Some(Location {
+                line: 12,
+                column: 7,
+            }),
             ErrorKind::Invalid("not a duration".into()),
         );
         assert_eq!(

@@ -206,7 +206,10 @@ mod tests {
     fn wrong_values_report_path_and_position_but_not_the_value() {
         let mut errs = Errors::default();
         assert_eq!(boolean(Some(&leaf("SECRETVAL")), false, &mut errs), None);
-        assert_eq!(unsigned::<u32>(Some(&leaf("-SECRETVAL")), 0, &mut errs), None);
+        assert_eq!(
+            unsigned::<u32>(Some(&leaf("-SECRETVAL")), 0, &mut errs),
+            None
+        );
         assert_eq!(
             duration(Some(&leaf("SECRETVAL")), Duration::ZERO, false, &mut errs),
             None

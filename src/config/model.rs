@@ -189,7 +189,10 @@ pub struct TemplateConfig {
 pub enum TemplateSource {
     File(PathBuf),
     /// `template-content`, or `base64-template-content` already decoded (`from_base64`).
-    Inline { content: String, from_base64: bool },
+    Inline {
+        content: String,
+        from_base64: bool,
+    },
 }
 
 /// `templates[].config.execute`: the reload command.

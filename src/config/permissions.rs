@@ -19,7 +19,8 @@ pub fn parse_permissions(text: &str) -> Result<u32, PermissionsError> {
         .strip_prefix("0o")
         .or_else(|| text.strip_prefix("0O"))
         .unwrap_or(text);
-    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
         return Err(PermissionsError::Malformed);
     }
     let mode = u32::from_str_radix(digits, 8).map_err(|_| PermissionsError::Malformed)?;
@@ -55,7 +56,10 @@ mod tests {
     fn rejects_bad_modes() {
         assert_eq!(parse_permissions(""), Err(PermissionsError::Malformed));
         assert_eq!(parse_permissions("0608"), Err(PermissionsError::Malformed));
-        assert_eq!(parse_permissions("rw-------"), Err(PermissionsError::Malformed));
+        assert_eq!(
+            parse_permissions("rw-------"),
+            Err(PermissionsError::Malformed)
+        );
         assert_eq!(parse_permissions("60"), Err(PermissionsError::Malformed));
         assert_eq!(parse_permissions("00600"), Err(PermissionsError::Malformed));
         assert_eq!(parse_permissions("-600"), Err(PermissionsError::Malformed));

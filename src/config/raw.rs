@@ -218,7 +218,9 @@ pub(crate) fn read(root: &Node, errs: &mut Errors) -> Option<RawConfig> {
     Some(RawConfig {
         root: doc.site.clone(),
         kms: doc.map(kms_key, KMS_KEYS, errs).map(|m| read_kms(&m, errs)),
-        auth: doc.map("auth", AUTH_KEYS, errs).map(|m| read_auth(&m, errs)),
+        auth: doc
+            .map("auth", AUTH_KEYS, errs)
+            .map(|m| read_auth(&m, errs)),
         sinks: doc
             .list("sinks", errs)
             .into_iter()
@@ -256,14 +258,12 @@ fn read_kms(m: &MapReader<'_>, errs: &mut Errors) -> RawKms {
         api_version: m.leaf("api-version", errs),
         exit_after_auth: m.leaf("exit-after-auth", errs),
         revoke_credentials_on_shutdown: m.leaf("revoke-credentials-on-shutdown", errs),
-        retry: m
-            .map("retry-strategy", RETRY_KEYS, errs)
-            .map(|r| RawRetry {
-                site: r.site.clone(),
-                max_retries: r.leaf("max-retries", errs),
-                base_delay: r.leaf("base-delay", errs),
-                max_delay: r.leaf("max-delay", errs),
-            }),
+        retry: m.map("retry-strategy", RETRY_KEYS, errs).map(|r| RawRetry {
+            site: r.site.clone(),
+            max_retries: r.leaf("max-retries", errs),
+            base_delay: r.leaf("base-delay", errs),
+            max_delay: r.leaf("max-delay", errs),
+        }),
     }
 }
 

@@ -18,7 +18,10 @@ pub enum ConfigSource {
     /// to [`super::load`].
     EnvBase64,
     /// Text in memory; `name` is used in messages.
-    Text { name: String, text: String },
+    Text {
+        name: String,
+        text: String,
+    },
 }
 
 impl ConfigSource {
@@ -52,8 +55,9 @@ impl ConfigSource {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(compact)
                     .map_err(|_| fail(format!("{CONFIG_BASE64_ENV} is not valid base64")))?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| fail(format!("{CONFIG_BASE64_ENV} does not decode to UTF-8 text")))?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    fail(format!("{CONFIG_BASE64_ENV} does not decode to UTF-8 text"))
+                })?;
                 Ok((text, ConfigOrigin::EnvBase64(CONFIG_BASE64_ENV)))
             }
             ConfigSource::Text { name, text } => {

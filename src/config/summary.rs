@@ -46,7 +46,11 @@ impl Config {
             auth_details(&self.auth).join(", ")
         );
         if !self.env_overrides.is_empty() {
-            let _ = writeln!(out, "environment overrides: {}", self.env_overrides.join(", "));
+            let _ = writeln!(
+                out,
+                "environment overrides: {}",
+                self.env_overrides.join(", ")
+            );
         }
         let _ = writeln!(out, "sinks: {}", self.sinks.len());
         for s in &self.sinks {
@@ -100,7 +104,9 @@ impl Config {
                     "kubernetes, key from {}",
                     service_account_token_path.display()
                 ),
-                CacheKeySource::File { key_file } => format!("file, key from {}", key_file.display()),
+                CacheKeySource::File { key_file } => {
+                    format!("file, key from {}", key_file.display())
+                }
             };
             let _ = writeln!(
                 out,

@@ -156,7 +156,10 @@ fn retry(raw: &RawKms, errs: &mut Errors) -> Option<RetryStrategy> {
     let max_delay = duration(r.max_delay.as_ref(), defaults::RETRY_MAX_DELAY, false, errs);
     let (base_delay, max_delay) = (base_delay?, max_delay?);
     if max_delay < base_delay {
-        let (path, at) = match (present(r.max_delay.as_ref()), present(r.base_delay.as_ref())) {
+        let (path, at) = match (
+            present(r.max_delay.as_ref()),
+            present(r.base_delay.as_ref()),
+        ) {
             (Some(l), _) | (None, Some(l)) => (l.path.clone(), l.at),
             (None, None) => (r.site.path.clone(), r.site.at),
         };
@@ -194,9 +197,10 @@ fn auth(
     };
     let names: Vec<&'static str> = AUTH_METHODS.iter().map(|(n, _)| *n).collect();
     let method = choice(method_leaf, &names, errs)?;
-    let mut cred = |key: &str, env_names: &[&'static str], hint: &'static str, errs: &mut Errors| {
-        credential(raw, key, env_names, hint, env, overrides, errs)
-    };
+    let mut cred =
+        |key: &str, env_names: &[&'static str], hint: &'static str, errs: &mut Errors| {
+            credential(raw, key, env_names, hint, env, overrides, errs)
+        };
     match method {
         "universal-auth" => {
             let client_id = cred(
@@ -223,7 +227,12 @@ fn auth(
             }))
         }
         "kubernetes" => {
-            let identity_id = cred("identity-id", vars::MACHINE_IDENTITY_ID, IDENTITY_HINT, errs);
+            let identity_id = cred(
+                "identity-id",
+                vars::MACHINE_IDENTITY_ID,
+                IDENTITY_HINT,
+                errs,
+            );
             let token = env_path(
                 raw,
                 "service-account-token",
@@ -239,7 +248,12 @@ fn auth(
             }))
         }
         "gcp-iam" => {
-            let identity_id = cred("identity-id", vars::MACHINE_IDENTITY_ID, IDENTITY_HINT, errs);
+            let identity_id = cred(
+                "identity-id",
+                vars::MACHINE_IDENTITY_ID,
+                IDENTITY_HINT,
+                errs,
+            );
             let key = env_path(
                 raw,
                 "service-account-key",
@@ -268,7 +282,12 @@ fn auth(
         }
         other => {
             let id = IdentityAuthConfig {
-                identity_id: cred("identity-id", vars::MACHINE_IDENTITY_ID, IDENTITY_HINT, errs)?,
+                identity_id: cred(
+                    "identity-id",
+                    vars::MACHINE_IDENTITY_ID,
+                    IDENTITY_HINT,
+                    errs,
+                )?,
             };
             Some(match other {
                 "azure" => AuthConfig::Azure(id),
@@ -378,12 +397,15 @@ fn cache(raw: &RawPersistentCache, errs: &mut Errors) -> Option<PersistentCacheC
     };
     let key = match kind {
         Some("kubernetes") => {
-            only_for(raw.key_file.as_ref(), "key-file is only for type file", errs);
+            only_for(
+                raw.key_file.as_ref(),
+                "key-file is only for type file",
+                errs,
+            );
             optional_path(raw.service_account_token_path.as_ref(), errs).map(|p| {
                 CacheKeySource::Kubernetes {
-                    service_account_token_path: p.unwrap_or_else(|| {
-                        PathBuf::from(defaults::SERVICE_ACCOUNT_TOKEN_PATH)
-                    }),
+                    service_account_token_path: p
+                        .unwrap_or_else(|| PathBuf::from(defaults::SERVICE_ACCOUNT_TOKEN_PATH)),
                 }
             })
         }
