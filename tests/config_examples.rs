@@ -48,13 +48,7 @@ fn every_example_validates_in_the_library_and_the_binary() {
     for file in files {
         config::load(&ConfigSource::File(file.clone()), &EmptyEnv)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("KMS_") || name.starts_with("INFISICAL_") {
-                cmd.env_remove(name);
-            }
-        }
-        let out = cmd
+        let out = kms()
             .args(["agent", "validate", "--config"])
             .arg(&file)
             .output()
@@ -116,4 +110,47 @@ fn demo_example_targets_the_dev_server() {
         panic!("inline demo template")
     };
     assert!(content.contains(r#"secret "6553ccb2b7da580d7f6e7260" "dev" "/""#));
+}
+
+fn kms() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KMS_") || name.starts_with("INFISICAL_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn agent_with_a_valid_config_says_the_runtime_is_not_built_and_exits_1() {
+    let out = kms()
+        .args(["agent", "--config"])
+        .arg(examples_dir().join("demo.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("runtime is not built yet"), "{stderr}");
+    assert!(stderr.contains("auth: universal-auth"), "summary logged: {stderr}");
+}
+
+#[test]
+fn validate_also_takes_the_parent_config_flag() {
+    let out = kms()
+        .args(["agent", "--config"])
+        .arg(examples_dir().join("azure.yaml"))
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("auth: azure"));
+    // The sub-command's own --config wins.
+    let out = kms()
+        .args(["agent", "--config", "/nonexistent.yaml", "validate", "--config"])
+        .arg(examples_dir().join("aws-iam.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("auth: aws-iam"));
 }

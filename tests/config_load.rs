@@ -357,3 +357,12 @@ proptest::proptest! {
         let _ = config::parse_str(&text, &EmptyEnv);
     }
 }
+
+#[test]
+fn summary_never_shows_credential_paths() {
+    // A secret pasted where its file path belongs must not reach the summary (or the log).
+    let text = "auth:\n  type: universal-auth\n  config:\n    client-id: PASTED-ID\n    client-secret: PASTED-SECRET\n";
+    let s = config::parse_str(text, &EmptyEnv).unwrap().summary();
+    assert!(!s.contains("PASTED"), "{s}");
+    assert!(s.contains("client-secret from a file"), "{s}");
+}

@@ -123,9 +123,11 @@ impl Config {
     }
 }
 
+/// Credential file paths are not shown: a credential pasted where its path belongs would
+/// otherwise end up in the start-up log.
 fn credential(name: &str, c: &Credential) -> String {
     match c {
-        Credential::File(p) => format!("{name} from file {}", p.display()),
+        Credential::File(_) => format!("{name} from a file"),
         Credential::Value(_) => format!("{name} from the environment"),
     }
 }
