@@ -132,7 +132,10 @@ fn agent_with_a_valid_config_says_the_runtime_is_not_built_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("runtime is not built yet"), "{stderr}");
-    assert!(stderr.contains("auth: universal-auth"), "summary logged: {stderr}");
+    assert!(
+        stderr.contains("auth: universal-auth"),
+        "summary logged: {stderr}"
+    );
 }
 
 #[test]
@@ -147,7 +150,13 @@ fn validate_also_takes_the_parent_config_flag() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("auth: azure"));
     // The sub-command's own --config wins.
     let out = kms()
-        .args(["agent", "--config", "/nonexistent.yaml", "validate", "--config"])
+        .args([
+            "agent",
+            "--config",
+            "/nonexistent.yaml",
+            "validate",
+            "--config",
+        ])
         .arg(examples_dir().join("aws-iam.yaml"))
         .output()
         .unwrap();

@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+mod auth;
 pub mod defaults;
 mod duration;
 mod env;
