@@ -123,6 +123,15 @@ fn address(leaf: Option<&Leaf>, errs: &mut Errors) -> Option<reqwest::Url> {
         return reqwest::Url::parse(defaults::KMS_ADDRESS).ok();
     };
     match reqwest::Url::parse(leaf.text.trim()) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            // The address is logged; credentials belong in the auth section.
+            errs.invalid(
+                &leaf.path,
+                leaf.at,
+                "must not contain a user name or password",
+            );
+            None
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
         _ => {
             errs.invalid(
