@@ -7,11 +7,12 @@ build:
 	$(CARGO) build --release --bin kms
 
 test:
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --features test-hooks
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,2 +1,26 @@
 //! The agent runtime: a supervisor and its actors (ractor). Actors own state and talk by messages;
 //! the work itself is done by the plain functions in `src/`.
+//!
+//! ```text
+//! Supervisor ─┬─ AuthActor        logs in, renews, writes sinks, publishes the token
+//!             ├─ FetcherActor     one request per distinct DataRequest per round (single flight)
+//!             ├─ LeaseManagerActor one shared lease per distinct dynamic_secret call
+//!             ├─ RendererActor ×N one per template: render, fetch what is missing, write
+//!             └─ ExecActor     ×M one per template with a command: runs never overlap
+//! ```
+
+pub mod auth;
+pub mod cache;
+pub mod directory;
+pub mod exec;
+pub mod fetcher;
+pub mod lease_manager;
+pub mod plan;
+pub mod renderer;
+pub mod supervisor;
+
+pub use plan::{AgentPlan, TemplatePlan};
+pub use supervisor::{run_agent, AgentExit, AgentHandle, RunningAgent};
+
+#[cfg(test)]
+mod tests;

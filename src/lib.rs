@@ -6,13 +6,26 @@
 //! wires those pieces together lives in the top-level `actors/` folder and is compiled into this
 //! same library as the `actors` module (see README, "Architecture").
 
+pub mod auth;
+pub mod backend;
+pub mod backoff;
+pub mod cache;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod devserver;
-pub mod client;
+pub mod dry_run;
+pub mod exec;
+pub mod fetch;
+pub mod fsutil;
+pub mod leases;
 pub mod logging;
+pub mod restart_policy;
 pub mod sensitive;
+pub mod signals;
+pub mod telemetry;
 pub mod template;
+pub mod token_lifecycle;
 
 #[path = "../actors/mod.rs"]
 pub mod actors;

@@ -68,7 +68,7 @@ pub enum DataValue {
 /// Where template functions look their data up. `None`: not fetched yet (the call is recorded as
 /// missing). `Some(Err(message))`: the fetch failed; the message is safe to log (no secret values)
 /// and becomes the function's error.
-pub trait DataSource {
+pub trait DataSource: Sync {
     fn lookup(&self, request: &DataRequest) -> Option<Result<DataValue, String>>;
 }
 

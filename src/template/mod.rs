@@ -7,6 +7,9 @@
 //! (deduplicated across all templates) and renders again.
 
 pub mod data;
+pub mod functions;
+pub mod handlebars;
+pub mod go;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
 

@@ -1,0 +1,238 @@
+//! FetcherActor: answers renderers' data requests with single flight per polling round.
+//!
+//! Renderers tick on rounds aligned to one shared epoch, so templates with the same interval ask
+//! with the same `round` instant. A request is fetched again only when nobody fetched it since
+//! that round began; everyone else joins the fetch in flight or reuses its answer. N templates
+//! over K distinct sources therefore cost K requests per round.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::Semaphore;
+
+use super::directory::Directory;
+use super::lease_manager::LeaseMsg;
+use super::renderer::RendererMsg;
+use crate::fetch::{FetchFailure, SecretFetcher};
+use crate::template::{DataRequest, DataValue};
+
+pub type FetchResult = Result<DataValue, FetchFailure>;
+
+pub enum FetcherMsg {
+    /// Answer each request with data fetched at or after `round`, by sending
+    /// [`RendererMsg::Data`] to `reply`.
+    Fetch {
+        requests: Vec<DataRequest>,
+        round: Instant,
+        reply: ActorRef<RendererMsg>,
+    },
+    /// A fetch task finished.
+    Completed {
+        request: DataRequest,
+        started: Instant,
+        result: FetchResult,
+    },
+}
+
+pub struct FetcherArgs {
+    pub fetcher: Arc<dyn SecretFetcher>,
+    pub directory: Directory,
+    pub max_concurrent: usize,
+}
+
+struct Waiter {
+    reply: ActorRef<RendererMsg>,
+    round: Instant,
+}
+
+enum EntryState {
+    InFlight(Vec<Waiter>),
+    Done(FetchResult),
+}
+
+struct Entry {
+    started: Instant,
+    state: EntryState,
+}
+
+pub struct FetcherState {
+    args: FetcherArgs,
+    permits: Arc<Semaphore>,
+    entries: HashMap<DataRequest, Entry>,
+}
+
+pub struct FetcherActor;
+
+impl Actor for FetcherActor {
+    type Msg = FetcherMsg;
+    type State = FetcherState;
+    type Arguments = FetcherArgs;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<FetcherMsg>,
+        args: FetcherArgs,
+    ) -> Result<FetcherState, ActorProcessingErr> {
+        Ok(FetcherState {
+            permits: Arc::new(Semaphore::new(args.max_concurrent.max(1))),
+            args,
+            entries: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<FetcherMsg>,
+        msg: FetcherMsg,
+        state: &mut FetcherState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            FetcherMsg::Fetch {
+                requests,
+                round,
+                reply,
+            } => {
+                for request in requests {
+                    // Leases are answered by the LeaseManager from its current lease: never
+                    // cached here, never fetched per round.
+                    if matches!(request, DataRequest::DynamicSecret { .. }) {
+                        forward_to_leases(&state.args.directory, request, round, reply.clone());
+                        continue;
+                    }
+                    request_one(
+                        &myself,
+                        state,
+                        request,
+                        Waiter {
+                            reply: reply.clone(),
+                            round,
+                        },
+                    );
+                }
+            }
+            FetcherMsg::Completed {
+                request,
+                started,
+                result,
+            } => {
+                let Some(entry) = state.entries.get_mut(&request) else {
+                    return Ok(());
+                };
+                if entry.started != started {
+                    return Ok(()); // superseded by a newer fetch, which carries the waiters
+                }
+                let waiters =
+                    match std::mem::replace(&mut entry.state, EntryState::Done(result.clone())) {
+                        EntryState::InFlight(w) => w,
+                        EntryState::Done(_) => vec![],
+                    };
+                for w in waiters {
+                    answer(&w, &request, result.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn request_one(
+    myself: &ActorRef<FetcherMsg>,
+    state: &mut FetcherState,
+    request: DataRequest,
+    waiter: Waiter,
+) {
+    let mut carried = vec![];
+    if let Some(entry) = state.entries.get_mut(&request) {
+        if entry.started >= waiter.round {
+            match &mut entry.state {
+                EntryState::InFlight(waiters) => waiters.push(waiter),
+                EntryState::Done(result) => answer(&waiter, &request, result.clone()),
+            }
+            return;
+        }
+        // Too old for this round. Waiters of an older fetch still in flight move to the new one.
+        if let EntryState::InFlight(waiters) = &mut entry.state {
+            carried = std::mem::take(waiters);
+        }
+    }
+    carried.push(waiter);
+    let started = Instant::now();
+    state.entries.insert(
+        request.clone(),
+        Entry {
+            started,
+            state: EntryState::InFlight(carried),
+        },
+    );
+    let fetcher = state.args.fetcher.clone();
+    let directory = state.args.directory.clone();
+    let permits = state.permits.clone();
+    let me = myself.clone();
+    tokio::spawn(async move {
+        let result = match permits.acquire_owned().await {
+            Ok(_permit) => fetch_with_token(&*fetcher, &directory, &request).await,
+            Err(_) => Err(FetchFailure {
+                message: "fetcher is shutting down".into(),
+                token_rejected: false,
+            }),
+        };
+        let _ = me.send_message(FetcherMsg::Completed {
+            request,
+            started,
+            result,
+        });
+    });
+}
+
+fn forward_to_leases(
+    directory: &Directory,
+    request: DataRequest,
+    round: Instant,
+    reply: ActorRef<RendererMsg>,
+) {
+    match directory.leases() {
+        Some(leases) => {
+            let _ = leases.send_message(LeaseMsg::Get {
+                request,
+                round,
+                reply,
+            });
+        }
+        None => answer(
+            &Waiter { reply, round },
+            &request,
+            Err(FetchFailure {
+                message: "dynamic secrets are not available (no lease manager)".into(),
+                token_rejected: false,
+            }),
+        ),
+    }
+}
+
+fn answer(waiter: &Waiter, request: &DataRequest, result: FetchResult) {
+    let _ = waiter.reply.send_message(RendererMsg::Data {
+        round: waiter.round,
+        request: request.clone(),
+        result,
+    });
+}
+
+/// One fetch with the current token (retried once with a new token if it was rejected).
+async fn fetch_with_token(
+    fetcher: &dyn SecretFetcher,
+    directory: &Directory,
+    request: &DataRequest,
+) -> FetchResult {
+    directory
+        .with_token(
+            |e: &FetchFailure| e.token_rejected,
+            || FetchFailure {
+                message: "no access token available (login has not succeeded yet)".into(),
+                token_rejected: false,
+            },
+            |token| async move { fetcher.fetch(&token, request).await },
+        )
+        .await
+}

@@ -1,0 +1,483 @@
+//! LeaseManagerActor: one lease per distinct `dynamic_secret` call, shared by every template that
+//! makes it. Creates it on first use, renews it at about 2/3 of its TTL, replaces it before its max
+//! TTL (the templates using it re-render at once and their commands run), and revokes every lease
+//! on shutdown when asked. Lease work never blocks templates that do not use the lease.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::task::JoinHandle;
+
+use super::directory::Directory;
+use super::renderer::RendererMsg;
+use crate::fetch::FetchFailure;
+use crate::leases::schedule::{next_step, LeaseStep};
+use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
+use crate::restart_policy::{equal_jitter, exponential};
+use crate::template::{DataRequest, DataValue};
+
+pub enum LeaseMsg {
+    /// A renderer needs the credentials of `request` (a `DataRequest::DynamicSecret`).
+    Get {
+        request: DataRequest,
+        round: Instant,
+        reply: ActorRef<RendererMsg>,
+    },
+    Created {
+        spec: LeaseSpec,
+        result: Result<LeaseGrant, LeaseFailure>,
+    },
+    Renewed {
+        spec: LeaseSpec,
+        lease_id: String,
+        result: Result<LeaseInfo, LeaseFailure>,
+    },
+    /// Scheduled work on the lease `lease_id` of `spec`.
+    Due {
+        spec: LeaseSpec,
+        lease_id: String,
+        replace: bool,
+    },
+    /// Revoke every lease (shutdown); replies with the number revoked.
+    RevokeAll(RpcReplyPort<usize>),
+}
+
+pub struct LeaseManagerArgs {
+    pub api: Arc<dyn LeaseApi>,
+    pub directory: Directory,
+}
+
+struct Waiter {
+    request: DataRequest,
+    round: Instant,
+    reply: ActorRef<RendererMsg>,
+}
+
+#[derive(Default)]
+struct Managed {
+    current: Option<LeaseGrant>,
+    creating: bool,
+    waiters: Vec<Waiter>,
+    /// Renderers that use this lease: re-rendered when it is replaced.
+    users: HashMap<ActorId, ActorRef<RendererMsg>>,
+    failures: u32,
+    timer: Option<JoinHandle<()>>,
+}
+
+pub struct LeaseManagerState {
+    args: LeaseManagerArgs,
+    leases: HashMap<LeaseSpec, Managed>,
+}
+
+pub struct LeaseManagerActor;
+
+impl Actor for LeaseManagerActor {
+    type Msg = LeaseMsg;
+    type State = LeaseManagerState;
+    type Arguments = LeaseManagerArgs;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<LeaseMsg>,
+        args: LeaseManagerArgs,
+    ) -> Result<LeaseManagerState, ActorProcessingErr> {
+        Ok(LeaseManagerState {
+            args,
+            leases: HashMap::new(),
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _: ActorRef<LeaseMsg>,
+        state: &mut LeaseManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        for m in state.leases.values_mut() {
+            if let Some(t) = m.timer.take() {
+                t.abort();
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<LeaseMsg>,
+        msg: LeaseMsg,
+        state: &mut LeaseManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            LeaseMsg::Get {
+                request,
+                round,
+                reply,
+            } => get(&myself, state, request, round, reply),
+            LeaseMsg::Created { spec, result } => created(&myself, state, spec, result),
+            LeaseMsg::Renewed {
+                spec,
+                lease_id,
+                result,
+            } => renewed(&myself, state, spec, lease_id, result),
+            LeaseMsg::Due {
+                spec,
+                lease_id,
+                replace,
+            } => {
+                let Some(m) = state.leases.get(&spec) else {
+                    return Ok(());
+                };
+                let Some(current) = &m.current else {
+                    return Ok(());
+                };
+                if current.info.lease_id != lease_id {
+                    return Ok(());
+                }
+                if replace {
+                    start_create(&myself, state, spec);
+                } else {
+                    start_renew(&myself, state, spec, current.info.clone());
+                }
+            }
+            LeaseMsg::RevokeAll(reply) => {
+                let all: Vec<(LeaseSpec, String)> = state
+                    .leases
+                    .iter_mut()
+                    .filter_map(|(spec, m)| {
+                        if let Some(t) = m.timer.take() {
+                            t.abort();
+                        }
+                        m.current.take().map(|g| (spec.clone(), g.info.lease_id))
+                    })
+                    .collect();
+                state.args.directory.metrics.leases_active.set(0);
+                let api = state.args.api.clone();
+                let directory = state.args.directory.clone();
+                // Revoke in parallel off the mailbox; the caller bounds the wait.
+                tokio::spawn(async move {
+                    let n = revoke_all(&*api, &directory, all).await;
+                    let _ = reply.send(n);
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn answer(w: &Waiter, result: Result<DataValue, FetchFailure>) {
+    let _ = w.reply.send_message(RendererMsg::Data {
+        round: w.round,
+        request: w.request.clone(),
+        result,
+    });
+}
+
+fn credentials(grant: &LeaseGrant) -> DataValue {
+    DataValue::Credentials(Arc::new(grant.credentials.expose().clone()))
+}
+
+fn get(
+    myself: &ActorRef<LeaseMsg>,
+    state: &mut LeaseManagerState,
+    request: DataRequest,
+    round: Instant,
+    reply: ActorRef<RendererMsg>,
+) {
+    let Some(spec) = LeaseSpec::from_request(&request) else {
+        return answer(
+            &Waiter {
+                request,
+                round,
+                reply,
+            },
+            Err(FetchFailure {
+                message: "not a dynamic secret request".into(),
+                token_rejected: false,
+            }),
+        );
+    };
+    let m = state.leases.entry(spec.clone()).or_default();
+    m.users.insert(reply.get_id(), reply.clone());
+    let waiter = Waiter {
+        request,
+        round,
+        reply,
+    };
+    match &m.current {
+        Some(g) if g.info.expire_at > SystemTime::now() => answer(&waiter, Ok(credentials(g))),
+        _ => {
+            m.waiters.push(waiter);
+            if !m.creating {
+                start_create(myself, state, spec);
+            }
+        }
+    }
+}
+
+fn start_create(myself: &ActorRef<LeaseMsg>, state: &mut LeaseManagerState, spec: LeaseSpec) {
+    let m = state.leases.entry(spec.clone()).or_default();
+    if m.creating {
+        return;
+    }
+    m.creating = true;
+    let api = state.args.api.clone();
+    let directory = state.args.directory.clone();
+    let me = myself.clone();
+    tokio::spawn(async move {
+        let result = with_token(&directory, |token| {
+            let api = api.clone();
+            let spec = spec.clone();
+            async move { api.create(&token, &spec).await }
+        })
+        .await;
+        let _ = me.send_message(LeaseMsg::Created { spec, result });
+    });
+}
+
+fn start_renew(
+    myself: &ActorRef<LeaseMsg>,
+    state: &mut LeaseManagerState,
+    spec: LeaseSpec,
+    lease: LeaseInfo,
+) {
+    let api = state.args.api.clone();
+    let directory = state.args.directory.clone();
+    let me = myself.clone();
+    tokio::spawn(async move {
+        let lease_id = lease.lease_id.clone();
+        let result = with_token(&directory, |token| {
+            let api = api.clone();
+            let spec = spec.clone();
+            let lease = lease.clone();
+            async move { api.renew(&token, &spec, &lease).await }
+        })
+        .await;
+        let _ = me.send_message(LeaseMsg::Renewed {
+            spec,
+            lease_id,
+            result,
+        });
+    });
+}
+
+fn created(
+    myself: &ActorRef<LeaseMsg>,
+    state: &mut LeaseManagerState,
+    spec: LeaseSpec,
+    result: Result<LeaseGrant, LeaseFailure>,
+) {
+    let Some(m) = state.leases.get_mut(&spec) else {
+        return;
+    };
+    m.creating = false;
+    match result {
+        Ok(grant) => {
+            let replaced = m.current.is_some();
+            tracing::info!(dynamic_secret = %spec.name, environment = %spec.environment, path = %spec.path, lease_id = %grant.info.lease_id, replaced, "lease created");
+            let value = credentials(&grant);
+            for w in m.waiters.drain(..) {
+                answer(&w, Ok(value.clone()));
+            }
+            let info = grant.info.clone();
+            m.current = Some(grant);
+            m.failures = 0;
+            let metrics = &state.args.directory.metrics;
+            metrics.leases_created.inc();
+            if replaced {
+                metrics.leases_replaced.inc();
+            }
+            if replaced {
+                // The old lease runs out by itself shortly; every template using it re-renders now
+                // with the new credentials (and their commands run).
+                for user in m.users.values() {
+                    let _ = user.send_message(RendererMsg::Tick { retry: false });
+                }
+            }
+            let active = state
+                .leases
+                .values()
+                .filter(|m| m.current.is_some())
+                .count();
+            state
+                .args
+                .directory
+                .metrics
+                .leases_active
+                .set(active as i64);
+            schedule(myself, state, &spec, &info);
+        }
+        Err(e) => {
+            tracing::warn!(dynamic_secret = %spec.name, environment = %spec.environment, path = %spec.path, error = %e, "lease creation failed");
+            m.failures += 1;
+            let failure = FetchFailure {
+                message: format!("dynamic secret {}: {}", spec.name, e.message),
+                token_rejected: e.token_rejected,
+            };
+            for w in m.waiters.drain(..) {
+                answer(&w, Err(failure.clone()));
+            }
+            // A replacement that failed is tried again while the current lease lasts.
+            if let Some(current) = m.current.as_ref() {
+                let left = current
+                    .info
+                    .expire_at
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default();
+                if !left.is_zero() {
+                    let delay = backoff(m.failures).min(left / 2);
+                    let id = current.info.lease_id.clone();
+                    m.timer = Some(send_later(
+                        myself,
+                        delay,
+                        LeaseMsg::Due {
+                            spec,
+                            lease_id: id,
+                            replace: true,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn renewed(
+    myself: &ActorRef<LeaseMsg>,
+    state: &mut LeaseManagerState,
+    spec: LeaseSpec,
+    lease_id: String,
+    result: Result<LeaseInfo, LeaseFailure>,
+) {
+    let Some(m) = state.leases.get_mut(&spec) else {
+        return;
+    };
+    let Some(current) = m.current.as_mut() else {
+        return;
+    };
+    if current.info.lease_id != lease_id {
+        return;
+    }
+    match result {
+        Ok(info) => {
+            tracing::debug!(dynamic_secret = %spec.name, lease_id = %lease_id, "lease renewed");
+            current.info = info.clone();
+            m.failures = 0;
+            state.args.directory.metrics.leases_renewed.inc();
+            schedule(myself, state, &spec, &info);
+        }
+        Err(e) if e.not_found || e.cannot_extend => {
+            tracing::info!(dynamic_secret = %spec.name, lease_id = %lease_id, error = %e, "lease cannot be renewed; replacing it");
+            start_create(myself, state, spec);
+        }
+        Err(e) => {
+            m.failures += 1;
+            let left = current
+                .info
+                .expire_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            let delay = backoff(m.failures).min(left / 3);
+            tracing::warn!(dynamic_secret = %spec.name, lease_id = %lease_id, error = %e, retry_in = ?delay, "lease renewal failed");
+            // Retry the renewal while there is time; near expiry, replace.
+            let replace = left < Duration::from_secs(2);
+            m.timer = Some(send_later(
+                myself,
+                delay,
+                LeaseMsg::Due {
+                    spec,
+                    lease_id,
+                    replace,
+                },
+            ));
+        }
+    }
+}
+
+fn schedule(
+    myself: &ActorRef<LeaseMsg>,
+    state: &mut LeaseManagerState,
+    spec: &LeaseSpec,
+    info: &LeaseInfo,
+) {
+    let Some(m) = state.leases.get_mut(spec) else {
+        return;
+    };
+    if let Some(t) = m.timer.take() {
+        t.abort();
+    }
+    let (after, replace) = match next_step(info, SystemTime::now()) {
+        LeaseStep::Renew { after } => (after, false),
+        LeaseStep::Replace { after } => (after, true),
+    };
+    m.timer = Some(send_later(
+        myself,
+        after,
+        LeaseMsg::Due {
+            spec: spec.clone(),
+            lease_id: info.lease_id.clone(),
+            replace,
+        },
+    ));
+}
+
+fn send_later(myself: &ActorRef<LeaseMsg>, delay: Duration, msg: LeaseMsg) -> JoinHandle<()> {
+    let me = myself.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let _ = me.send_message(msg);
+    })
+}
+
+fn backoff(failures: u32) -> Duration {
+    equal_jitter(
+        exponential(
+            Duration::from_millis(500),
+            Duration::from_secs(30),
+            failures.saturating_sub(1),
+        ),
+        rand::random::<f64>(),
+    )
+}
+
+async fn with_token<T, F, Fut>(directory: &Directory, call: F) -> Result<T, LeaseFailure>
+where
+    F: Fn(crate::sensitive::Sensitive<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, LeaseFailure>>,
+{
+    directory
+        .with_token(
+            |e: &LeaseFailure| e.token_rejected,
+            || LeaseFailure::other("no access token available"),
+            call,
+        )
+        .await
+}
+
+async fn revoke_all(
+    api: &dyn LeaseApi,
+    directory: &Directory,
+    leases: Vec<(LeaseSpec, String)>,
+) -> usize {
+    let Some(current) = directory.current_token() else {
+        return 0;
+    };
+    let calls = leases.iter().map(|(spec, id)| {
+        let token = current.token.clone();
+        async move {
+            match api.revoke(&token, spec, id).await {
+                Ok(()) => true,
+                Err(e) if e.not_found => true,
+                Err(e) => {
+                    tracing::warn!(dynamic_secret = %spec.name, lease_id = %id, error = %e, "lease revocation failed");
+                    false
+                }
+            }
+        }
+    });
+    futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count()
+}

@@ -1,0 +1,58 @@
+//! What the runtime is asked to run: built from the validated config by the CLI.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Authenticator;
+use crate::exec::CommandSpec;
+use crate::fetch::SecretFetcher;
+use crate::leases::LeaseApi;
+use crate::restart_policy::RestartPolicy;
+use crate::telemetry::{Metrics, Readiness};
+use crate::template::CompiledTemplate;
+
+/// One token sink.
+#[derive(Debug, Clone)]
+pub struct SinkPlan {
+    pub path: PathBuf,
+    pub mode: u32,
+}
+
+/// One template to keep rendered.
+#[derive(Debug, Clone)]
+pub struct TemplatePlan {
+    /// A short id for logs (`template[0]` or the source file name).
+    pub id: String,
+    pub template: Arc<dyn CompiledTemplate>,
+    pub destination: PathBuf,
+    pub mode: u32,
+    pub polling_interval: Duration,
+    pub command: Option<CommandSpec>,
+    /// Identifies the template's whole definition (source, destination, settings): on reload, a
+    /// template with the same fingerprint keeps running untouched.
+    pub fingerprint: u64,
+}
+
+/// Everything the supervisor needs.
+#[derive(Clone)]
+pub struct AgentPlan {
+    pub authenticator: Arc<dyn Authenticator>,
+    pub fetcher: Arc<dyn SecretFetcher>,
+    /// Dynamic-secret lease calls (the LeaseManagerActor).
+    pub leases: Arc<dyn LeaseApi>,
+    pub sinks: Vec<SinkPlan>,
+    pub templates: Vec<TemplatePlan>,
+    pub exit_after_auth: bool,
+    /// On shutdown, revoke every lease and then the token, and empty the sinks.
+    pub revoke_on_shutdown: bool,
+    pub restart_policy: RestartPolicy,
+    /// How long a graceful shutdown may take before the agent exits anyway (running commands get
+    /// up to their own timeout within it).
+    pub shutdown_timeout: Duration,
+    /// At most this many API requests in flight at once.
+    pub max_concurrent_fetches: usize,
+    /// Shared with the operator listener.
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+}

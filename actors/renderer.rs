@@ -1,0 +1,379 @@
+//! RendererActor: keeps one template's destination up to date.
+//!
+//! Each round: ask the fetcher for the data the last render used, render, fetch whatever the
+//! render found missing, render again; then write the file only if its bytes changed, and ask the
+//! ExecActor to run the command. A failure keeps the last good file and retries with backoff; it
+//! never affects other templates. Logs name the template and destination, never a value.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::task::JoinHandle;
+
+use super::directory::Directory;
+use super::exec::ExecMsg;
+use super::fetcher::{FetchResult, FetcherMsg};
+use super::plan::TemplatePlan;
+use super::supervisor::SupervisorMsg;
+use crate::fsutil::{write_if_changed, WriteOutcome};
+use crate::restart_policy::{equal_jitter, exponential};
+use crate::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
+
+/// Render passes in one round before giving up (each pass may discover calls that depend on
+/// data fetched by the previous one).
+const MAX_PASSES: u32 = 10;
+/// Retry delays after a failure: from this...
+const RETRY_BASE: Duration = Duration::from_secs(1);
+/// ...doubling up to this (and never longer than the polling interval).
+const RETRY_MAX: Duration = Duration::from_secs(60);
+/// A round whose data has not all arrived by then fails (and is retried): covers a fetcher or
+/// lease manager that crashed with our request in flight. Longer than a request with all its
+/// retries.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub enum RendererMsg {
+    /// Start a round.
+    Tick { retry: bool },
+    /// The round that started at this instant is still waiting for data.
+    RoundTimeout { round: Instant },
+    /// An answer from the fetcher for the round that asked.
+    Data {
+        round: Instant,
+        request: DataRequest,
+        result: FetchResult,
+    },
+}
+
+pub struct RendererArgs {
+    /// The supervisor's slot for this template.
+    pub slot: usize,
+    pub plan: TemplatePlan,
+    /// Start of round 0, shared by every renderer so their rounds line up.
+    pub epoch: Instant,
+    pub directory: Directory,
+    pub exec: Option<ActorRef<ExecMsg>>,
+    pub supervisor: ActorRef<SupervisorMsg>,
+    /// Render once and report, without polling (exit-after-auth).
+    pub once: bool,
+}
+
+pub struct RendererState {
+    args: RendererArgs,
+    round: Option<Instant>,
+    snapshot: Snapshot,
+    pending: HashSet<DataRequest>,
+    /// What the last successful render looked up: fetched up front next round.
+    known: Vec<DataRequest>,
+    passes: u32,
+    failures: u32,
+    reported: bool,
+    timer: Option<JoinHandle<()>>,
+    /// Fails the round if its data never arrives.
+    watchdog: Option<JoinHandle<()>>,
+}
+
+pub struct RendererActor;
+
+impl Actor for RendererActor {
+    type Msg = RendererMsg;
+    type State = RendererState;
+    type Arguments = RendererArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RendererMsg>,
+        args: RendererArgs,
+    ) -> Result<RendererState, ActorProcessingErr> {
+        let known = args.plan.template.literal_requests();
+        myself.send_message(RendererMsg::Tick { retry: false })?;
+        Ok(RendererState {
+            args,
+            round: None,
+            snapshot: Snapshot::new(),
+            pending: HashSet::new(),
+            known,
+            passes: 0,
+            failures: 0,
+            reported: false,
+            timer: None,
+            watchdog: None,
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _: ActorRef<RendererMsg>,
+        state: &mut RendererState,
+    ) -> Result<(), ActorProcessingErr> {
+        for t in [state.timer.take(), state.watchdog.take()]
+            .into_iter()
+            .flatten()
+        {
+            t.abort();
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RendererMsg>,
+        msg: RendererMsg,
+        state: &mut RendererState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RendererMsg::Tick { retry } => start_round(&myself, state, retry),
+            RendererMsg::RoundTimeout { round } => {
+                if state.round == Some(round) && !state.pending.is_empty() {
+                    state.pending.clear();
+                    fail(&myself, state, "timed out waiting for secret data".into());
+                }
+            }
+            RendererMsg::Data {
+                round,
+                request,
+                result,
+            } => {
+                if state.round != Some(round) || !state.pending.remove(&request) {
+                    return Ok(()); // an answer for an earlier round
+                }
+                state
+                    .snapshot
+                    .insert(request, result.map_err(|e| e.message));
+                if state.pending.is_empty() {
+                    render(&myself, state);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry: bool) {
+    let now = Instant::now();
+    // Regular rounds start on the shared grid; retries want data fresher than the failure.
+    let round = if retry {
+        now
+    } else {
+        let interval = state
+            .args
+            .plan
+            .polling_interval
+            .max(Duration::from_millis(1));
+        let k = (now.saturating_duration_since(state.args.epoch).as_nanos() / interval.as_nanos())
+            as u32;
+        state.args.epoch + interval * k
+    };
+    state.round = Some(round);
+    if let Some(w) = state.watchdog.take() {
+        w.abort();
+    }
+    let me = myself.clone();
+    state.watchdog = Some(tokio::spawn(async move {
+        tokio::time::sleep(ROUND_TIMEOUT).await;
+        let _ = me.send_message(RendererMsg::RoundTimeout { round });
+    }));
+    state.snapshot = Snapshot::new();
+    state.passes = 0;
+    state.pending = state.known.iter().cloned().collect();
+    if state.pending.is_empty() {
+        render(myself, state);
+    } else {
+        ask_fetcher(myself, state, state.known.clone(), round);
+    }
+}
+
+fn ask_fetcher(
+    myself: &ActorRef<RendererMsg>,
+    state: &mut RendererState,
+    requests: Vec<DataRequest>,
+    round: Instant,
+) {
+    match state.args.directory.fetcher() {
+        Some(f) => {
+            let _ = f.send_message(FetcherMsg::Fetch {
+                requests,
+                round,
+                reply: myself.clone(),
+            });
+        }
+        None => fail(myself, state, "the fetcher is not running".into()),
+    }
+}
+
+/// Records which requests a render looked up, so the next round can prefetch exactly those.
+struct Recording<'a> {
+    inner: &'a Snapshot,
+    used: Mutex<Vec<DataRequest>>,
+}
+
+impl DataSource for Recording<'_> {
+    fn lookup(&self, request: &DataRequest) -> Option<Result<DataValue, String>> {
+        if let Ok(mut used) = self.used.lock() {
+            if !used.contains(request) {
+                used.push(request.clone());
+            }
+        }
+        self.inner.lookup(request)
+    }
+}
+
+fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
+    state.passes += 1;
+    maybe_test_panic(&state.args.plan.id);
+    let source = Recording {
+        inner: &state.snapshot,
+        used: Mutex::new(vec![]),
+    };
+    let outcome = state.args.plan.template.render(&source);
+    let used = source.used.into_inner().unwrap_or_default();
+    match outcome {
+        Ok(RenderOutcome::Done(bytes)) => {
+            state.known = used;
+            write(myself, state, &bytes);
+        }
+        Ok(RenderOutcome::NeedData(missing)) => {
+            let missing: Vec<_> = missing
+                .into_iter()
+                .filter(|r| state.snapshot.lookup(r).is_none())
+                .collect();
+            if missing.is_empty() || state.passes >= MAX_PASSES {
+                return fail(
+                    myself,
+                    state,
+                    "the template keeps asking for data that cannot be fetched".into(),
+                );
+            }
+            let Some(round) = state.round else { return };
+            state.pending = missing.iter().cloned().collect();
+            ask_fetcher(myself, state, missing, round);
+        }
+        Err(e) => fail(myself, state, e.message),
+    }
+}
+
+fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: &[u8]) {
+    let plan = &state.args.plan;
+    match write_if_changed(&plan.destination, bytes, plan.mode) {
+        Ok(WriteOutcome::Written) => {
+            state
+                .args
+                .directory
+                .metrics
+                .render_event(&plan.id, "written");
+            state.args.directory.readiness.template_rendered(&plan.id);
+            tracing::info!(template = %plan.id, destination = %plan.destination.display(), bytes = bytes.len(), "rendered; file updated");
+            if let Some(exec) = &state.args.exec {
+                let _ = exec.send_message(ExecMsg::Run);
+            }
+            succeeded(myself, state);
+        }
+        Ok(WriteOutcome::Unchanged) => {
+            state
+                .args
+                .directory
+                .metrics
+                .render_event(&plan.id, "unchanged");
+            state.args.directory.readiness.template_rendered(&plan.id);
+            tracing::debug!(template = %plan.id, destination = %plan.destination.display(), "rendered; no change");
+            succeeded(myself, state);
+        }
+        Err(e) => fail(myself, state, e.to_string()),
+    }
+}
+
+fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
+    state.failures = 0;
+    report(state, true);
+    if state.args.once {
+        return;
+    }
+    let interval = state
+        .args
+        .plan
+        .polling_interval
+        .max(Duration::from_millis(1));
+    let now = Instant::now();
+    let since_epoch = now.saturating_duration_since(state.args.epoch);
+    let k = (since_epoch.as_nanos() / interval.as_nanos()) as u32 + 1;
+    let next = state.args.epoch + interval * k;
+    schedule(myself, state, next.saturating_duration_since(now), false);
+}
+
+fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: String) {
+    state.failures += 1;
+    let plan = &state.args.plan;
+    state.args.directory.metrics.render_event(&plan.id, "error");
+    let delay = equal_jitter(
+        exponential(
+            RETRY_BASE,
+            RETRY_MAX.min(plan.polling_interval.max(RETRY_BASE)),
+            state.failures - 1,
+        ),
+        rand::random::<f64>(),
+    );
+    tracing::warn!(
+        template = %plan.id,
+        destination = %plan.destination.display(),
+        error = %message,
+        retry_in = ?delay,
+        "render failed; keeping the last good file"
+    );
+    report(state, false);
+    if state.args.once {
+        return;
+    }
+    schedule(myself, state, delay, true);
+}
+
+fn report(state: &mut RendererState, ok: bool) {
+    if !state.reported {
+        state.reported = true;
+        let _ = state
+            .args
+            .supervisor
+            .send_message(SupervisorMsg::TemplateDone {
+                slot: state.args.slot,
+                ok,
+            });
+    }
+}
+
+fn schedule(
+    myself: &ActorRef<RendererMsg>,
+    state: &mut RendererState,
+    delay: Duration,
+    retry: bool,
+) {
+    for t in [state.timer.take(), state.watchdog.take()]
+        .into_iter()
+        .flatten()
+    {
+        t.abort();
+    }
+    let me = myself.clone();
+    state.timer = Some(tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let _ = me.send_message(RendererMsg::Tick { retry });
+    }));
+}
+
+/// Test-only fault hook: `KMS_TEST_PANIC_TEMPLATE=<id>:<n>` makes the first `n` renders of that
+/// template panic (counted across restarts), to exercise the supervisor.
+#[cfg(feature = "test-hooks")]
+fn maybe_test_panic(id: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static PANICS: AtomicU32 = AtomicU32::new(0);
+    if let Ok(spec) = std::env::var("KMS_TEST_PANIC_TEMPLATE") {
+        if let Some((target, n)) = spec.rsplit_once(':') {
+            let n: u32 = n.parse().unwrap_or(0);
+            if target == id && PANICS.fetch_add(1, Ordering::SeqCst) < n {
+                panic!("test hook: renderer {id} panics on purpose");
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn maybe_test_panic(_: &str) {}

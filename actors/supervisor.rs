@@ -1,0 +1,541 @@
+//! The root Supervisor: starts the children, restarts a crashed one with backoff (at most N times
+//! within a window, then the agent exits non-zero), and shuts everything down in order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use tokio::sync::oneshot;
+
+use super::auth::{AuthActor, AuthArgs, AuthMsg};
+use super::directory::Directory;
+use super::exec::{ExecActor, ExecArgs, ExecMsg};
+use super::fetcher::{FetcherActor, FetcherArgs};
+use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs, LeaseMsg};
+use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
+use super::renderer::{RendererActor, RendererArgs, RendererMsg};
+use crate::restart_policy::{RestartDecision, RestartTracker};
+
+/// How the agent ended: the process exit code and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentExit {
+    pub code: u8,
+    pub reason: String,
+}
+
+pub enum SupervisorMsg {
+    /// Graceful shutdown (SIGTERM/SIGINT).
+    Shutdown,
+    /// The sinks hold a (new) token.
+    TokenReady,
+    /// A login failed and the agent must not retry (exit-after-auth).
+    LoginFailed(String),
+    /// A template's first render finished (`slot` names the renderer).
+    TemplateDone { slot: usize, ok: bool },
+    /// SIGHUP with a valid new config: apply its templates and sinks. Unchanged templates keep
+    /// running; no new login, and leases of unchanged calls are kept.
+    Reload {
+        templates: Vec<TemplatePlan>,
+        sinks: Vec<SinkPlan>,
+    },
+    /// Start a crashed child again.
+    Respawn(Child),
+}
+
+/// The children, by role. Templates live in numbered slots (stable across reloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Child {
+    Auth,
+    Fetcher,
+    Leases,
+    Renderer(usize),
+    Exec(usize),
+}
+
+pub struct SupervisorArgs {
+    pub plan: AgentPlan,
+    pub exit: oneshot::Sender<AgentExit>,
+}
+
+pub struct SupervisorState {
+    plan: AgentPlan,
+    directory: Directory,
+    exit: Option<oneshot::Sender<AgentExit>>,
+    children: HashMap<ActorId, Child>,
+    cells: HashMap<Child, ActorCell>,
+    /// The templates being kept rendered, by slot.
+    templates: BTreeMap<usize, TemplatePlan>,
+    next_slot: usize,
+    execs: HashMap<usize, ActorRef<ExecMsg>>,
+    trackers: HashMap<Child, RestartTracker>,
+    epoch: Option<Instant>,
+    first_results: HashMap<usize, bool>,
+    shutting_down: bool,
+}
+
+pub struct Supervisor;
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = SupervisorArgs;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<SupervisorMsg>,
+        args: SupervisorArgs,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        let templates: BTreeMap<usize, TemplatePlan> =
+            args.plan.templates.iter().cloned().enumerate().collect();
+        let directory = Directory::new(args.plan.metrics.clone(), args.plan.readiness.clone());
+        Ok(SupervisorState {
+            next_slot: templates.len(),
+            templates,
+            plan: args.plan,
+            directory,
+            exit: Some(args.exit),
+            children: HashMap::new(),
+            cells: HashMap::new(),
+            execs: HashMap::new(),
+            trackers: HashMap::new(),
+            epoch: None,
+            first_results: HashMap::new(),
+            shutting_down: false,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Slow work (spawning) happens after start, not inside the spawner's await.
+        for child in [Child::Fetcher, Child::Leases, Child::Auth] {
+            if let Err(e) = spawn_child(&myself, state, child).await {
+                finish(
+                    &myself,
+                    state,
+                    1,
+                    format!("cannot start the {child:?} actor: {e}"),
+                )
+                .await;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        msg: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        if state.shutting_down {
+            return Ok(());
+        }
+        match msg {
+            SupervisorMsg::Shutdown => {
+                tracing::info!("shutting down");
+                finish(&myself, state, 0, "shutdown requested".into()).await;
+            }
+            SupervisorMsg::TokenReady => on_token_ready(&myself, state).await,
+            SupervisorMsg::LoginFailed(reason) => {
+                finish(&myself, state, 1, format!("login failed: {reason}")).await;
+            }
+            SupervisorMsg::TemplateDone { slot, ok } => {
+                state.first_results.entry(slot).or_insert(ok);
+                if state.plan.exit_after_auth {
+                    if !ok {
+                        let id = state
+                            .templates
+                            .get(&slot)
+                            .map(|t| t.id.clone())
+                            .unwrap_or_default();
+                        finish(&myself, state, 1, format!("template {id} failed to render")).await;
+                    } else if state
+                        .templates
+                        .keys()
+                        .all(|s| state.first_results.get(s) == Some(&true))
+                    {
+                        finish(
+                            &myself,
+                            state,
+                            0,
+                            "exit-after-auth: every template rendered".into(),
+                        )
+                        .await;
+                    }
+                }
+            }
+            SupervisorMsg::Reload { templates, sinks } => {
+                reload(&myself, state, templates, sinks).await
+            }
+            SupervisorMsg::Respawn(child) => {
+                if let Err(e) = spawn_child(&myself, state, child).await {
+                    finish(
+                        &myself,
+                        state,
+                        1,
+                        format!("cannot restart the {child:?} actor: {e}"),
+                    )
+                    .await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Never ractor's default (which stops the supervisor when any child ends).
+        let (cell, why) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, format!("crashed: {err}")),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell, format!("stopped: {}", reason.unwrap_or_default()))
+            }
+            _ => return Ok(()),
+        };
+        let Some(child) = state.children.remove(&cell.get_id()) else {
+            return Ok(());
+        };
+        state.cells.remove(&child);
+        if state.shutting_down {
+            return Ok(());
+        }
+        let policy = state.plan.restart_policy;
+        let decision = state.trackers.entry(child).or_default().on_crash(
+            &policy,
+            Instant::now(),
+            rand::random::<f64>(),
+        );
+        match decision {
+            RestartDecision::RestartAfter(delay) => {
+                tracing::error!(child = ?child, reason = %why, restart_in = ?delay, "actor ended unexpectedly; restarting");
+                myself.send_after(delay, move || SupervisorMsg::Respawn(child));
+            }
+            RestartDecision::Escalate => {
+                tracing::error!(child = ?child, reason = %why, "actor keeps crashing; stopping the agent");
+                finish(
+                    &myself,
+                    state,
+                    1,
+                    format!(
+                        "{child:?} crashed more than {} times in {:?}",
+                        policy.max_restarts, policy.window
+                    ),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn on_token_ready(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
+    if state.epoch.is_some() {
+        return;
+    }
+    state.epoch = Some(Instant::now());
+    if state.templates.is_empty() {
+        if state.plan.exit_after_auth {
+            finish(myself, state, 0, "exit-after-auth: token written".into()).await;
+        }
+        return;
+    }
+    let slots: Vec<usize> = state.templates.keys().copied().collect();
+    for slot in slots {
+        if let Err(e) = start_template(myself, state, slot).await {
+            return finish(myself, state, 1, format!("cannot start a renderer: {e}")).await;
+        }
+    }
+}
+
+async fn start_template(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    slot: usize,
+) -> Result<(), ractor::SpawnErr> {
+    if state
+        .templates
+        .get(&slot)
+        .is_some_and(|t| t.command.is_some())
+    {
+        spawn_child(myself, state, Child::Exec(slot)).await?;
+    }
+    spawn_child(myself, state, Child::Renderer(slot)).await
+}
+
+async fn stop_template(state: &mut SupervisorState, slot: usize) {
+    for child in [Child::Renderer(slot), Child::Exec(slot)] {
+        if let Some(cell) = state.cells.remove(&child) {
+            state.children.remove(&cell.get_id());
+            let _ = cell.stop_and_wait(None, Some(Duration::from_secs(5))).await;
+        }
+    }
+    state.execs.remove(&slot);
+    state.first_results.remove(&slot);
+    state.trackers.remove(&Child::Renderer(slot));
+    state.trackers.remove(&Child::Exec(slot));
+}
+
+/// Applies a reloaded config: templates that did not change keep running untouched; removed
+/// ones stop; new or changed ones start. Sinks are replaced and get the current token.
+async fn reload(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    templates: Vec<TemplatePlan>,
+    sinks: Vec<SinkPlan>,
+) {
+    let mut unmatched: Vec<TemplatePlan> = templates;
+    let (mut kept, mut removed) = (0, 0);
+    let slots: Vec<usize> = state.templates.keys().copied().collect();
+    for slot in slots {
+        let fingerprint = state.templates[&slot].fingerprint;
+        if let Some(pos) = unmatched.iter().position(|t| t.fingerprint == fingerprint) {
+            unmatched.remove(pos);
+            kept += 1;
+        } else {
+            stop_template(state, slot).await;
+            state.templates.remove(&slot);
+            removed += 1;
+        }
+    }
+    let added = unmatched.len();
+    for plan in unmatched {
+        let slot = state.next_slot;
+        state.next_slot += 1;
+        state.templates.insert(slot, plan);
+        if state.epoch.is_some() {
+            if let Err(e) = start_template(myself, state, slot).await {
+                tracing::error!(error = %e, "cannot start a reloaded template");
+            }
+        }
+    }
+    state.plan.templates = state.templates.values().cloned().collect();
+    state
+        .directory
+        .readiness
+        .replace_templates(state.templates.values().map(|t| t.id.clone()));
+    state.plan.sinks = sinks.clone();
+    if let Some(auth) = state.directory.auth() {
+        let _ = auth.send_message(AuthMsg::SetSinks(sinks));
+    }
+    tracing::info!(kept, added, removed, "configuration reloaded");
+}
+
+async fn spawn_child(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    child: Child,
+) -> Result<(), ractor::SpawnErr> {
+    let sup = myself.get_cell();
+    let cell = match child {
+        Child::Auth => {
+            let args = AuthArgs {
+                authenticator: state.plan.authenticator.clone(),
+                sinks: state.plan.sinks.clone(),
+                directory: state.directory.clone(),
+                supervisor: myself.clone(),
+                fail_fast: state.plan.exit_after_auth,
+            };
+            let (r, _) = Actor::spawn_linked(None, AuthActor, args, sup).await?;
+            state.directory.set_auth(r.clone());
+            r.get_cell()
+        }
+        Child::Fetcher => {
+            let args = FetcherArgs {
+                fetcher: state.plan.fetcher.clone(),
+                directory: state.directory.clone(),
+                max_concurrent: state.plan.max_concurrent_fetches,
+            };
+            let (r, _) = Actor::spawn_linked(None, FetcherActor, args, sup).await?;
+            state.directory.set_fetcher(r.clone());
+            r.get_cell()
+        }
+        Child::Leases => {
+            let args = LeaseManagerArgs {
+                api: state.plan.leases.clone(),
+                directory: state.directory.clone(),
+            };
+            let (r, _) = Actor::spawn_linked(None, LeaseManagerActor, args, sup).await?;
+            state.directory.set_leases(r.clone());
+            r.get_cell()
+        }
+        Child::Exec(i) => {
+            let Some(plan) = state.templates.get(&i) else {
+                return Ok(());
+            };
+            let Some(spec) = plan.command.clone() else {
+                return Ok(());
+            };
+            let args = ExecArgs {
+                template_id: plan.id.clone(),
+                spec,
+                metrics: state.plan.metrics.clone(),
+            };
+            let (r, _) = Actor::spawn_linked(None, ExecActor, args, sup).await?;
+            state.execs.insert(i, r.clone());
+            // A restarted command actor must be known to its renderer: restart that too.
+            if let Some(renderer) = state.cells.get(&Child::Renderer(i)) {
+                renderer.stop(Some("its command actor was restarted".into()));
+            }
+            r.get_cell()
+        }
+        Child::Renderer(i) => {
+            let Some(plan) = state.templates.get(&i) else {
+                return Ok(());
+            };
+            let args = RendererArgs {
+                slot: i,
+                plan: plan.clone(),
+                epoch: state.epoch.unwrap_or_else(Instant::now),
+                directory: state.directory.clone(),
+                exec: state.execs.get(&i).cloned(),
+                supervisor: myself.clone(),
+                once: state.plan.exit_after_auth,
+            };
+            let (r, _): (ActorRef<RendererMsg>, _) =
+                Actor::spawn_linked(None, RendererActor, args, sup).await?;
+            r.get_cell()
+        }
+    };
+    state.children.insert(cell.get_id(), child);
+    state.cells.insert(child, cell);
+    Ok(())
+}
+
+/// Stops the children in order (renderers, then commands after they finish, then the fetcher and
+/// auth), reports the exit, and stops the supervisor.
+async fn finish(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    mut code: u8,
+    mut reason: String,
+) {
+    state.shutting_down = true;
+    let deadline = Instant::now() + state.plan.shutdown_timeout;
+    let remaining = || deadline.saturating_duration_since(Instant::now());
+
+    let slots: Vec<usize> = state.templates.keys().copied().collect();
+    for i in slots {
+        if let Some(cell) = state.cells.remove(&Child::Renderer(i)) {
+            let _ = cell.stop_and_wait(None, Some(remaining())).await;
+        }
+    }
+    let mut failed_commands = 0;
+    for exec in state.execs.values() {
+        match exec.call(ExecMsg::Drain, Some(remaining())).await {
+            Ok(ractor::rpc::CallResult::Success(failures)) => failed_commands += failures,
+            _ => tracing::warn!("a command was still running at the end of the shutdown timeout"),
+        }
+    }
+    if state.plan.exit_after_auth && code == 0 && failed_commands > 0 {
+        code = 1;
+        reason = format!("{failed_commands} command run(s) failed");
+    }
+    for child in state
+        .cells
+        .keys()
+        .copied()
+        .filter(|c| matches!(c, Child::Exec(_)))
+        .collect::<Vec<_>>()
+    {
+        if let Some(cell) = state.cells.remove(&child) {
+            let _ = cell
+                .stop_and_wait(None, Some(remaining().max(Duration::from_millis(100))))
+                .await;
+        }
+    }
+    if state.plan.revoke_on_shutdown && !state.plan.exit_after_auth {
+        revoke_credentials(state, remaining()).await;
+    }
+    for child in [Child::Fetcher, Child::Leases, Child::Auth] {
+        if let Some(cell) = state.cells.remove(&child) {
+            let _ = cell
+                .stop_and_wait(None, Some(remaining().max(Duration::from_millis(100))))
+                .await;
+        }
+    }
+    if code == 0 {
+        tracing::info!(reason = %reason, "agent stopped");
+    } else {
+        tracing::error!(reason = %reason, "agent stopped with an error");
+    }
+    if let Some(tx) = state.exit.take() {
+        let _ = tx.send(AgentExit { code, reason });
+    }
+    myself.stop(None);
+}
+
+/// Revokes every lease (in parallel), then the access token, and empties the sinks, within
+/// `budget`. With nothing to revoke this returns at once.
+async fn revoke_credentials(state: &SupervisorState, budget: Duration) {
+    let deadline = Instant::now() + budget;
+    if let Some(leases) = state.directory.leases() {
+        match leases.call(LeaseMsg::RevokeAll, Some(budget)).await {
+            Ok(ractor::rpc::CallResult::Success(n)) if n > 0 => {
+                tracing::info!(leases = n, "leases revoked")
+            }
+            Ok(ractor::rpc::CallResult::Success(_)) => {}
+            _ => tracing::warn!("lease revocation did not finish in time"),
+        }
+    }
+    if let Some(auth) = state.directory.auth() {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(500));
+        if !matches!(
+            auth.call(AuthMsg::Revoke, Some(left)).await,
+            Ok(ractor::rpc::CallResult::Success(_))
+        ) {
+            tracing::warn!("token revocation did not finish in time");
+        }
+    }
+}
+
+/// Talks to a running agent: graceful shutdown, and reloading templates and sinks.
+#[derive(Clone)]
+pub struct AgentHandle(ActorRef<SupervisorMsg>);
+
+impl AgentHandle {
+    pub fn shutdown(&self) {
+        let _ = self.0.send_message(SupervisorMsg::Shutdown);
+    }
+
+    pub fn reload(&self, templates: Vec<TemplatePlan>, sinks: Vec<SinkPlan>) {
+        let _ = self
+            .0
+            .send_message(SupervisorMsg::Reload { templates, sinks });
+    }
+}
+
+/// A started agent.
+pub struct RunningAgent {
+    pub handle: AgentHandle,
+    exit: oneshot::Receiver<AgentExit>,
+}
+
+impl RunningAgent {
+    /// Waits until the agent stops.
+    pub async fn wait(self) -> AgentExit {
+        self.exit.await.unwrap_or(AgentExit {
+            code: 1,
+            reason: "the supervisor stopped unexpectedly".into(),
+        })
+    }
+}
+
+/// Starts the supervisor (and through it every actor) for `plan`.
+pub async fn run_agent(plan: AgentPlan) -> Result<RunningAgent, ractor::SpawnErr> {
+    let (tx, rx) = oneshot::channel();
+    let (sup, _) = Actor::spawn(None, Supervisor, SupervisorArgs { plan, exit: tx }).await?;
+    Ok(RunningAgent {
+        handle: AgentHandle(sup),
+        exit: rx,
+    })
+}

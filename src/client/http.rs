@@ -1,0 +1,656 @@
+//! [`KmsClient`]: the endpoints over one shared `reqwest::Client` (connection reuse, rustls, a
+//! timeout on every attempt, optional extra CA bundle and headers), with retries.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+
+use super::auth::{normalize_login_error, AccessToken, LoginRequest, RevokeResponse, TokenBody};
+use super::config::{ClientBuildError, ClientConfig, USER_AGENT};
+use super::error::{decode_response, parse_retry_after, ApiError, RequestContext};
+use super::leases::{
+    is_valid_lease_id, CreateLeaseRequest, CreatedLease, Lease, LeaseDetails, LeaseDetailsEnvelope,
+    LeaseEnvelope, LeaseLocation, RenewLeaseRequest, RevokeLeaseRequest,
+};
+use super::merge::{template_secrets, to_template_secret};
+use super::retry::{Idempotency, RetryPolicy};
+use super::secrets::{
+    get_query_pairs, list_query_pairs, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret,
+    SecretEnvelope, SecretList,
+};
+use crate::backoff::{RandomSource, Sleeper, ThreadRandom, TokioSleeper};
+use crate::sensitive::Sensitive;
+use crate::template::{ProjectRef, Secret};
+
+const DETECTED_UNKNOWN: u8 = 0;
+const DETECTED_V3: u8 = 3;
+const DETECTED_V4: u8 = 4;
+
+/// The KMS API client. Cheap to clone; clones share connections and the detected API version.
+#[derive(Clone)]
+pub struct KmsClient {
+    http: reqwest::Client,
+    base: Url,
+    timeout: Duration,
+    retry: RetryPolicy,
+    api_version: ApiVersion,
+    detected: Arc<AtomicU8>,
+    sleeper: Arc<dyn Sleeper>,
+    random: Arc<dyn RandomSource>,
+}
+
+impl std::fmt::Debug for KmsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsClient")
+            .field("base", &self.base.as_str())
+            .field("api_version", &self.resolved_api_version())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request, as the retry loop repeats it.
+struct Call<'a> {
+    method: Method,
+    url: Url,
+    token: Option<&'a Sensitive<String>>,
+    body: Option<serde_json::Value>,
+    idempotency: Idempotency,
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        _ => "OTHER",
+    }
+}
+
+/// `<address>/api`, whether or not the address already ends in `/api`.
+fn api_base(address: &str) -> Result<Url, ClientBuildError> {
+    let invalid = || ClientBuildError::InvalidAddress(address.to_string());
+    let mut url = Url::parse(address.trim()).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid());
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = url.path().trim_end_matches('/').to_string();
+    if path.ends_with("/api") {
+        url.set_path(&path);
+    } else {
+        url.set_path(&format!("{path}/api"));
+    }
+    Ok(url)
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+impl KmsClient {
+    /// Builds the client with the real clock and random source.
+    pub fn new(config: &ClientConfig) -> Result<Self, ClientBuildError> {
+        Self::with_runtime(config, Arc::new(TokioSleeper), Arc::new(ThreadRandom))
+    }
+
+    /// Builds the client with an injected sleeper and random source (tests).
+    pub fn with_runtime(
+        config: &ClientConfig,
+        sleeper: Arc<dyn Sleeper>,
+        random: Arc<dyn RandomSource>,
+    ) -> Result<Self, ClientBuildError> {
+        let base = api_base(&config.address)?;
+        let mut headers = HeaderMap::new();
+        for h in &config.custom_headers {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| ClientBuildError::InvalidHeader(h.name.clone()))?;
+            let mut value = HeaderValue::from_str(h.value.expose())
+                .map_err(|_| ClientBuildError::InvalidHeader(h.name.clone()))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            // An API never redirects; a proxy's login page is an error, not the answer.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &config.ca_cert_path {
+            let pem = std::fs::read(path).map_err(|source| ClientBuildError::ReadCaBundle {
+                path: path.clone(),
+                source,
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|_| ClientBuildError::InvalidCaBundle(path.clone()))?;
+            if certs.is_empty() {
+                return Err(ClientBuildError::InvalidCaBundle(path.clone()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ClientBuildError::Http(error_chain(&e)))?;
+        Ok(Self {
+            http,
+            base,
+            timeout: config.timeout,
+            retry: config.retry,
+            api_version: config.api_version,
+            detected: Arc::new(AtomicU8::new(DETECTED_UNKNOWN)),
+            sleeper,
+            random,
+        })
+    }
+
+    /// `<address>/api` as used for every request.
+    pub fn api_base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The secret-route version in use: the configured one, or for `Auto` the one detected so
+    /// far (`Auto` until the first secret read settles it).
+    pub fn resolved_api_version(&self) -> ApiVersion {
+        match (self.api_version, self.detected.load(Ordering::Relaxed)) {
+            (ApiVersion::Auto, DETECTED_V3) => ApiVersion::V3,
+            (ApiVersion::Auto, DETECTED_V4) => ApiVersion::V4,
+            (configured, _) => configured,
+        }
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&'static str, String)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    // ---- transport ----------------------------------------------------------------------
+
+    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+        let mut attempt = 0;
+        loop {
+            let error = match self.attempt(&call).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let unit = self.random.next_unit();
+            match self
+                .retry
+                .next_delay(attempt, &error, call.idempotency, unit)
+            {
+                Some(delay) => {
+                    tracing::debug!(%error, ?delay, attempt = attempt + 1, "retrying KMS request");
+                    self.sleeper.sleep(delay).await;
+                    attempt += 1;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, ApiError> {
+        let ctx = RequestContext::new(method_name(&call.method), call.url.path());
+        let mut request = self.http.request(call.method.clone(), call.url.clone());
+        if let Some(token) = call.token {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    let mut ctx = ctx.clone();
+                    ctx.message =
+                        "the access token holds characters not allowed in a header".into();
+                    ApiError::InvalidRequest { ctx: Box::new(ctx) }
+                })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        if let Some(body) = &call.body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(ctx.clone(), e, false))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(ctx.clone(), e, true))?;
+        decode_response(ctx, status, retry_after, &body)
+    }
+
+    fn transport_error(&self, ctx: RequestContext, e: reqwest::Error, answered: bool) -> ApiError {
+        if e.is_timeout() {
+            return ApiError::Timeout {
+                ctx: Box::new(ctx),
+                after: self.timeout,
+            };
+        }
+        let sent = answered || !e.is_connect();
+        let e = e.without_url();
+        ApiError::Transport {
+            ctx: Box::new(ctx),
+            detail: error_chain(&e),
+            sent,
+        }
+    }
+
+    fn invalid(&self, method: &'static str, url: &Url, message: &str) -> ApiError {
+        let mut ctx = RequestContext::new(method, url.path());
+        ctx.message = message.to_string();
+        ApiError::InvalidRequest { ctx: Box::new(ctx) }
+    }
+
+    // ---- auth -----------------------------------------------------------------------------
+
+    /// Logs in with any machine-identity method.
+    pub async fn login(&self, login: &LoginRequest) -> Result<AccessToken, ApiError> {
+        let segments: Vec<&str> = login
+            .path()
+            .trim_start_matches("/api/")
+            .split('/')
+            .collect();
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&segments, &[]),
+            token: None,
+            body: Some(login.body()),
+            idempotency: Idempotency::Repeatable,
+        })
+        .await
+        .map_err(normalize_login_error)
+    }
+
+    /// Renews `token`. Store the returned token whether or not it changed (D15).
+    pub async fn renew_token(&self, token: &Sensitive<String>) -> Result<AccessToken, ApiError> {
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&["v1", "auth", "token", "renew"], &[]),
+            token: None,
+            body: Some(
+                serde_json::to_value(TokenBody {
+                    access_token: token,
+                })
+                .unwrap_or_default(),
+            ),
+            idempotency: Idempotency::Repeatable,
+        })
+        .await
+    }
+
+    /// Revokes `token`.
+    pub async fn revoke_token(
+        &self,
+        token: &Sensitive<String>,
+    ) -> Result<RevokeResponse, ApiError> {
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&["v1", "auth", "token", "revoke"], &[]),
+            token: None,
+            body: Some(
+                serde_json::to_value(TokenBody {
+                    access_token: token,
+                })
+                .unwrap_or_default(),
+            ),
+            idempotency: Idempotency::Repeatable,
+        })
+        .await
+    }
+
+    // ---- secrets --------------------------------------------------------------------------
+
+    fn version_for(&self, project: &ProjectRef) -> ApiVersion {
+        match project {
+            // v4 has no slug parameter and the contract has no slug → id lookup.
+            ProjectRef::Slug(_) => ApiVersion::V3,
+            ProjectRef::Id(_) => self.resolved_api_version(),
+        }
+    }
+
+    /// Runs `op` on the version to use; under `Auto`, tries v4 and falls back to v3 on the
+    /// framework 404 (D16), remembering the answer.
+    async fn with_version<T, F, Fut>(&self, project: &ProjectRef, op: F) -> Result<T, ApiError>
+    where
+        F: Fn(ApiVersion) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        match self.version_for(project) {
+            ApiVersion::Auto => match op(ApiVersion::V4).await {
+                Ok(value) => {
+                    self.detected.store(DETECTED_V4, Ordering::Relaxed);
+                    Ok(value)
+                }
+                Err(e) if e.is_route_not_found() => {
+                    tracing::info!("the KMS serves no v4 secret routes; using v3 from now on");
+                    self.detected.store(DETECTED_V3, Ordering::Relaxed);
+                    op(ApiVersion::V3).await
+                }
+                Err(e) => Err(e),
+            },
+            version => op(version).await,
+        }
+    }
+
+    /// Lists a folder (v3 `/secrets/raw` or v4 `/secrets`), imports in separate blocks.
+    pub async fn list_secrets(
+        &self,
+        token: &Sensitive<String>,
+        query: &ListSecretsQuery,
+    ) -> Result<SecretList, ApiError> {
+        self.with_version(&query.project, |version| {
+            let segments: &[&str] = match version {
+                ApiVersion::V4 => &["v4", "secrets"],
+                _ => &["v3", "secrets", "raw"],
+            };
+            self.call(Call {
+                method: Method::GET,
+                url: self.url(segments, &list_query_pairs(query, version)),
+                token: Some(token),
+                body: None,
+                idempotency: Idempotency::Repeatable,
+            })
+        })
+        .await
+    }
+
+    /// Gets one secret by name. A missing `secretPath` in the answer is set to the requested
+    /// folder (D17); Hanzo's approval hold is [`ApiError::ApprovalPending`].
+    pub async fn get_secret(
+        &self,
+        token: &Sensitive<String>,
+        query: &GetSecretQuery,
+    ) -> Result<RawSecret, ApiError> {
+        if query.name.trim().is_empty() {
+            let url = self.url(&["v3", "secrets", "raw"], &[]);
+            return Err(self.invalid("GET", &url, "empty secret name"));
+        }
+        let (envelope, url) = self
+            .with_version(&query.project, |version| {
+                let name = query.name.trim();
+                let segments: Vec<&str> = match version {
+                    ApiVersion::V4 => vec!["v4", "secrets", name],
+                    _ => vec!["v3", "secrets", "raw", name],
+                };
+                let url = self.url(&segments, &get_query_pairs(query, version));
+                async move {
+                    let envelope: SecretEnvelope = self
+                        .call(Call {
+                            method: Method::GET,
+                            url: url.clone(),
+                            token: Some(token),
+                            body: None,
+                            idempotency: Idempotency::Repeatable,
+                        })
+                        .await?;
+                    Ok((envelope, url))
+                }
+            })
+            .await?;
+        envelope.into_secret(&query.secret_path, RequestContext::new("GET", url.path()))
+    }
+
+    /// [`Self::list_secrets`] merged (§12.3) into the template view.
+    pub async fn list_template_secrets(
+        &self,
+        token: &Sensitive<String>,
+        query: &ListSecretsQuery,
+    ) -> Result<Vec<Secret>, ApiError> {
+        let list = self.list_secrets(token, query).await?;
+        let project_id = match &query.project {
+            ProjectRef::Id(id) => id.clone(),
+            ProjectRef::Slug(_) => list
+                .secrets
+                .iter()
+                .map(|s| s.workspace.clone())
+                .find(|w| !w.is_empty())
+                .unwrap_or_default(),
+        };
+        Ok(template_secrets(&list, &query.secret_path, &project_id))
+    }
+
+    /// [`Self::get_secret`] in the template view.
+    pub async fn get_template_secret(
+        &self,
+        token: &Sensitive<String>,
+        query: &GetSecretQuery,
+    ) -> Result<Secret, ApiError> {
+        let secret = self.get_secret(token, query).await?;
+        let path = secret.secret_path.clone().unwrap_or_default();
+        let project_id = match &query.project {
+            ProjectRef::Id(id) => id.as_str(),
+            ProjectRef::Slug(_) => "",
+        };
+        Ok(to_template_secret(&secret, &path, project_id))
+    }
+
+    // ---- dynamic-secret leases ------------------------------------------------------------
+
+    fn lease_url(
+        &self,
+        lease_id: &str,
+        suffix: Option<&str>,
+        query: &[(&'static str, String)],
+    ) -> Url {
+        let mut segments = vec!["v1", "dynamic-secrets", "leases", lease_id];
+        segments.extend(suffix);
+        self.url(&segments, query)
+    }
+
+    fn check_lease_id(&self, method: &'static str, lease_id: &str) -> Result<(), ApiError> {
+        if is_valid_lease_id(lease_id) {
+            Ok(())
+        } else {
+            let url = self.url(&["v1", "dynamic-secrets", "leases"], &[]);
+            Err(self.invalid(method, &url, "lease id is not a UUID"))
+        }
+    }
+
+    /// Creates a lease. Repeated only when the server provably did not process the request
+    /// (see [`super::retry`]).
+    pub async fn create_lease(
+        &self,
+        token: &Sensitive<String>,
+        request: &CreateLeaseRequest,
+    ) -> Result<CreatedLease, ApiError> {
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&["v1", "dynamic-secrets", "leases"], &[]),
+            token: Some(token),
+            body: Some(serde_json::to_value(request).unwrap_or_default()),
+            idempotency: Idempotency::OnlyIfNotProcessed,
+        })
+        .await
+    }
+
+    /// Renews a lease: the new `expireAt` is the old one plus the ttl (§11.2).
+    pub async fn renew_lease(
+        &self,
+        token: &Sensitive<String>,
+        lease_id: &str,
+        request: &RenewLeaseRequest,
+    ) -> Result<Lease, ApiError> {
+        self.check_lease_id("POST", lease_id)?;
+        let envelope: LeaseEnvelope = self
+            .call(Call {
+                method: Method::POST,
+                url: self.lease_url(lease_id, Some("renew"), &[]),
+                token: Some(token),
+                body: Some(serde_json::to_value(request).unwrap_or_default()),
+                idempotency: Idempotency::Repeatable,
+            })
+            .await?;
+        Ok(envelope.lease)
+    }
+
+    /// Revokes a lease (DELETE with a JSON body). Check [`Lease::revocation_failed`] on success.
+    pub async fn revoke_lease(
+        &self,
+        token: &Sensitive<String>,
+        lease_id: &str,
+        request: &RevokeLeaseRequest,
+    ) -> Result<Lease, ApiError> {
+        self.check_lease_id("DELETE", lease_id)?;
+        let envelope: LeaseEnvelope = self
+            .call(Call {
+                method: Method::DELETE,
+                url: self.lease_url(lease_id, None, &[]),
+                token: Some(token),
+                body: Some(serde_json::to_value(request).unwrap_or_default()),
+                idempotency: Idempotency::Repeatable,
+            })
+            .await?;
+        Ok(envelope.lease)
+    }
+
+    /// Reads a lease (to check that a cached one still exists).
+    pub async fn get_lease(
+        &self,
+        token: &Sensitive<String>,
+        lease_id: &str,
+        location: &LeaseLocation,
+    ) -> Result<LeaseDetails, ApiError> {
+        self.check_lease_id("GET", lease_id)?;
+        let envelope: LeaseDetailsEnvelope = self
+            .call(Call {
+                method: Method::GET,
+                url: self.lease_url(lease_id, None, &location.query_pairs()),
+                token: Some(token),
+                body: None,
+                idempotency: Idempotency::Repeatable,
+            })
+            .await?;
+        Ok(envelope.lease)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_base_appends_api_once() {
+        for (address, want) in [
+            ("https://kms.example.com", "https://kms.example.com/api"),
+            ("https://kms.example.com/", "https://kms.example.com/api"),
+            ("https://kms.example.com/api", "https://kms.example.com/api"),
+            (
+                "https://kms.example.com/api/",
+                "https://kms.example.com/api",
+            ),
+            (
+                "http://127.0.0.1:8200/prefix",
+                "http://127.0.0.1:8200/prefix/api",
+            ),
+        ] {
+            assert_eq!(api_base(address).unwrap().as_str(), want, "{address}");
+        }
+        for bad in ["", "kms.example.com", "ftp://x", "unix:/tmp/sock"] {
+            assert!(
+                matches!(api_base(bad), Err(ClientBuildError::InvalidAddress(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_encode_names_and_carry_queries() {
+        let client = KmsClient::new(&ClientConfig::new("http://127.0.0.1:1")).unwrap();
+        let url = client.url(
+            &["v3", "secrets", "raw", "A B/C"],
+            &[("secretPath", "/a b".into())],
+        );
+        assert_eq!(url.path(), "/api/v3/secrets/raw/A%20B%2FC");
+        assert_eq!(url.query(), Some("secretPath=%2Fa+b"));
+    }
+
+    #[test]
+    fn ca_bundle_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let config = ClientConfig {
+            ca_cert_path: Some(missing.clone()),
+            ..ClientConfig::new("https://kms.example.com")
+        };
+        let e = KmsClient::new(&config).unwrap_err();
+        assert!(e.to_string().contains("missing.pem"), "{e}");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let config = ClientConfig {
+            ca_cert_path: Some(junk),
+            ..config
+        };
+        assert!(matches!(
+            KmsClient::new(&config),
+            Err(ClientBuildError::InvalidCaBundle(_))
+        ));
+    }
+
+    /// A self-signed test CA certificate (public part only).
+    const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBjDCCATOgAwIBAgIUcz+ktaU4yOdRdhSZWO43knLMPwgwCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRa21zLWFnZW50IHRlc3QgQ0EwHhcNMjYxMTI4MTI0OTA0WhcN
+MzYxMTI1MTI0OTA0WjAcMRowGAYDVQQDDBFrbXMtYWdlbnQgdGVzdCBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABB7bfKTkNwumet8h5bzsJimZ3vt0I6TNBz4g
+yfj2Mcve03Gh9bY1N9TPjzQ8JesFvHSGOyGRzvfUo3FuTNkVLXmjUzBRMB0GA1Ud
+DgQWBBR8nvElSfE0OuTYHeGS0q5UV0hyhTAfBgNVHSMEGDAWgBR8nvElSfE0OuTY
+HeGS0q5UV0hyhTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIBJi
++IoXnX5keJSyyiGkXlarheG1BztmfC3kgS6V6jPDAiBvpa3u8EXUcTJR9IU/CbDC
+y8bg9Riug4LQAzWJ0t3XeA==
+-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn a_pem_bundle_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, format!("{TEST_CA_PEM}{TEST_CA_PEM}")).unwrap();
+        let config = ClientConfig {
+            ca_cert_path: Some(path),
+            ..ClientConfig::new("https://kms.example.com")
+        };
+        assert!(KmsClient::new(&config).is_ok());
+    }
+
+    #[test]
+    fn auto_version_starts_unresolved() {
+        let client = KmsClient::new(&ClientConfig::new("http://127.0.0.1:1")).unwrap();
+        assert_eq!(client.resolved_api_version(), ApiVersion::Auto);
+        let v3 = ClientConfig {
+            api_version: ApiVersion::V3,
+            ..ClientConfig::new("http://127.0.0.1:1")
+        };
+        assert_eq!(
+            KmsClient::new(&v3).unwrap().resolved_api_version(),
+            ApiVersion::V3
+        );
+    }
+}

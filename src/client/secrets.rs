@@ -1,0 +1,449 @@
+//! Secret reads (`kms-api.md` §8–§10): the secret object, the list and get answers, and the query
+//! strings of v3 and v4 (every boolean sent explicitly, both spellings of the imports flag on v4).
+
+use serde::Deserialize;
+
+use super::auth::sensitive_string;
+use super::error::{ApiError, RequestContext};
+use crate::sensitive::Sensitive;
+use crate::template::{DataRequest, ProjectRef};
+
+/// Which secret routes to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ApiVersion {
+    /// Try v4; on the framework 404 of a server without v4 (D16) use v3, and remember which.
+    #[default]
+    Auto,
+    V3,
+    V4,
+}
+
+/// A tag on a secret.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SecretTag {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+/// The secret object of §8, decoded leniently (unknown fields ignored, optional fields defaulted).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSecret {
+    #[serde(default)]
+    pub id: String,
+    /// Project id; `""` inside `imports[].secrets[]` on late-2024 servers.
+    #[serde(default)]
+    pub workspace: String,
+    /// Environment slug (the import source's, for imported secrets).
+    #[serde(default)]
+    pub environment: String,
+    #[serde(default)]
+    pub version: Option<u64>,
+    /// `shared` or `personal`.
+    #[serde(default = "shared", rename = "type")]
+    pub secret_type: String,
+    pub secret_key: String,
+    #[serde(deserialize_with = "sensitive_string")]
+    pub secret_value: Sensitive<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub secret_comment: String,
+    /// Absent inside imports and on late-2024 get-by-name answers.
+    #[serde(default)]
+    pub secret_path: Option<String>,
+    /// Absent on late-2024 servers: `false`.
+    #[serde(default, deserialize_with = "null_as_false")]
+    pub secret_value_hidden: bool,
+    #[serde(default, deserialize_with = "null_as_empty_vec")]
+    pub tags: Vec<SecretTag>,
+}
+
+fn shared() -> String {
+    "shared".into()
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+fn null_as_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
+fn null_as_empty_vec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretTag>, D::Error> {
+    Ok(Option::<Vec<SecretTag>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One `imports[]` block: the secrets of one imported (source) folder.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretImport {
+    /// The source folder.
+    #[serde(default)]
+    pub secret_path: String,
+    /// The source environment.
+    #[serde(default)]
+    pub environment: String,
+    #[serde(default)]
+    pub folder_id: Option<String>,
+    #[serde(default)]
+    pub secrets: Vec<RawSecret>,
+}
+
+/// The answer to a list (v3 and v4 alike).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct SecretList {
+    pub secrets: Vec<RawSecret>,
+    #[serde(default, deserialize_with = "null_as_empty_imports")]
+    pub imports: Vec<SecretImport>,
+}
+
+fn null_as_empty_imports<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<SecretImport>, D::Error> {
+    Ok(Option::<Vec<SecretImport>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Hanzo's AI-access hold on a get-by-name (`aiAccess`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AiAccess {
+    pub status: String,
+    pub request_id: Option<String>,
+}
+
+/// The answer to get-by-name: `{"secret": …}`, or Hanzo's `{"secret": null, "aiAccess": …}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretEnvelope {
+    #[serde(default)]
+    pub secret: Option<RawSecret>,
+    #[serde(default)]
+    pub ai_access: Option<AiAccess>,
+}
+
+impl SecretEnvelope {
+    /// The secret, with a missing `secretPath` set to the requested folder (D17). `secret: null`
+    /// is Hanzo's approval hold ([`ApiError::ApprovalPending`]), or undecodable without `aiAccess`.
+    pub fn into_secret(
+        self,
+        requested_path: &str,
+        ctx: RequestContext,
+    ) -> Result<RawSecret, ApiError> {
+        match (self.secret, self.ai_access) {
+            (Some(mut secret), _) => {
+                if secret.secret_path.is_none() {
+                    secret.secret_path = Some(normalize_secret_path(requested_path));
+                }
+                Ok(secret)
+            }
+            (None, Some(access)) => Err(ApiError::ApprovalPending {
+                ctx: Box::new(ctx),
+                status: access.status,
+                request_id: access.request_id,
+            }),
+            (None, None) => Err(ApiError::Decode {
+                ctx: Box::new(ctx),
+                detail: "`secret` is null".into(),
+            }),
+        }
+    }
+}
+
+/// What to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListSecretsQuery {
+    /// A slug forces v3 (`workspaceSlug`): v4 has no slug parameter.
+    pub project: ProjectRef,
+    pub environment: String,
+    pub secret_path: String,
+    pub recursive: bool,
+    pub expand_references: bool,
+    pub include_imports: bool,
+}
+
+/// What to get.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetSecretQuery {
+    /// A slug forces v3 (`workspaceSlug`).
+    pub project: ProjectRef,
+    pub environment: String,
+    pub secret_path: String,
+    pub name: String,
+    pub expand_references: bool,
+    pub include_imports: bool,
+}
+
+impl ListSecretsQuery {
+    /// The list a template's `secret` / `listSecrets` / `listSecretsByProjectSlug` call needs.
+    /// Imports are included (the Infisical agent's behaviour); `None` for other requests.
+    pub fn from_data_request(request: &DataRequest) -> Option<Self> {
+        match request {
+            DataRequest::ListSecrets {
+                project,
+                environment,
+                path,
+                recursive,
+                expand_references,
+            } => Some(Self {
+                project: project.clone(),
+                environment: environment.clone(),
+                secret_path: path.clone(),
+                recursive: *recursive,
+                expand_references: *expand_references,
+                include_imports: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl GetSecretQuery {
+    /// The read a template's `getSecretByName` call needs: references expanded and imports
+    /// searched (the current server defaults); `None` for other requests.
+    pub fn from_data_request(request: &DataRequest) -> Option<Self> {
+        match request {
+            DataRequest::GetSecret {
+                project_id,
+                environment,
+                path,
+                name,
+            } => Some(Self {
+                project: ProjectRef::Id(project_id.clone()),
+                environment: environment.clone(),
+                secret_path: path.clone(),
+                name: name.clone(),
+                expand_references: true,
+                include_imports: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A folder path as the server stores it: trimmed, leading `/`, no trailing `/` (except root).
+pub fn normalize_secret_path(path: &str) -> String {
+    let trimmed = path.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else if trimmed.starts_with('/') {
+        trimmed.into()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+fn flag(b: bool) -> String {
+    if b { "true" } else { "false" }.to_string()
+}
+
+fn project_pairs(project: &ProjectRef, version: ApiVersion) -> Vec<(&'static str, String)> {
+    match (project, version) {
+        (ProjectRef::Id(id), ApiVersion::V4) => vec![("projectId", id.clone())],
+        (ProjectRef::Id(id), _) => vec![("workspaceId", id.clone())],
+        (ProjectRef::Slug(slug), _) => vec![("workspaceSlug", slug.clone())],
+    }
+}
+
+/// Imports flag: v3 knows `include_imports`; v4 builds know either spelling, so send both.
+fn imports_pairs(include: bool, version: ApiVersion) -> Vec<(&'static str, String)> {
+    match version {
+        ApiVersion::V4 => vec![
+            ("includeImports", flag(include)),
+            ("include_imports", flag(include)),
+        ],
+        _ => vec![("include_imports", flag(include))],
+    }
+}
+
+/// The query of a list request for `version` (`V3` or `V4`; `Auto` is treated as `V3`).
+pub fn list_query_pairs(q: &ListSecretsQuery, version: ApiVersion) -> Vec<(&'static str, String)> {
+    let mut pairs = project_pairs(&q.project, version);
+    pairs.push(("environment", q.environment.clone()));
+    pairs.push(("secretPath", normalize_secret_path(&q.secret_path)));
+    pairs.push(("expandSecretReferences", flag(q.expand_references)));
+    pairs.push(("recursive", flag(q.recursive)));
+    pairs.extend(imports_pairs(q.include_imports, version));
+    if version == ApiVersion::V4 {
+        pairs.push(("includePersonalOverrides", flag(false)));
+    }
+    pairs.push(("viewSecretValue", flag(true)));
+    pairs
+}
+
+/// The query of a get-by-name request for `version`.
+pub fn get_query_pairs(q: &GetSecretQuery, version: ApiVersion) -> Vec<(&'static str, String)> {
+    let mut pairs = project_pairs(&q.project, version);
+    pairs.push(("environment", q.environment.clone()));
+    pairs.push(("secretPath", normalize_secret_path(&q.secret_path)));
+    pairs.push(("type", "shared".into()));
+    pairs.push(("expandSecretReferences", flag(q.expand_references)));
+    pairs.extend(imports_pairs(q.include_imports, version));
+    pairs.push(("viewSecretValue", flag(true)));
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(project: ProjectRef) -> ListSecretsQuery {
+        ListSecretsQuery {
+            project,
+            environment: "dev".into(),
+            secret_path: "/app/".into(),
+            recursive: false,
+            expand_references: true,
+            include_imports: true,
+        }
+    }
+
+    #[test]
+    fn v3_list_query_sends_every_flag_with_snake_case_imports() {
+        let pairs = list_query_pairs(&list(ProjectRef::Id("p1".into())), ApiVersion::V3);
+        let expected: Vec<(&str, String)> = vec![
+            ("workspaceId", "p1".into()),
+            ("environment", "dev".into()),
+            ("secretPath", "/app".into()),
+            ("expandSecretReferences", "true".into()),
+            ("recursive", "false".into()),
+            ("include_imports", "true".into()),
+            ("viewSecretValue", "true".into()),
+        ];
+        assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn v4_list_query_sends_both_import_spellings() {
+        let pairs = list_query_pairs(&list(ProjectRef::Id("p1".into())), ApiVersion::V4);
+        let get = |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("projectId"), Some("p1"));
+        assert_eq!(get("workspaceId"), None);
+        assert_eq!(get("includeImports"), Some("true"));
+        assert_eq!(get("include_imports"), Some("true"));
+        assert_eq!(get("includePersonalOverrides"), Some("false"));
+        assert_eq!(get("recursive"), Some("false"));
+        assert_eq!(get("expandSecretReferences"), Some("true"));
+    }
+
+    #[test]
+    fn slug_projects_use_workspace_slug() {
+        let pairs = list_query_pairs(&list(ProjectRef::Slug("demo".into())), ApiVersion::V3);
+        assert_eq!(pairs[0], ("workspaceSlug", "demo".to_string()));
+    }
+
+    #[test]
+    fn get_query_pins_type_and_flags() {
+        let q = GetSecretQuery {
+            project: ProjectRef::Id("p".into()),
+            environment: "dev".into(),
+            secret_path: "".into(),
+            name: "DB".into(),
+            expand_references: false,
+            include_imports: false,
+        };
+        let pairs = get_query_pairs(&q, ApiVersion::V4);
+        assert!(pairs.contains(&("type", "shared".into())));
+        assert!(pairs.contains(&("secretPath", "/".into())));
+        assert!(pairs.contains(&("expandSecretReferences", "false".into())));
+        assert!(pairs.contains(&("includeImports", "false".into())));
+        assert!(pairs.contains(&("include_imports", "false".into())));
+    }
+
+    #[test]
+    fn data_requests_convert_to_queries() {
+        let list = DataRequest::ListSecrets {
+            project: ProjectRef::Slug("demo".into()),
+            environment: "dev".into(),
+            path: "/a".into(),
+            recursive: true,
+            expand_references: false,
+        };
+        let q = ListSecretsQuery::from_data_request(&list).unwrap();
+        assert!(q.recursive && !q.expand_references && q.include_imports);
+        assert_eq!(q.project, ProjectRef::Slug("demo".into()));
+        assert!(GetSecretQuery::from_data_request(&list).is_none());
+        let get = DataRequest::GetSecret {
+            project_id: "p".into(),
+            environment: "dev".into(),
+            path: "/".into(),
+            name: "K".into(),
+        };
+        let q = GetSecretQuery::from_data_request(&get).unwrap();
+        assert_eq!(
+            (q.project, q.name.as_str()),
+            (ProjectRef::Id("p".into()), "K")
+        );
+        assert!(ListSecretsQuery::from_data_request(&get).is_none());
+    }
+
+    #[test]
+    fn paths_normalize_like_the_server() {
+        assert_eq!(normalize_secret_path("/"), "/");
+        assert_eq!(normalize_secret_path(""), "/");
+        assert_eq!(normalize_secret_path(" /a/b/ "), "/a/b");
+        assert_eq!(normalize_secret_path("a"), "/a");
+    }
+
+    #[test]
+    fn secret_objects_decode_old_and_new_shapes() {
+        let old = r#"{"id":"1","_id":"1","workspace":"w","environment":"dev","version":1,"type":"shared",
+            "secretKey":"K","secretValue":"v","secretComment":"","secretReminderNote":null,
+            "skipMultilineEncoding":false,"metadata":null,"createdAt":"x","updatedAt":"y"}"#;
+        let s: RawSecret = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (s.secret_key.as_str(), s.secret_value.expose().as_str()),
+            ("K", "v")
+        );
+        assert!(!s.secret_value_hidden);
+        assert_eq!(s.secret_path, None);
+        assert!(s.tags.is_empty());
+        let new = r#"{"id":"1","workspace":"w","environment":"dev","version":3,"type":"shared",
+            "secretKey":"K","secretValue":"<hidden-by-infisical>","secretComment":null,"secretPath":"/b",
+            "secretValueHidden":true,"actor":{"actorId":null},"tags":[{"id":"t","slug":"db","name":"db","color":null}],
+            "secretMetadata":[{"key":"o","value":"a","isEncrypted":false}]}"#;
+        let s: RawSecret = serde_json::from_str(new).unwrap();
+        assert!(s.secret_value_hidden);
+        assert_eq!(s.secret_path.as_deref(), Some("/b"));
+        assert_eq!(s.tags[0].slug, "db");
+        assert!(!format!("{s:?}").contains("hidden-by"));
+    }
+
+    #[test]
+    fn hanzo_pending_envelope_decodes() {
+        let e: SecretEnvelope = serde_json::from_str(
+            r#"{"secret":null,"aiAccess":{"status":"pending","requestId":"r1"}}"#,
+        )
+        .unwrap();
+        assert!(e.secret.is_none());
+        assert_eq!(
+            e.ai_access.as_ref().unwrap().request_id.as_deref(),
+            Some("r1")
+        );
+        let err = e
+            .into_secret("/", RequestContext::new("GET", "/api/v4/secrets/K"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, ApiError::ApprovalPending { status, .. } if status == "pending"),
+            "{err:?}"
+        );
+        let null: SecretEnvelope = serde_json::from_str(r#"{"secret":null}"#).unwrap();
+        let err = null
+            .into_secret("/", RequestContext::new("GET", "/x"))
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn missing_get_path_is_the_requested_folder() {
+        let e: SecretEnvelope = serde_json::from_str(
+            r#"{"secret":{"secretKey":"K","secretValue":"v","environment":"dev"}}"#,
+        )
+        .unwrap();
+        let s = e
+            .into_secret("/app/", RequestContext::new("GET", "/x"))
+            .unwrap();
+        assert_eq!(s.secret_path.as_deref(), Some("/app"));
+    }
+}

@@ -1,0 +1,212 @@
+//! Atomic file replacement: the only way the agent writes a sink, a destination or a cache file.
+//!
+//! A reader never sees a partial file: the bytes go to a temporary file in the same directory
+//! (created with the final mode from the start, so it is never readable by others even for an
+//! instant), are flushed with `fsync`, then renamed over the destination; the directory is synced
+//! so the rename survives a crash.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be written. Names the path, never the content.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot create directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot write a temporary file in {dir}: {source}")]
+    Temp { dir: PathBuf, source: io::Error },
+    #[error("cannot replace {path}: {source}")]
+    Rename { path: PathBuf, source: io::Error },
+    #[error("{path} has no parent directory")]
+    NoParent { path: PathBuf },
+}
+
+/// Whether [`write_if_changed`] touched the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The file already held exactly these bytes (and the mode): nothing was written.
+    Unchanged,
+    /// The file was created or replaced.
+    Written,
+}
+
+/// Replaces `path` with `contents` atomically, with permission bits `mode` (e.g. `0o600`).
+/// Parent directories are created (mode 0700 for the ones we create).
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), WriteError> {
+    let dir = parent_dir(path)?;
+    create_dir_all_private(dir)?;
+
+    let temp_err = |source| WriteError::Temp {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(
+            ".{}.",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(temp_err)?;
+    // `permissions` is subject to the umask at creation; set the exact mode before any byte lands.
+    fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode)).map_err(temp_err)?;
+    temp.write_all(contents).map_err(temp_err)?;
+    temp.as_file().sync_all().map_err(temp_err)?;
+    temp.persist(path).map_err(|e| WriteError::Rename {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    // Make the rename durable. Failure to sync a directory is not worth failing the write for.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes only when the file's bytes (or its mode) differ from `contents`/`mode`.
+pub fn write_if_changed(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+) -> Result<WriteOutcome, WriteError> {
+    if let Ok(meta) = fs::metadata(path) {
+        let same_mode = meta.permissions().mode() & 0o7777 == mode;
+        if same_mode && meta.len() == contents.len() as u64 {
+            if let Ok(existing) = fs::read(path) {
+                if existing == contents {
+                    return Ok(WriteOutcome::Unchanged);
+                }
+            }
+        }
+    }
+    write_atomic(path, contents, mode)?;
+    Ok(WriteOutcome::Written)
+}
+
+fn parent_dir(path: &Path) -> Result<&Path, WriteError> {
+    match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Ok(Path::new(".")),
+        Some(p) => Ok(p),
+        None => Err(WriteError::NoParent {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+fn create_dir_all_private(dir: &Path) -> Result<(), WriteError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| WriteError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// Truncates a file to zero bytes in place, keeping its mode (used to empty token sinks on
+/// shutdown). A missing file is not an error.
+pub fn empty_file(path: &Path) -> io::Result<()> {
+    match OpenOptions::new().write(true).truncate(true).open(path) {
+        Ok(f) => f.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode_of(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn writes_with_the_requested_mode_and_creates_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/token");
+        write_atomic(&path, b"t0k3n", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"t0k3n");
+        assert_eq!(mode_of(&path), 0o600);
+        assert_eq!(mode_of(&dir.path().join("a")), 0o700);
+        write_atomic(&path, b"x", 0o640).unwrap();
+        assert_eq!(mode_of(&path), 0o640);
+    }
+
+    #[test]
+    fn write_if_changed_skips_identical_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        assert_eq!(
+            write_if_changed(&path, b"v1", 0o600).unwrap(),
+            WriteOutcome::Written
+        );
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(
+            write_if_changed(&path, b"v1", 0o600).unwrap(),
+            WriteOutcome::Unchanged
+        );
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
+        assert_eq!(
+            write_if_changed(&path, b"v2", 0o600).unwrap(),
+            WriteOutcome::Written
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"v2");
+        // A mode change alone is a change.
+        assert_eq!(
+            write_if_changed(&path, b"v2", 0o644).unwrap(),
+            WriteOutcome::Written
+        );
+        assert_eq!(mode_of(&path), 0o644);
+    }
+
+    #[test]
+    fn no_temporary_files_are_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        for i in 0..5 {
+            write_atomic(&path, format!("{i}").as_bytes(), 0o600).unwrap();
+        }
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn a_failed_write_reports_the_path_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty directory where the file should go: the rename must fail (even for root).
+        let path = dir.path().join("out");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep"), b"old").unwrap();
+        let err = write_atomic(&path, b"SECRET-CONTENT", 0o600).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("out"), "{msg}");
+        assert!(!msg.contains("SECRET-CONTENT"));
+        assert_eq!(fs::read(path.join("keep")).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn empty_file_truncates_and_tolerates_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sink");
+        write_atomic(&path, b"token", 0o600).unwrap();
+        empty_file(&path).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"");
+        empty_file(&dir.path().join("missing")).unwrap();
+    }
+}

@@ -1,0 +1,8 @@
+//! What operators can observe: Prometheus metrics, readiness, and the HTTP listener serving them.
+
+pub mod listener;
+pub mod metrics;
+pub mod readiness;
+
+pub use metrics::Metrics;
+pub use readiness::Readiness;

@@ -1,0 +1,244 @@
+//! The agent's template functions, independent of the engine: argument rules, the data request
+//! each call makes, and the shape of what it returns. Both engines call these.
+
+use serde_json::{Map, Value};
+
+use super::data::{DataRequest, DataValue, ProjectRef, Secret};
+
+/// Options of `secret` / `listSecretsByProjectSlug`, decoded as Go's `encoding/json` would decode
+/// them into the Infisical agent's struct: keys match case-insensitively (an exact match first),
+/// `null` leaves a default alone, unknown keys are ignored, a wrong type is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListOptions {
+    pub recursive: bool,
+    pub expand_references: bool,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        Self {
+            recursive: false,
+            expand_references: true,
+        }
+    }
+}
+
+/// Parses the optional JSON options argument. Errors never quote the input (it is template text,
+/// but keep messages short and uniform).
+pub fn parse_list_options(json: &str) -> Result<ListOptions, String> {
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| format!("invalid JSON options: {e}"))?;
+    let mut options = ListOptions::default();
+    let object = match value {
+        Value::Null => return Ok(options),
+        Value::Object(o) => o,
+        other => {
+            return Err(format!(
+                "json: cannot unmarshal {} into the options object",
+                json_type(&other)
+            ))
+        }
+    };
+    for (key, value) in &object {
+        let field = match_field(key, &["recursive", "expandSecretReferences"]);
+        let target = match field {
+            Some("recursive") => &mut options.recursive,
+            Some(_) => &mut options.expand_references,
+            None => continue,
+        };
+        match value {
+            Value::Null => {}
+            Value::Bool(b) => *target = *b,
+            other => {
+                return Err(format!(
+                    "json: cannot unmarshal {} into option {key:?} of type bool",
+                    json_type(other)
+                ))
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// Go's rule: an exact key match, else a case-insensitive one.
+fn match_field<'a>(key: &str, fields: &[&'a str]) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|f| **f == key)
+        .or_else(|| {
+            fields
+                .iter()
+                .find(|f| f.to_lowercase() == key.to_lowercase())
+        })
+        .copied()
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// `secret` / `listSecrets` (by project id) and `listSecretsByProjectSlug` (by slug).
+pub fn list_request(
+    project: ProjectRef,
+    environment: &str,
+    path: &str,
+    options: Option<&str>,
+) -> Result<DataRequest, String> {
+    let options = match options {
+        Some(json) => parse_list_options(json)?,
+        None => ListOptions::default(),
+    };
+    Ok(DataRequest::ListSecrets {
+        project,
+        environment: environment.to_string(),
+        path: path.to_string(),
+        recursive: options.recursive,
+        expand_references: options.expand_references,
+    })
+}
+
+/// `getSecretByName`.
+pub fn get_request(project_id: &str, environment: &str, path: &str, name: &str) -> DataRequest {
+    DataRequest::GetSecret {
+        project_id: project_id.to_string(),
+        environment: environment.to_string(),
+        path: path.to_string(),
+        name: name.to_string(),
+    }
+}
+
+/// `dynamic_secret` / `dynamicSecret`: 4 or 5 string arguments.
+pub fn dynamic_request(function: &str, args: &[String]) -> Result<DataRequest, String> {
+    if args.len() != 4 && args.len() != 5 {
+        return Err(format!(
+            "invalid arguments found for {function} function: want 4 or 5, got {}",
+            args.len()
+        ));
+    }
+    Ok(DataRequest::DynamicSecret {
+        project_slug: args[0].clone(),
+        environment: args[1].clone(),
+        path: args[2].clone(),
+        name: args[3].clone(),
+        ttl: args.get(4).filter(|t| !t.is_empty()).cloned(),
+    })
+}
+
+/// Secrets as `secret` returns them: sorted by (SecretPath, Key), stably.
+pub fn sorted_secrets(secrets: &[Secret]) -> Vec<Secret> {
+    let mut out = secrets.to_vec();
+    out.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
+    out
+}
+
+/// A secret as a JSON object with the template-visible field names.
+pub fn secret_json(s: &Secret) -> Value {
+    let mut m = Map::new();
+    m.insert("Key".into(), s.key.clone().into());
+    m.insert("Value".into(), s.value.clone().into());
+    m.insert("WorkspaceId".into(), s.workspace_id.clone().into());
+    m.insert("SecretPath".into(), s.secret_path.clone().into());
+    m.insert("Type".into(), s.r#type.clone().into());
+    m.insert("ID".into(), s.id.clone().into());
+    m.insert("Comment".into(), s.comment.clone().into());
+    m.insert(
+        "Tags".into(),
+        Value::Array(s.tags.iter().cloned().map(Value::String).collect()),
+    );
+    Value::Object(m)
+}
+
+/// A fetched answer as JSON (for engines whose values are JSON).
+pub fn data_json(value: &DataValue) -> Value {
+    match value {
+        DataValue::Secrets(list) => {
+            Value::Array(sorted_secrets(list).iter().map(secret_json).collect())
+        }
+        DataValue::Secret(s) => secret_json(s),
+        DataValue::Credentials(map) => Value::Object((**map).clone()),
+    }
+}
+
+/// The placeholder returned for a call whose data is not fetched yet.
+pub fn placeholder_json(request: &DataRequest) -> Value {
+    match request {
+        DataRequest::ListSecrets { .. } => Value::Array(vec![]),
+        DataRequest::GetSecret { .. } => secret_json(&Secret::default()),
+        DataRequest::DynamicSecret { .. } => Value::Object(Map::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_follow_go_encoding_json() {
+        assert_eq!(parse_list_options("{}").unwrap(), ListOptions::default());
+        assert_eq!(parse_list_options("null").unwrap(), ListOptions::default());
+        let o = parse_list_options(
+            r#"{"RECURSIVE": true, "expandsecretreferences": false, "other": 1}"#,
+        )
+        .unwrap();
+        assert!(o.recursive && !o.expand_references);
+        assert!(
+            !parse_list_options(r#"{"recursive": null}"#)
+                .unwrap()
+                .recursive
+        );
+        assert!(parse_list_options(r#"{"recursive": "true"}"#).is_err());
+        assert!(parse_list_options("[1]").is_err());
+        assert!(parse_list_options("{").is_err());
+        // Both spellings name the same field: the last one wins, as in Go.
+        assert!(
+            !parse_list_options(r#"{"recursive": true, "Recursive": false}"#)
+                .unwrap()
+                .recursive
+        );
+    }
+
+    #[test]
+    fn dynamic_secret_takes_four_or_five_arguments() {
+        let args: Vec<String> = ["p", "dev", "/", "redis"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(matches!(
+            dynamic_request("dynamic_secret", &args).unwrap(),
+            DataRequest::DynamicSecret { ttl: None, .. }
+        ));
+        let mut five = args.clone();
+        five.push("1m".into());
+        assert!(matches!(
+            dynamic_request("dynamic_secret", &five).unwrap(),
+            DataRequest::DynamicSecret { ttl: Some(_), .. }
+        ));
+        let err = dynamic_request("dynamic_secret", &args[..3]).unwrap_err();
+        assert!(
+            err.contains("dynamic_secret") && err.contains("got 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_sorted_by_path_then_key() {
+        let s = |p: &str, k: &str| Secret {
+            secret_path: p.into(),
+            key: k.into(),
+            ..Secret::default()
+        };
+        let sorted = sorted_secrets(&[s("/b", "A"), s("/", "Z"), s("/", "B")]);
+        let keys: Vec<_> = sorted
+            .iter()
+            .map(|s| format!("{}{}", s.secret_path, s.key))
+            .collect();
+        assert_eq!(keys, ["/B", "/Z", "/bA"]);
+    }
+}

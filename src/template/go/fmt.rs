@@ -1,0 +1,865 @@
+//! Go's `fmt` for template values: `Sprint`, `Sprintln` and `Sprintf` with Go's flags, widths
+//! and precisions counted in runes, verb rules per type and the `%!verb(type=value)`,
+//! `%!v(MISSING)`, `%!(EXTRA ...)`, `%!(NOVERB)`, `%!(BADWIDTH)` markers.
+
+use super::strconv::{can_backquote, format_float, quote, quote_rune};
+use super::unicode::{is_print, push_rune, rune_count, RUNE_ERROR};
+use super::value::{Value, SECRET_FIELDS, SECRET_TYPE};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PrintMode {
+    Print,
+    Println,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Flags {
+    plus: bool,
+    minus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    plus_v: bool,
+    sharp_v: bool,
+    wid: usize,
+    wid_present: bool,
+    prec: usize,
+    prec_present: bool,
+}
+
+struct Printer {
+    buf: Vec<u8>,
+    f: Flags,
+}
+
+/// `fmt.Sprint` (spaces between operands when neither is a string) or `fmt.Sprintln`.
+pub fn sprint(args: &[Value], mode: PrintMode) -> Vec<u8> {
+    let mut p = Printer {
+        buf: Vec::new(),
+        f: Flags::default(),
+    };
+    let mut prev_string = false;
+    for (i, a) in args.iter().enumerate() {
+        let is_string = matches!(a, Value::Str(_));
+        if i > 0 && (mode == PrintMode::Println || (!is_string && !prev_string)) {
+            p.buf.push(b' ');
+        }
+        p.print_arg(a, 'v');
+        prev_string = is_string;
+    }
+    if mode == PrintMode::Println {
+        p.buf.push(b'\n');
+    }
+    p.buf
+}
+
+fn too_large(x: usize) -> bool {
+    x > 1_000_000
+}
+
+/// Go's `parsenum`: (number, found, new index).
+fn parse_num(s: &[u8], start: usize, end: usize) -> (usize, bool, usize) {
+    let mut num = 0usize;
+    let mut found = false;
+    let mut i = start;
+    if start >= end {
+        return (0, false, end);
+    }
+    while i < end && s[i].is_ascii_digit() {
+        if too_large(num) {
+            return (0, false, end);
+        }
+        num = num * 10 + (s[i] - b'0') as usize;
+        found = true;
+        i += 1;
+    }
+    (num, found, i)
+}
+
+/// `fmt.Sprintf`.
+pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
+    let mut p = Printer {
+        buf: Vec::new(),
+        f: Flags::default(),
+    };
+    let end = format.len();
+    let mut arg_num = 0usize;
+    let mut reordered = false;
+    let mut i = 0;
+    'format: while i < end {
+        let mut good_arg_num = true;
+        let last = i;
+        while i < end && format[i] != b'%' {
+            i += 1;
+        }
+        if i > last {
+            p.buf.extend_from_slice(&format[last..i]);
+        }
+        if i >= end {
+            break;
+        }
+        i += 1;
+        p.f = Flags::default();
+        while i < end {
+            match format[i] {
+                b'#' => p.f.sharp = true,
+                b'0' => p.f.zero = true,
+                b'+' => p.f.plus = true,
+                b'-' => p.f.minus = true,
+                b' ' => p.f.space = true,
+                c => {
+                    if c.is_ascii_lowercase() && arg_num < args.len() {
+                        if c == b'v' {
+                            p.f.sharp_v = p.f.sharp;
+                            p.f.sharp = false;
+                            p.f.plus_v = p.f.plus;
+                            p.f.plus = false;
+                        }
+                        p.print_arg(&args[arg_num], c as char);
+                        arg_num += 1;
+                        i += 1;
+                        continue 'format;
+                    }
+                    break;
+                }
+            }
+            i += 1;
+        }
+        // Argument index, width, precision.
+        let mut after_index;
+        (arg_num, i, after_index) = arg_number(
+            &mut reordered,
+            &mut good_arg_num,
+            arg_num,
+            format,
+            i,
+            args.len(),
+        );
+        if i < end && format[i] == b'*' {
+            i += 1;
+            let (n, ok, next) = int_from_arg(args, arg_num);
+            arg_num = next;
+            p.f.wid_present = ok;
+            if !ok {
+                p.buf.extend_from_slice(b"%!(BADWIDTH)");
+            }
+            if n < 0 {
+                p.f.wid = n.unsigned_abs() as usize;
+                p.f.minus = true;
+                p.f.zero = false;
+            } else {
+                p.f.wid = n as usize;
+            }
+            after_index = false;
+        } else {
+            let (n, ok, next) = parse_num(format, i, end);
+            p.f.wid = n;
+            p.f.wid_present = ok;
+            i = next;
+            if after_index && ok {
+                good_arg_num = false;
+            }
+        }
+        if i + 1 < end && format[i] == b'.' {
+            i += 1;
+            if after_index {
+                good_arg_num = false;
+            }
+            (arg_num, i, after_index) = arg_number(
+                &mut reordered,
+                &mut good_arg_num,
+                arg_num,
+                format,
+                i,
+                args.len(),
+            );
+            if i < end && format[i] == b'*' {
+                i += 1;
+                let (n, ok, next) = int_from_arg(args, arg_num);
+                arg_num = next;
+                p.f.prec_present = ok;
+                p.f.prec = n.max(0) as usize;
+                if n < 0 {
+                    p.f.prec_present = false;
+                }
+                if !ok {
+                    p.buf.extend_from_slice(b"%!(BADPREC)");
+                }
+                after_index = false;
+            } else {
+                let (n, ok, next) = parse_num(format, i, end);
+                p.f.prec = n;
+                p.f.prec_present = true;
+                if !ok {
+                    p.f.prec = 0;
+                }
+                i = next;
+            }
+        }
+        if !after_index {
+            (arg_num, i, _) = arg_number(
+                &mut reordered,
+                &mut good_arg_num,
+                arg_num,
+                format,
+                i,
+                args.len(),
+            );
+        }
+        if i >= end {
+            p.buf.extend_from_slice(b"%!(NOVERB)");
+            break;
+        }
+        let (verb, size) = if format[i] < 0x80 {
+            (format[i] as char, 1)
+        } else {
+            super::unicode::decode_rune(&format[i..])
+        };
+        i += size;
+        if verb == '%' {
+            p.buf.push(b'%');
+        } else if !good_arg_num {
+            p.bad_arg(verb, "BADINDEX");
+        } else if arg_num >= args.len() {
+            p.bad_arg(verb, "MISSING");
+        } else {
+            if verb == 'v' {
+                p.f.sharp_v = p.f.sharp;
+                p.f.sharp = false;
+                p.f.plus_v = p.f.plus;
+                p.f.plus = false;
+            }
+            p.print_arg(&args[arg_num], verb);
+            arg_num += 1;
+        }
+    }
+    if !reordered && arg_num < args.len() {
+        p.f = Flags::default();
+        p.buf.extend_from_slice(b"%!(EXTRA ");
+        for (k, a) in args[arg_num..].iter().enumerate() {
+            if k > 0 {
+                p.buf.extend_from_slice(b", ");
+            }
+            if a.is_nil() {
+                p.buf.extend_from_slice(b"<nil>");
+            } else {
+                p.buf.extend_from_slice(a.type_name().as_bytes());
+                p.buf.push(b'=');
+                p.print_arg(a, 'v');
+            }
+        }
+        p.buf.push(b')');
+    }
+    p.buf
+}
+
+fn arg_number(
+    reordered: &mut bool,
+    good: &mut bool,
+    arg_num: usize,
+    format: &[u8],
+    i: usize,
+    num_args: usize,
+) -> (usize, usize, bool) {
+    if format.len() <= i || format[i] != b'[' {
+        return (arg_num, i, false);
+    }
+    *reordered = true;
+    let s = &format[i..];
+    // Go's parseArgNumber.
+    let (index, wid, ok) = 'parse: {
+        if s.len() < 3 {
+            break 'parse (0, 1, false);
+        }
+        for j in 1..s.len() {
+            if s[j] == b']' {
+                let (w, ok, newi) = parse_num(s, 1, j);
+                if !ok || newi != j {
+                    break 'parse (0, j + 1, false);
+                }
+                break 'parse (w as i64 - 1, j + 1, true);
+            }
+        }
+        (0, 1, false)
+    };
+    if ok && index >= 0 && (index as usize) < num_args {
+        return (index as usize, i + wid, true);
+    }
+    *good = false;
+    (arg_num, i + wid, ok)
+}
+
+fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
+    if arg_num >= args.len() {
+        return (0, false, arg_num);
+    }
+    let (n, ok) = match &args[arg_num] {
+        Value::Int(i) => (*i, true),
+        Value::Uint8(u) => (*u as i64, true),
+        _ => (0, false),
+    };
+    if n.unsigned_abs() > 1_000_000 {
+        return (0, false, arg_num + 1);
+    }
+    (n, ok, arg_num + 1)
+}
+
+impl Printer {
+    fn write_padding(&mut self, n: usize) {
+        let c = if self.f.zero && !self.f.minus {
+            b'0'
+        } else {
+            b' '
+        };
+        self.buf.extend(std::iter::repeat_n(c, n));
+    }
+
+    fn pad(&mut self, b: &[u8]) {
+        if !self.f.wid_present || self.f.wid == 0 {
+            self.buf.extend_from_slice(b);
+            return;
+        }
+        let width = self.f.wid.saturating_sub(rune_count(b));
+        if !self.f.minus {
+            self.write_padding(width);
+            self.buf.extend_from_slice(b);
+        } else {
+            self.buf.extend_from_slice(b);
+            self.write_padding(width);
+        }
+    }
+
+    fn bad_arg(&mut self, verb: char, what: &str) {
+        self.buf.extend_from_slice(b"%!");
+        push_rune(&mut self.buf, verb);
+        self.buf.push(b'(');
+        self.buf.extend_from_slice(what.as_bytes());
+        self.buf.push(b')');
+    }
+
+    fn bad_verb(&mut self, verb: char, v: &Value) {
+        self.buf.extend_from_slice(b"%!");
+        push_rune(&mut self.buf, verb);
+        self.buf.push(b'(');
+        if v.is_nil() {
+            self.buf.extend_from_slice(b"<nil>");
+        } else {
+            self.buf.extend_from_slice(v.type_name().as_bytes());
+            self.buf.push(b'=');
+            self.print_arg(v, 'v');
+        }
+        self.buf.push(b')');
+    }
+
+    fn print_arg(&mut self, v: &Value, verb: char) {
+        if v.is_nil() {
+            match verb {
+                'T' | 'v' => self.pad(b"<nil>"),
+                _ => self.bad_verb(verb, v),
+            }
+            return;
+        }
+        if verb == 'T' {
+            self.fmt_s(v.type_name().as_bytes());
+            return;
+        }
+        self.print_value(v, verb);
+    }
+
+    fn print_value(&mut self, v: &Value, verb: char) {
+        match v {
+            Value::Nil => {
+                if self.f.sharp_v {
+                    self.buf.extend_from_slice(b"interface {}(nil)");
+                } else {
+                    self.buf.extend_from_slice(b"<nil>");
+                }
+            }
+            Value::Bool(b) => match verb {
+                't' | 'v' => self.pad(if *b { b"true" } else { b"false" }),
+                _ => self.bad_verb(verb, v),
+            },
+            Value::Int(i) => self.fmt_integer(*i as u64, true, verb, v),
+            Value::Uint8(u) => self.fmt_integer(*u as u64, false, verb, v),
+            Value::Float(x) => self.fmt_float(*x, verb, v),
+            Value::Complex(re, im) => match verb {
+                'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E' => {
+                    let old_plus = self.f.plus;
+                    self.buf.push(b'(');
+                    self.fmt_float(*re, verb, v);
+                    self.f.plus = true;
+                    self.fmt_float(*im, verb, v);
+                    self.buf.extend_from_slice(b"i)");
+                    self.f.plus = old_plus;
+                }
+                _ => self.bad_verb(verb, v),
+            },
+            Value::Str(s) => self.fmt_string(s, verb, v),
+            Value::List(items, _) => {
+                if self.f.sharp_v {
+                    self.buf.extend_from_slice(v.type_name().as_bytes());
+                    self.buf.push(b'{');
+                    for (i, e) in items.iter().enumerate() {
+                        if i > 0 {
+                            self.buf.extend_from_slice(b", ");
+                        }
+                        self.print_value(e, verb);
+                    }
+                    self.buf.push(b'}');
+                } else {
+                    self.buf.push(b'[');
+                    for (i, e) in items.iter().enumerate() {
+                        if i > 0 {
+                            self.buf.push(b' ');
+                        }
+                        self.print_value(e, verb);
+                    }
+                    self.buf.push(b']');
+                }
+            }
+            Value::Map(m) => {
+                if self.f.sharp_v {
+                    self.buf.extend_from_slice(v.type_name().as_bytes());
+                    self.buf.push(b'{');
+                } else {
+                    self.buf.extend_from_slice(b"map[");
+                }
+                for (i, (k, e)) in m.iter().enumerate() {
+                    if i > 0 {
+                        if self.f.sharp_v {
+                            self.buf.extend_from_slice(b", ");
+                        } else {
+                            self.buf.push(b' ');
+                        }
+                    }
+                    self.print_value(&Value::str(k), verb);
+                    self.buf.push(b':');
+                    self.print_value(e, verb);
+                }
+                self.buf.push(if self.f.sharp_v { b'}' } else { b']' });
+            }
+            Value::Secret(s) => {
+                if self.f.sharp_v {
+                    self.buf.extend_from_slice(SECRET_TYPE.as_bytes());
+                }
+                self.buf.push(b'{');
+                for (i, name) in SECRET_FIELDS.iter().enumerate() {
+                    if i > 0 {
+                        if self.f.sharp_v {
+                            self.buf.extend_from_slice(b", ");
+                        } else {
+                            self.buf.push(b' ');
+                        }
+                    }
+                    if self.f.plus_v || self.f.sharp_v {
+                        self.buf.extend_from_slice(name.as_bytes());
+                        self.buf.push(b':');
+                    }
+                    let field = Value::secret_field(s, name).unwrap_or(Value::Nil);
+                    if *name == "Tags" && self.f.sharp_v {
+                        self.buf.extend_from_slice(b"[]string");
+                        let Value::List(tags, _) = &field else {
+                            continue;
+                        };
+                        self.buf.push(b'{');
+                        for (j, t) in tags.iter().enumerate() {
+                            if j > 0 {
+                                self.buf.extend_from_slice(b", ");
+                            }
+                            self.print_value(t, verb);
+                        }
+                        self.buf.push(b'}');
+                        continue;
+                    }
+                    self.print_value(&field, verb);
+                }
+                self.buf.push(b'}');
+            }
+        }
+    }
+
+    fn fmt_s(&mut self, s: &[u8]) {
+        let s = self.truncate(s);
+        self.pad(s);
+    }
+
+    fn truncate<'s>(&self, s: &'s [u8]) -> &'s [u8] {
+        if self.f.prec_present {
+            let mut n = self.f.prec;
+            let mut i = 0;
+            while i < s.len() {
+                if n == 0 {
+                    return &s[..i];
+                }
+                n -= 1;
+                let (_, w) = super::unicode::decode_rune(&s[i..]);
+                i += w.max(1);
+            }
+        }
+        s
+    }
+
+    fn fmt_string(&mut self, s: &[u8], verb: char, v: &Value) {
+        match verb {
+            'v' if self.f.sharp_v => self.fmt_q(s),
+            'v' | 's' => self.fmt_s(s),
+            'x' => self.fmt_sx(s, b"0123456789abcdefx"),
+            'X' => self.fmt_sx(s, b"0123456789ABCDEFX"),
+            'q' => self.fmt_q(s),
+            _ => self.bad_verb(verb, v),
+        }
+    }
+
+    fn fmt_q(&mut self, s: &[u8]) {
+        let s = self.truncate(s).to_vec();
+        if self.f.sharp && can_backquote(&s) {
+            let mut q = vec![b'`'];
+            q.extend_from_slice(&s);
+            q.push(b'`');
+            self.pad(&q);
+            return;
+        }
+        let q = quote(&s, self.f.plus);
+        self.pad(&q);
+    }
+
+    fn fmt_sx(&mut self, s: &[u8], digits: &[u8]) {
+        let mut length = s.len();
+        if self.f.prec_present && self.f.prec < length {
+            length = self.f.prec;
+        }
+        let mut width = 2 * length;
+        if width > 0 {
+            if self.f.space {
+                if self.f.sharp {
+                    width *= 2;
+                }
+                width += length - 1;
+            } else if self.f.sharp {
+                width += 2;
+            }
+        } else {
+            if self.f.wid_present {
+                self.write_padding(self.f.wid);
+            }
+            return;
+        }
+        if self.f.wid_present && self.f.wid > width && !self.f.minus {
+            self.write_padding(self.f.wid - width);
+        }
+        if self.f.sharp {
+            self.buf.push(b'0');
+            self.buf.push(digits[16]);
+        }
+        for (i, &c) in s[..length].iter().enumerate() {
+            if self.f.space && i > 0 {
+                self.buf.push(b' ');
+                if self.f.sharp {
+                    self.buf.push(b'0');
+                    self.buf.push(digits[16]);
+                }
+            }
+            self.buf.push(digits[(c >> 4) as usize]);
+            self.buf.push(digits[(c & 15) as usize]);
+        }
+        if self.f.wid_present && self.f.wid > width && self.f.minus {
+            self.write_padding(self.f.wid - width);
+        }
+    }
+
+    fn fmt_integer(&mut self, u: u64, signed: bool, verb: char, v: &Value) {
+        let (base, upper) = match verb {
+            'v' | 'd' => (10, false),
+            'b' => (2, false),
+            'o' | 'O' => (8, false),
+            'x' => (16, false),
+            'X' => (16, true),
+            'c' => {
+                let r = u32::try_from(u)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or(RUNE_ERROR);
+                let mut b = Vec::new();
+                push_rune(&mut b, r);
+                self.pad(&b);
+                return;
+            }
+            'q' => {
+                let q = quote_rune(u, self.f.plus);
+                self.pad(&q);
+                return;
+            }
+            'U' => {
+                self.fmt_unicode(u);
+                return;
+            }
+            _ => {
+                self.bad_verb(verb, v);
+                return;
+            }
+        };
+        let digits: &[u8] = if upper {
+            b"0123456789ABCDEFX"
+        } else {
+            b"0123456789abcdefx"
+        };
+        let negative = signed && (u as i64) < 0;
+        let mut u = if negative {
+            (u as i64).unsigned_abs()
+        } else {
+            u
+        };
+        let mut prec = 0usize;
+        if self.f.prec_present {
+            prec = self.f.prec;
+            if prec == 0 && u == 0 {
+                let old = self.f.zero;
+                self.f.zero = false;
+                self.write_padding(self.f.wid);
+                self.f.zero = old;
+                return;
+            }
+        } else if self.f.zero && !self.f.minus && self.f.wid_present {
+            prec = self.f.wid;
+            if negative || self.f.plus || self.f.space {
+                prec = prec.saturating_sub(1);
+            }
+        }
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            out.push(digits[(u % base) as usize]);
+            u /= base;
+            if u == 0 {
+                break;
+            }
+        }
+        while out.len() < prec {
+            out.push(b'0');
+        }
+        if self.f.sharp {
+            match base {
+                2 => out.extend_from_slice(b"b0"),
+                8 if out.last() != Some(&b'0') => out.push(b'0'),
+                16 => {
+                    out.push(digits[16]);
+                    out.push(b'0');
+                }
+                _ => {}
+            }
+        }
+        if verb == 'O' {
+            out.extend_from_slice(b"o0");
+        }
+        if negative {
+            out.push(b'-');
+        } else if self.f.plus {
+            out.push(b'+');
+        } else if self.f.space {
+            out.push(b' ');
+        }
+        out.reverse();
+        let old = self.f.zero;
+        self.f.zero = false;
+        self.pad(&out);
+        self.f.zero = old;
+    }
+
+    fn fmt_unicode(&mut self, u: u64) {
+        let mut s = format!("U+{:04X}", u);
+        if self.f.prec_present && self.f.prec > 4 {
+            s = format!("U+{:0width$X}", u, width = self.f.prec);
+        }
+        if self.f.sharp {
+            if let Some(r) = u32::try_from(u).ok().and_then(char::from_u32) {
+                if is_print(r) {
+                    s.push_str(&format!(" '{r}'"));
+                }
+            }
+        }
+        let old = self.f.zero;
+        self.f.zero = false;
+        self.pad(s.as_bytes());
+        self.f.zero = old;
+    }
+
+    fn fmt_float(&mut self, x: f64, verb: char, v: &Value) {
+        let (verb, mut prec) = match verb {
+            'v' => ('g', -1),
+            'g' | 'G' => (verb, -1),
+            'f' | 'F' | 'e' | 'E' => (verb, 6),
+            _ => {
+                self.bad_verb(verb, v);
+                return;
+            }
+        };
+        if self.f.prec_present {
+            prec = self.f.prec as i32;
+        }
+        let s = format_float(x, verb, prec);
+        let mut num: Vec<u8> = if s.starts_with('-') || s.starts_with('+') {
+            s.into_bytes()
+        } else {
+            format!("+{s}").into_bytes()
+        };
+        if self.f.space && num[0] == b'+' && !self.f.plus {
+            num[0] = b' ';
+        }
+        if num[1] == b'I' || num[1] == b'N' {
+            let old = self.f.zero;
+            self.f.zero = false;
+            if num[1] == b'N' && !self.f.space && !self.f.plus {
+                num.remove(0);
+            }
+            self.pad(&num);
+            self.f.zero = old;
+            return;
+        }
+        if self.f.plus || num[0] != b'+' {
+            if self.f.zero && !self.f.minus && self.f.wid_present && self.f.wid > num.len() {
+                self.buf.push(num[0]);
+                self.write_padding(self.f.wid - num.len());
+                self.buf.extend_from_slice(&num[1..]);
+                return;
+            }
+            self.pad(&num);
+            return;
+        }
+        self.pad(&num[1..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+
+    fn pf(f: &str, args: &[Value]) -> String {
+        String::from_utf8(sprintf(f.as_bytes(), args)).unwrap()
+    }
+
+    fn s(x: &str) -> Value {
+        Value::str(x)
+    }
+
+    #[test]
+    fn verbs_and_flags() {
+        assert_eq!(
+            pf(
+                "%s|%q|%d|%v|%-10s|%05d|%x",
+                &[
+                    s("str"),
+                    s("quo\"te"),
+                    Value::Int(42),
+                    s("v"),
+                    s("left"),
+                    Value::Int(42),
+                    Value::Int(255)
+                ]
+            ),
+            "str|\"quo\\\"te\"|42|v|left      |00042|ff"
+        );
+        assert_eq!(pf("%[2]s %[1]s", &[s("a"), s("b")]), "b a");
+        assert_eq!(
+            pf(
+                "%*d|%-*d|",
+                &[Value::Int(5), Value::Int(42), Value::Int(4), Value::Int(7)]
+            ),
+            "   42|7   |"
+        );
+        assert_eq!(pf("%.*f", &[Value::Int(2), Value::Float(1.23456)]), "1.23");
+        assert_eq!(
+            pf("%-10s|%.2s|%5.1s", &[s("héllo"), s("日本語"), s("éa")]),
+            "héllo     |日本|    é"
+        );
+        assert_eq!(
+            pf("% x|%X|%#x", &[s("hi"), s("hi"), Value::Int(255)]),
+            "68 69|6869|0xff"
+        );
+        assert_eq!(
+            pf(
+                "%c%c|%q|%U",
+                &[
+                    Value::Int(111),
+                    Value::Int(107),
+                    Value::Int(97),
+                    Value::Int(0x1F600)
+                ]
+            ),
+            "ok|'a'|U+1F600"
+        );
+        assert_eq!(
+            pf(
+                "%+d|% d|%o|%b|%O",
+                &[
+                    Value::Int(5),
+                    Value::Int(5),
+                    Value::Int(8),
+                    Value::Int(5),
+                    Value::Int(8)
+                ]
+            ),
+            "+5| 5|10|101|0o10"
+        );
+        assert_eq!(
+            pf(
+                "%6.2f|%-8.3e|%g",
+                &[
+                    Value::Float(1.23456),
+                    Value::Float(1234.5),
+                    Value::Float(1e6)
+                ]
+            ),
+            "  1.23|1.234e+03|1e+06"
+        );
+        assert_eq!(
+            pf("%T %T %T", &[s("x"), Value::Int(1), Value::Nil]),
+            "string int <nil>"
+        );
+        assert_eq!(pf("%v", &[Value::Complex(0.0, 2.0)]), "(0+2i)");
+        assert_eq!(pf("%05s", &[s("ab")]), "000ab");
+    }
+
+    #[test]
+    fn error_markers() {
+        assert_eq!(pf("%s %d", &[s("a")]), "a %!d(MISSING)");
+        assert_eq!(pf("%d", &[s("x")]), "%!d(string=x)");
+        assert_eq!(pf("%s", &[Value::Nil]), "%!s(<nil>)");
+        assert_eq!(pf("%d", &[Value::Float(5432.0)]), "%!d(float64=5432)");
+        assert_eq!(
+            pf("x", &[Value::Int(1), s("y")]),
+            "x%!(EXTRA int=1, string=y)"
+        );
+        assert_eq!(pf("%", &[]), "%!(NOVERB)");
+        assert_eq!(pf("%!", &[]), "%!!(MISSING)");
+        assert_eq!(pf("%[3]d", &[Value::Int(1)]), "%!d(BADINDEX)");
+        assert_eq!(pf("100%% %z", &[Value::Int(1)]), "100% %!z(int=1)");
+    }
+
+    #[test]
+    fn collections() {
+        let list = Value::List(
+            Rc::new(vec![s("x"), s("y")]),
+            super::super::value::ElemType::Any,
+        );
+        assert_eq!(
+            pf(
+                "%v|%q|%d|%x",
+                &[list.clone(), list.clone(), list.clone(), list.clone()]
+            ),
+            "[x y]|[\"x\" \"y\"]|[%!d(string=x) %!d(string=y)]|[78 79]"
+        );
+        assert_eq!(pf("%#v", &[list]), "[]interface {}{\"x\", \"y\"}");
+        let mut m = BTreeMap::new();
+        m.insert(b"b".to_vec(), Value::Float(2.0));
+        m.insert(b"a".to_vec(), Value::Nil);
+        assert_eq!(pf("%v", &[Value::Map(Rc::new(m))]), "map[a:<nil> b:2]");
+    }
+
+    #[test]
+    fn print_spacing() {
+        let v = [s("a"), Value::Int(1), Value::Int(2), s("b")];
+        assert_eq!(sprint(&v, PrintMode::Print), b"a1 2b");
+        assert_eq!(sprint(&v, PrintMode::Println), b"a 1 2 b\n");
+    }
+}

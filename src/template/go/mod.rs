@@ -1,0 +1,172 @@
+//! A Go `text/template` engine written in Rust, rendering byte for byte as Go 1.23 does for the
+//! agent's templates (see `tests/fixtures/gotemplate/`, the golden corpus that specifies it).
+//!
+//! Pipeline: [`lexer`] → [`parser`] (with Go's parse-time checks) → [`exec`] over [`value`]s,
+//! printing through a port of Go's [`fmt`]. The agent's functions live in [`agent`].
+
+mod agent;
+mod ast;
+mod builtins;
+mod exec;
+mod fmt;
+mod lexer;
+mod literal;
+mod parser;
+mod strconv;
+mod unicode;
+mod value;
+
+use std::sync::Arc;
+
+use self::ast::{Arg, List, Node, Pipe};
+use self::parser::TreeSet;
+use self::value::Value;
+use super::{
+    CompiledTemplate, DataRequest, DataSource, RenderError, RenderOutcome, TemplateEngine,
+    TemplateError,
+};
+
+pub use self::exec::{MAX_DEPTH, MAX_OUTPUT};
+
+/// The Go-template engine.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GoEngine;
+
+impl TemplateEngine for GoEngine {
+    fn compile(
+        &self,
+        name: &str,
+        source: &[u8],
+    ) -> Result<Box<dyn CompiledTemplate>, TemplateError> {
+        Ok(Box::new(GoTemplate::parse(name, source)?))
+    }
+}
+
+/// A parsed Go template set (the main template plus its `define`s and `block`s).
+#[derive(Debug, Clone)]
+pub struct GoTemplate {
+    name: String,
+    source: Arc<[u8]>,
+    trees: Arc<TreeSet>,
+}
+
+impl GoTemplate {
+    /// Parses `source`; `name` is the template's name in messages (Go uses the file's base name).
+    pub fn parse(name: &str, source: &[u8]) -> Result<Self, TemplateError> {
+        let trees =
+            parser::parse(name, source, &builtins::has_function).map_err(|e| TemplateError {
+                message: e.message,
+                line: Some(e.line),
+                column: None,
+            })?;
+        Ok(GoTemplate {
+            name: name.to_string(),
+            source: Arc::from(source),
+            trees: Arc::new(trees),
+        })
+    }
+}
+
+impl CompiledTemplate for GoTemplate {
+    fn render(&self, data: &dyn DataSource) -> Result<RenderOutcome, RenderError> {
+        let mut state = exec::State::new(&self.trees, &self.name, &self.source, data);
+        let result = state.run();
+        if !state.missing.is_empty() {
+            // Errors may come from placeholders standing in for missing data: fetch first.
+            return Ok(RenderOutcome::NeedData(state.missing));
+        }
+        match result {
+            Ok(()) => Ok(RenderOutcome::Done(state.out)),
+            Err(e) => Err(RenderError { message: e.0 }),
+        }
+    }
+
+    fn literal_requests(&self) -> Vec<DataRequest> {
+        let mut found: Vec<(usize, DataRequest)> = Vec::new();
+        for list in self.trees.values() {
+            collect_list(list, &mut found);
+        }
+        found.sort_by_key(|(pos, _)| *pos);
+        let mut out: Vec<DataRequest> = Vec::new();
+        for (_, r) in found {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+fn collect_list(list: &List, found: &mut Vec<(usize, DataRequest)>) {
+    for node in list {
+        match node {
+            Node::Action(p) => collect_pipe(p, found),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                collect_pipe(&b.pipe, found);
+                collect_list(&b.list, found);
+                if let Some(e) = &b.else_list {
+                    collect_list(e, found);
+                }
+            }
+            Node::Template(t) => {
+                if let Some(p) = &t.pipe {
+                    collect_pipe(p, found);
+                }
+            }
+            Node::Text(_) | Node::Break | Node::Continue => {}
+        }
+    }
+}
+
+fn collect_pipe(pipe: &Pipe, found: &mut Vec<(usize, DataRequest)>) {
+    for (i, cmd) in pipe.cmds.iter().enumerate() {
+        for arg in &cmd.args {
+            collect_arg(arg, found);
+        }
+        // A later pipeline stage also receives the previous value: not all-literal.
+        if i > 0 {
+            continue;
+        }
+        let Some(Arg::Identifier { pos, name }) = cmd.args.first() else {
+            continue;
+        };
+        let Some(f) = agent::lookup(name) else {
+            continue;
+        };
+        let mut values = Vec::new();
+        for a in &cmd.args[1..] {
+            match a {
+                Arg::Str { text, .. } => values.push(Value::str(text)),
+                _ => break,
+            }
+        }
+        if values.len() != cmd.args.len() - 1 {
+            continue;
+        }
+        let Some((sig, _)) = builtins::lookup(name) else {
+            continue;
+        };
+        let count_ok = if sig.variadic.is_some() {
+            values.len() >= sig.fixed.len()
+        } else {
+            values.len() == sig.fixed.len()
+        };
+        if !count_ok {
+            continue;
+        }
+        if let Ok(r) = agent::request_for(f, &values) {
+            found.push((*pos, r));
+        }
+    }
+}
+
+fn collect_arg(arg: &Arg, found: &mut Vec<(usize, DataRequest)>) {
+    match arg {
+        Arg::Pipe(p) => collect_pipe(p, found),
+        Arg::Chain { node, .. } => collect_arg(node, found),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+//! Engine-level tests: the data protocol (NeedData, placeholders, errors), literal requests,
+//! verbatim secret values, limits, and a property test that no input panics or hangs.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use super::GoEngine;
+use crate::template::{
+    DataRequest, DataValue, ProjectRef, RenderOutcome, Secret, Snapshot, TemplateEngine,
+};
+
+fn render(src: &str, data: &Snapshot) -> Result<RenderOutcome, String> {
+    let t = GoEngine
+        .compile("t", src.as_bytes())
+        .map_err(|e| e.message)?;
+    t.render(data).map_err(|e| e.message)
+}
+
+fn done(src: &str, data: &Snapshot) -> Vec<u8> {
+    match render(src, data) {
+        Ok(RenderOutcome::Done(out)) => out,
+        other => panic!("expected output, got {other:?}"),
+    }
+}
+
+fn list_req(path: &str) -> DataRequest {
+    DataRequest::ListSecrets {
+        project: ProjectRef::Id("p".into()),
+        environment: "dev".into(),
+        path: path.into(),
+        recursive: false,
+        expand_references: true,
+    }
+}
+
+fn get_req(name: &str) -> DataRequest {
+    DataRequest::GetSecret {
+        project_id: "p".into(),
+        environment: "dev".into(),
+        path: "/".into(),
+        name: name.into(),
+    }
+}
+
+fn secret(key: &str, value: &str, path: &str) -> Secret {
+    Secret {
+        key: key.into(),
+        value: value.into(),
+        secret_path: path.into(),
+        r#type: "shared".into(),
+        ..Secret::default()
+    }
+}
+
+#[test]
+fn missing_data_is_requested_in_first_call_order_then_rendered() {
+    let src = r#"{{ range secret "p" "dev" "/" }}{{ .Key }}={{ .Value }};{{ end }}{{ (getSecretByName "p" "dev" "/" "A").Value }}{{ with dynamic_secret "s" "dev" "/" "redis" "1m" }}[{{ .USER }}]{{ end }}{{ range secret "p" "dev" "/" }}{{ end }}"#;
+    let dynamic = DataRequest::DynamicSecret {
+        project_slug: "s".into(),
+        environment: "dev".into(),
+        path: "/".into(),
+        name: "redis".into(),
+        ttl: Some("1m".into()),
+    };
+    let mut data = Snapshot::new();
+    match render(src, &data).unwrap() {
+        RenderOutcome::NeedData(reqs) => {
+            assert_eq!(reqs, vec![list_req("/"), get_req("A"), dynamic.clone()])
+        }
+        other => panic!("{other:?}"),
+    }
+    data.insert(
+        list_req("/"),
+        Ok(DataValue::Secrets(Arc::new(vec![
+            secret("B", "2", "/"),
+            secret("A", "1", "/"),
+        ]))),
+    );
+    data.insert(
+        get_req("A"),
+        Ok(DataValue::Secret(Arc::new(secret("A", "1", "/")))),
+    );
+    let creds = serde_json::json!({"USER": "u", "PORT": 5432});
+    data.insert(
+        dynamic,
+        Ok(DataValue::Credentials(Arc::new(
+            creds.as_object().unwrap().clone(),
+        ))),
+    );
+    assert_eq!(done(src, &data), b"A=1;B=2;1[u]");
+}
+
+#[test]
+fn placeholder_errors_are_suppressed_while_data_is_missing() {
+    let src = r#"{{ (index (secret "p" "dev" "/") 0).Key }}{{ (getSecretByName "p" "dev" "/" "A").Value.Foo }}"#;
+    match render(src, &Snapshot::new()).unwrap() {
+        RenderOutcome::NeedData(reqs) => assert_eq!(reqs, vec![list_req("/")]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fetch_errors_become_function_errors() {
+    let mut data = Snapshot::new();
+    data.insert(get_req("A"), Err("secret \"A\" not found".into()));
+    let err = render(r#"x{{ getSecretByName "p" "dev" "/" "A" }}"#, &data).unwrap_err();
+    assert_eq!(
+        err,
+        r#"template: t:1:4: executing "t" at <getSecretByName "p" "dev" "/" "A">: error calling getSecretByName: secret "A" not found"#
+    );
+}
+
+#[test]
+fn literal_requests_in_source_order_deduplicated() {
+    let src = r#"{{ define "T" }}{{ getSecretByName "p" "dev" "/" "A" }}{{ end }}
+{{ range secret "p" "dev" "/" }}{{ end }}{{ $x := "/" }}{{ secret "p" "dev" $x }}
+{{ "/db" | secret "p" "dev" }}{{ secret "p" "dev" "/bad" "{nope" }}{{ (secret "p" "dev" "/" `{"Recursive": true}`) }}
+{{ secret "p" "dev" "/" }}{{ if false }}{{ listSecretsByProjectSlug "slug" "dev" "/x" }}{{ end }}"#;
+    let t = GoEngine.compile("t", src.as_bytes()).unwrap();
+    let recursive = DataRequest::ListSecrets {
+        project: ProjectRef::Id("p".into()),
+        environment: "dev".into(),
+        path: "/".into(),
+        recursive: true,
+        expand_references: true,
+    };
+    let slug = DataRequest::ListSecrets {
+        project: ProjectRef::Slug("slug".into()),
+        environment: "dev".into(),
+        path: "/x".into(),
+        recursive: false,
+        expand_references: true,
+    };
+    assert_eq!(
+        t.literal_requests(),
+        vec![get_req("A"), list_req("/"), recursive, slug]
+    );
+}
+
+#[test]
+fn secret_values_render_verbatim() {
+    let tricky = "{{ .Value }} <b>&amp; 'q' \"dq\"\nline2\0nul é 🔑 %s %!";
+    let mut data = Snapshot::new();
+    data.insert(
+        get_req("A"),
+        Ok(DataValue::Secret(Arc::new(secret("A", tricky, "/")))),
+    );
+    let src = r#"{{ with getSecretByName "p" "dev" "/" "A" }}{{ .Value }}|{{ printf "%s" .Value }}|{{ print .Value }}{{ end }}"#;
+    assert_eq!(
+        done(src, &data),
+        format!("{tricky}|{tricky}|{tricky}").as_bytes()
+    );
+}
+
+#[test]
+fn errors_never_show_secret_values() {
+    let value = "hunter2-very-secret";
+    let mut data = Snapshot::new();
+    data.insert(
+        get_req("A"),
+        Ok(DataValue::Secret(Arc::new(secret("A", value, "/")))),
+    );
+    for body in [
+        "{{ range .Value }}{{ end }}",
+        "{{ .Value.Field }}",
+        "{{ eq .Value 1 }}",
+        "{{ lt .Value true }}",
+        "{{ len 3 }}{{ .Value }}",
+        "{{ index .Value 99 }}",
+        "{{ slice .Value 5 2 }}",
+        "{{ secret .Value }}",
+        "{{ getSecretByName 1 2 3 .Value }}",
+        "{{ dynamic_secret .Value }}",
+        "{{ secret \"p\" \"dev\" \"/\" .Value }}",
+        "{{ template \"nope\" .Value }}",
+    ] {
+        let src = format!(r#"{{{{ with getSecretByName "p" "dev" "/" "A" }}}}{body}{{{{ end }}}}"#);
+        let err = render(&src, &data).expect_err(body);
+        assert!(!err.contains(value), "{body}: {err}");
+        assert!(err.starts_with("template: t:1:"), "{err}");
+    }
+}
+
+#[test]
+fn parse_errors_name_template_and_line() {
+    let e = GoEngine
+        .compile("conf.tmpl", b"a\n{{ if true }}\n{{ nosuch }}")
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "template: conf.tmpl:3: function \"nosuch\" not defined"
+    );
+    assert_eq!(e.line, Some(3));
+}
+
+#[test]
+fn runaway_recursion_fails_cleanly_on_a_small_stack() {
+    let src = r#"{{ define "r" }}{{ if true }}{{ with 1 }}{{ range 1 }}{{ template "r" (print (print (print 1))) }}{{ end }}{{ end }}{{ end }}{{ end }}{{ template "r" }}"#;
+    // Run on a thread with a 1 MiB stack: the depth limit must stop well before it overflows.
+    let out = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || render(src, &Snapshot::new()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(out.unwrap_err().contains("exceeded maximum template depth"));
+}
+
+#[test]
+fn output_and_work_are_bounded() {
+    let big = r#"{{ $s := printf "%1000000s" "" }}{{ range 100 }}{{ $s }}{{ end }}"#;
+    assert!(render(big, &Snapshot::new())
+        .unwrap_err()
+        .contains("output exceeds"));
+    let busy = "{{ range 1000000000 }}{{ end }}";
+    assert!(render(busy, &Snapshot::new())
+        .unwrap_err()
+        .contains("more than"));
+}
+
+fn fragment() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"{{".to_vec()),
+        Just(b"}}".to_vec()),
+        Just(b"{{-".to_vec()),
+        Just(b" -}}".to_vec()),
+        Just(b"/*".to_vec()),
+        Just(b"*/".to_vec()),
+        Just(b" if ".to_vec()),
+        Just(b" else ".to_vec()),
+        Just(b" end ".to_vec()),
+        Just(b" range ".to_vec()),
+        Just(b" with ".to_vec()),
+        Just(b" define \"T\" ".to_vec()),
+        Just(b" template \"T\" ".to_vec()),
+        Just(b" block \"B\" . ".to_vec()),
+        Just(b" break ".to_vec()),
+        Just(b" $x := ".to_vec()),
+        Just(b" $x ".to_vec()),
+        Just(b" . ".to_vec()),
+        Just(b".A.B".to_vec()),
+        Just(b" | ".to_vec()),
+        Just(b"(".to_vec()),
+        Just(b")".to_vec()),
+        Just(b" printf \"%d %s %[2]q %*x\" ".to_vec()),
+        Just(b" index ".to_vec()),
+        Just(b" slice ".to_vec()),
+        Just(b" len ".to_vec()),
+        Just(b" eq ".to_vec()),
+        Just(b" and ".to_vec()),
+        Just(b" 1 ".to_vec()),
+        Just(b" -3 ".to_vec()),
+        Just(b" 1e9 ".to_vec()),
+        Just(b" 'a' ".to_vec()),
+        Just(b" \"s\" ".to_vec()),
+        Just(b" secret \"p\" \"dev\" \"/\" ".to_vec()),
+        Just(b" getSecretByName \"p\" \"dev\" \"/\" \"A\" ".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..6),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(src in prop::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(t) = GoEngine.compile("p", &src) {
+            let _ = t.render(&Snapshot::new());
+            let _ = t.literal_requests();
+        }
+    }
+
+    #[test]
+    fn template_shaped_input_never_panics(parts in prop::collection::vec(fragment(), 0..40)) {
+        let src: Vec<u8> = parts.concat();
+        if let Ok(t) = GoEngine.compile("p", &src) {
+            let _ = t.render(&Snapshot::new());
+            let _ = t.literal_requests();
+        }
+    }
+}

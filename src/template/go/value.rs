@@ -1,0 +1,154 @@
+//! The values templates compute with, modelled on the Go types the agent hands to
+//! `text/template`: strings are bytes, JSON numbers are `float64`, JSON objects are
+//! `map[string]interface {}` (iterated in sorted key order), secrets are a struct.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::template::data::Secret;
+
+/// What a list holds, for type names (`[]interface {}` versus `[]main.Secret`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElemType {
+    Any,
+    Secret,
+}
+
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// Go's invalid value or nil interface: a missing key, `nil`, no data.
+    Nil,
+    Bool(bool),
+    Int(i64),
+    /// A byte, as `index` on a string returns (`uint8`).
+    Uint8(u8),
+    Float(f64),
+    Complex(f64, f64),
+    Str(Rc<[u8]>),
+    List(Rc<Vec<Value>>, ElemType),
+    Map(Rc<BTreeMap<Vec<u8>, Value>>),
+    Secret(Rc<Secret>),
+}
+
+/// The exported fields of the secret struct, in declaration order.
+pub const SECRET_FIELDS: [&str; 8] = [
+    "Key",
+    "WorkspaceId",
+    "Value",
+    "SecretPath",
+    "Type",
+    "ID",
+    "Comment",
+    "Tags",
+];
+
+/// The Go type name of the secret struct in `%T` and error messages.
+pub const SECRET_TYPE: &str = "main.Secret";
+
+impl Value {
+    pub fn str(s: impl AsRef<[u8]>) -> Value {
+        Value::Str(Rc::from(s.as_ref()))
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// Go's `reflect.Type.String()` of the value (`<nil>` for nil).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "<nil>",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Uint8(_) => "uint8",
+            Value::Float(_) => "float64",
+            Value::Complex(..) => "complex128",
+            Value::Str(_) => "string",
+            Value::List(_, ElemType::Any) => "[]interface {}",
+            Value::List(_, ElemType::Secret) => "[]main.Secret",
+            Value::Map(_) => "map[string]interface {}",
+            Value::Secret(_) => SECRET_TYPE,
+        }
+    }
+
+    /// Go's `template.IsTrue` (every value of ours has a defined truth).
+    pub fn truth(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            Value::Uint8(u) => *u != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::Complex(r, i) => *r != 0.0 || *i != 0.0,
+            Value::Str(s) => !s.is_empty(),
+            Value::List(l, _) => !l.is_empty(),
+            Value::Map(m) => !m.is_empty(),
+            Value::Secret(_) => true,
+        }
+    }
+
+    /// A struct field of a secret, by its exported Go name.
+    pub fn secret_field(s: &Secret, name: &str) -> Option<Value> {
+        Some(match name {
+            "Key" => Value::str(&s.key),
+            "WorkspaceId" => Value::str(&s.workspace_id),
+            "Value" => Value::str(&s.value),
+            "SecretPath" => Value::str(&s.secret_path),
+            "Type" => Value::str(&s.r#type),
+            "ID" => Value::str(&s.id),
+            "Comment" => Value::str(&s.comment),
+            "Tags" => Value::List(
+                Rc::new(s.tags.iter().map(Value::str).collect()),
+                ElemType::Any,
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Converts a JSON value the way `encoding/json` decodes into `interface{}`.
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::str(s),
+            serde_json::Value::Array(a) => Value::List(
+                Rc::new(a.iter().map(Value::from_json).collect()),
+                ElemType::Any,
+            ),
+            serde_json::Value::Object(o) => Value::Map(Rc::new(json_map(o))),
+        }
+    }
+}
+
+/// A JSON object as a sorted map.
+pub fn json_map(o: &serde_json::Map<String, serde_json::Value>) -> BTreeMap<Vec<u8>, Value> {
+    o.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), Value::from_json(v)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truth_follows_go() {
+        assert!(Value::str("0").truth());
+        assert!(Value::str(" ").truth());
+        assert!(!Value::str("").truth());
+        assert!(!Value::Int(0).truth());
+        assert!(!Value::Float(0.0).truth());
+        assert!(!Value::Nil.truth());
+        assert!(Value::Secret(Rc::new(Secret::default())).truth());
+        assert!(!Value::List(Rc::new(vec![]), ElemType::Any).truth());
+    }
+
+    #[test]
+    fn json_numbers_are_floats() {
+        let v = Value::from_json(&serde_json::json!({"a": 5432, "b": null}));
+        let Value::Map(m) = v else { panic!() };
+        assert!(matches!(m[b"a".as_slice()], Value::Float(f) if f == 5432.0));
+        assert!(m[b"b".as_slice()].is_nil());
+    }
+}
