@@ -110,6 +110,11 @@ fn demo_example_targets_the_dev_server() {
         panic!("inline demo template")
     };
     assert!(content.contains(r#"secret "6553ccb2b7da580d7f6e7260" "dev" "/""#));
+    // ... which is the dev server's built-in demo project.
+    assert_eq!(
+        kms_agent::devserver::demo::DEMO_PROJECT_ID,
+        "6553ccb2b7da580d7f6e7260"
+    );
 }
 
 fn kms() -> Command {
