@@ -5,6 +5,8 @@
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+use super::model::ApiVersion;
+
 /// `--config`: the configuration file read when none is named.
 pub const CONFIG_FILE: &str = "agent-config.yaml";
 /// Env `KMS_AGENT_CONFIG_BASE64`: the whole document, base64-encoded; used instead of the file.
@@ -14,6 +16,8 @@ pub const CONFIG_BASE64_ENV: &str = "KMS_AGENT_CONFIG_BASE64";
 pub const KMS_ADDRESS: &str = "https://app.kms.hanzo.ai";
 /// `kms.timeout`: timeout of one API request.
 pub const KMS_TIMEOUT: Duration = Duration::from_secs(30);
+/// `kms.api-version`: detect the secrets API version from the server.
+pub const API_VERSION: ApiVersion = ApiVersion::Auto;
 /// `kms.exit-after-auth`.
 pub const EXIT_AFTER_AUTH: bool = false;
 /// `kms.revoke-credentials-on-shutdown`.

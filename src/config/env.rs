@@ -31,7 +31,7 @@ impl Env for HashMap<String, String> {
     }
 }
 
-impl Env for [(&str, &str)] {
+impl<const N: usize> Env for [(&str, &str); N] {
     fn var(&self, name: &str) -> Option<String> {
         self.iter()
             .find(|(k, _)| *k == name)
@@ -39,9 +39,24 @@ impl Env for [(&str, &str)] {
     }
 }
 
-impl<const N: usize> Env for [(&str, &str); N] {
+/// A fixed set of variables (for tests and embedding).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapEnv(pub HashMap<String, String>);
+
+impl MapEnv {
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl Env for MapEnv {
     fn var(&self, name: &str) -> Option<String> {
-        self.as_slice().var(name)
+        self.0.get(name).cloned()
     }
 }
 

@@ -10,9 +10,9 @@ use super::error::{ErrorKind, Errors};
 use super::permissions::parse_permissions;
 use super::reader::{Leaf, Site};
 
-/// The leaf when it holds a value (not absent, not null).
+/// The leaf when it holds a value (not absent, not null, not a wrongly-typed node).
 pub(crate) fn present(leaf: Option<&Leaf>) -> Option<&Leaf> {
-    leaf.filter(|l| !l.is_null())
+    leaf.filter(|l| !l.is_null() && !l.wrong_type)
 }
 
 pub(crate) fn boolean(leaf: Option<&Leaf>, default: bool, errs: &mut Errors) -> Option<bool> {
@@ -140,6 +140,9 @@ pub(crate) fn missing(
     hint: Option<&'static str>,
     errs: &mut Errors,
 ) {
+    if leaf.is_some_and(|l| l.wrong_type) {
+        return; // already reported as the wrong type
+    }
     let (path, at) = match leaf {
         Some(l) => (l.path.clone(), l.at),
         None => (super::reader::child_path(&parent.path, key), parent.at),
@@ -186,6 +189,7 @@ mod tests {
             plain: true,
             path: "a.b".into(),
             at: Location { line: 3, column: 5 },
+            wrong_type: false,
         }
     }
 

@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+mod auth;
 pub mod defaults;
 mod duration;
 mod env;
@@ -27,7 +28,7 @@ mod summary;
 mod validate;
 
 pub use duration::{format_duration, parse_duration, DurationError};
-pub use env::{vars as env_vars, EmptyEnv, Env, ProcessEnv};
+pub use env::{vars as env_vars, EmptyEnv, Env, MapEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors, ErrorKind, Location};
 pub use model::*;
 pub use permissions::{format_permissions, parse_permissions, PermissionsError};

@@ -60,6 +60,17 @@ pub enum ApiVersion {
     V4,
 }
 
+impl ApiVersion {
+    /// The name as written in `kms.api-version`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::Auto => "auto",
+            ApiVersion::V3 => "v3",
+            ApiVersion::V4 => "v4",
+        }
+    }
+}
+
 /// `kms.retry-strategy`. Guaranteed: `base_delay <= max_delay`, both non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryStrategy {

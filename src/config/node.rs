@@ -75,15 +75,42 @@ enum Open {
     Map(Node, usize, Option<Node>),
 }
 
+/// Limits that keep a hostile document (deep nesting, an alias "billion laughs") from exhausting
+/// the stack or memory. A real agent configuration is far below both.
+const MAX_DEPTH: usize = 64;
+const MAX_NODES: usize = 100_000;
+
 #[derive(Default)]
 struct TreeBuilder {
     stack: Vec<Open>,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
     error: Option<(Marker, &'static str)>,
+    /// Nodes built so far, alias copies included.
+    nodes: usize,
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.kind {
+        NodeKind::Scalar { .. } => 0,
+        NodeKind::Seq(items) => items.iter().map(count_nodes).sum(),
+        NodeKind::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| count_nodes(k) + count_nodes(v))
+            .sum(),
+    }
 }
 
 impl TreeBuilder {
+    fn fail(&mut self, mark: Marker, reason: &'static str) {
+        if self.error.is_none() {
+            self.error = Some((mark, reason));
+        }
+        self.stack.clear();
+        self.anchors.clear();
+        self.root = None;
+    }
+
     fn finish_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -113,7 +140,19 @@ impl TreeBuilder {
 
 impl MarkedEventReceiver for TreeBuilder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
         let at = location(&mark);
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return self.fail(mark, "document too large");
+        }
+        if self.stack.len() >= MAX_DEPTH
+            && matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+        {
+            return self.fail(mark, "document nested too deeply");
+        }
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = style == TScalarStyle::Plain;
@@ -146,13 +185,16 @@ impl MarkedEventReceiver for TreeBuilder {
                     self.finish_node(node, anchor);
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(node) => self.finish_node(node, 0),
-                None => {
-                    if self.error.is_none() {
-                        self.error = Some((mark, "alias to an unknown anchor"));
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(node) => {
+                    self.nodes += count_nodes(node);
+                    if self.nodes > MAX_NODES {
+                        return self.fail(mark, "document too large after alias expansion");
                     }
+                    let node = node.clone();
+                    self.finish_node(node, 0);
                 }
+                None => self.fail(mark, "alias to an unknown anchor"),
             },
             Event::Nothing
             | Event::StreamStart

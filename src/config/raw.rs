@@ -2,7 +2,7 @@
 //! duplicate keys and structural type errors (a list where a mapping belongs) are reported here;
 //! the text is interpreted in `validate`.
 
-use super::error::{ErrorKind, Errors};
+use super::error::{ErrorKind, Errors, Location};
 use super::node::Node;
 use super::reader::{Leaf, MapReader, Site};
 
@@ -199,11 +199,16 @@ pub(crate) struct RawListener {
 
 /// Reads the document root. `None` only when the root is not a mapping (reported).
 pub(crate) fn read(root: &Node, errs: &mut Errors) -> Option<RawConfig> {
-    let doc = MapReader::new(root, String::new(), ROOT_KEYS, errs)?;
-    if let (Some(_), Some(alias)) = (doc.get("kms"), doc.get("infisical")) {
+    // A block mapping's start mark has the column of its first value; the root starts a line.
+    let at = Location {
+        line: root.at.line,
+        column: 1,
+    };
+    let doc = MapReader::new_at(root, String::new(), at, ROOT_KEYS, errs)?;
+    if let (Some(_), Some((alias_at, _))) = (doc.get("kms"), doc.entry("infisical")) {
         errs.push(
             "infisical",
-            alias.at,
+            alias_at,
             ErrorKind::Conflict(
                 "`infisical` is an alias of `kms`: give one of them, not both".into(),
             ),

@@ -20,6 +20,9 @@ pub(crate) struct Leaf {
     pub plain: bool,
     pub path: String,
     pub at: Location,
+    /// The key held a list or mapping (already reported). Such a leaf counts as given, so that
+    /// it is not reported a second time as missing, but has no usable text.
+    pub wrong_type: bool,
 }
 
 impl Leaf {
@@ -40,7 +43,7 @@ pub(crate) fn child_path(parent: &str, key: &str) -> String {
 /// A mapping whose keys have been checked against the allowed set.
 pub(crate) struct MapReader<'a> {
     pub site: Site,
-    entries: Vec<(&'a str, &'a Node)>,
+    entries: Vec<(&'a str, Location, &'a Node)>,
 }
 
 impl<'a> MapReader<'a> {
@@ -53,14 +56,26 @@ impl<'a> MapReader<'a> {
         allowed: &[&'static str],
         errs: &mut Errors,
     ) -> Option<Self> {
-        let site = Site { path, at: node.at };
+        Self::new_at(node, path, node.at, allowed, errs)
+    }
+
+    /// Like [`MapReader::new`], with the mapping located at `at` (the key that introduces it: a
+    /// block mapping's own position is that of its first entry, one line too late).
+    pub fn new_at(
+        node: &'a Node,
+        path: String,
+        at: Location,
+        allowed: &[&'static str],
+        errs: &mut Errors,
+    ) -> Option<Self> {
+        let site = Site { path, at };
         let pairs: &[(Node, Node)] = match &node.kind {
             NodeKind::Map(pairs) => pairs,
             _ if node.is_null() => &[],
             _ => {
                 errs.push(
                     &site.path,
-                    node.at,
+                    at,
                     ErrorKind::WrongType {
                         expected: "a mapping",
                     },
@@ -68,7 +83,7 @@ impl<'a> MapReader<'a> {
                 return None;
             }
         };
-        let mut entries: Vec<(&'a str, &'a Node)> = Vec::new();
+        let mut entries: Vec<(&'a str, Location, &'a Node)> = Vec::new();
         for (key, value) in pairs {
             let NodeKind::Scalar { text, .. } = &key.kind else {
                 errs.push(
@@ -84,10 +99,10 @@ impl<'a> MapReader<'a> {
             if !allowed.contains(&text.as_str()) {
                 let suggestion = suggest(text, allowed);
                 errs.push(key_path, key.at, ErrorKind::UnknownKey { suggestion });
-            } else if entries.iter().any(|(k, _)| k == text) {
+            } else if entries.iter().any(|(k, _, _)| k == text) {
                 errs.push(key_path, key.at, ErrorKind::DuplicateKey);
             } else {
-                entries.push((text.as_str(), value));
+                entries.push((text.as_str(), key.at, value));
             }
         }
         Some(Self { site, entries })
@@ -102,31 +117,45 @@ impl<'a> MapReader<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<&'a Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+        self.entry(key).map(|(_, v)| v)
     }
 
-    /// A scalar field, nulls included (callers decide what a null means).
+    /// The key's position and its value.
+    pub fn entry(&self, key: &str) -> Option<(Location, &'a Node)> {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, at, v)| (*at, *v))
+    }
+
+    /// A scalar field, nulls included (callers decide what a null means). A list or mapping is
+    /// reported and read as a `wrong_type` leaf.
     pub fn leaf(&self, key: &str, errs: &mut Errors) -> Option<Leaf> {
-        let node = self.get(key)?;
+        let (key_at, node) = self.entry(key)?;
         match &node.kind {
             NodeKind::Scalar { text, plain } => Some(Leaf {
                 text: text.clone(),
                 plain: *plain,
                 path: self.path_of(key),
-                at: node.at,
+                // A null value is positioned at the next token, maybe lines later.
+                at: if node.is_null() { key_at } else { node.at },
+                wrong_type: false,
             }),
             _ => {
                 errs.push(
                     self.path_of(key),
-                    node.at,
+                    key_at,
                     ErrorKind::WrongType {
                         expected: "a single value, not a list or mapping",
                     },
                 );
-                None
+                Some(Leaf {
+                    text: String::new(),
+                    plain: false,
+                    path: self.path_of(key),
+                    at: key_at,
+                    wrong_type: true,
+                })
             }
         }
     }
@@ -138,16 +167,16 @@ impl<'a> MapReader<'a> {
         allowed: &[&'static str],
         errs: &mut Errors,
     ) -> Option<MapReader<'a>> {
-        let node = self.get(key)?;
+        let (key_at, node) = self.entry(key)?;
         if node.is_null() {
             return None;
         }
-        MapReader::new(node, self.path_of(key), allowed, errs)
+        MapReader::new_at(node, self.path_of(key), key_at, allowed, errs)
     }
 
     /// A list field as `(path, item)` pairs; empty when absent or null, reported when not a list.
     pub fn list(&self, key: &str, errs: &mut Errors) -> Vec<(String, &'a Node)> {
-        let Some(node) = self.get(key) else {
+        let Some((key_at, node)) = self.entry(key) else {
             return Vec::new();
         };
         match &node.kind {
@@ -160,7 +189,7 @@ impl<'a> MapReader<'a> {
             _ => {
                 errs.push(
                     self.path_of(key),
-                    node.at,
+                    key_at,
                     ErrorKind::WrongType { expected: "a list" },
                 );
                 Vec::new()

@@ -23,11 +23,7 @@ impl Config {
             out,
             "kms: {} (api {}, timeout {}, {} retries from {} up to {}{}{})",
             k.address,
-            match k.api_version {
-                ApiVersion::Auto => "auto",
-                ApiVersion::V3 => "v3",
-                ApiVersion::V4 => "v4",
-            },
+            k.api_version.as_str(),
             format_duration(k.timeout),
             k.retry.max_retries,
             format_duration(k.retry.base_delay),
@@ -127,9 +123,11 @@ impl Config {
     }
 }
 
+/// Credential file paths are not shown: a credential pasted where its path belongs would
+/// otherwise end up in the start-up log.
 fn credential(name: &str, c: &Credential) -> String {
     match c {
-        Credential::File(p) => format!("{name} from file {}", p.display()),
+        Credential::File(_) => format!("{name} from a file"),
         Credential::Value(_) => format!("{name} from the environment"),
     }
 }

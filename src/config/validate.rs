@@ -7,18 +7,15 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 
 use super::defaults;
-use super::env::{vars, Env};
+use super::env::Env;
 use super::error::{ErrorKind, Errors};
 use super::fields::{
     boolean, choice, duration, missing, non_empty, optional_path, permissions, present,
     required_path, unsigned,
 };
 use super::model::*;
-use super::raw::{
-    RawAuth, RawConfig, RawExecute, RawKms, RawPersistentCache, RawSink, RawTemplate, AUTH_METHODS,
-};
+use super::raw::{RawConfig, RawExecute, RawKms, RawPersistentCache, RawSink, RawTemplate};
 use super::reader::{Leaf, Site};
-use crate::sensitive::Sensitive;
 use crate::template::EngineKind;
 
 /// Validates `raw`; `None` when any error was pushed.
@@ -31,7 +28,7 @@ pub(crate) fn validate(
     let mut env_overrides = Vec::new();
     let kms = kms(raw.kms.as_ref(), errs);
     let auth = match &raw.auth {
-        Some(a) => auth(a, env, &mut env_overrides, errs),
+        Some(a) => super::auth::auth(a, env, &mut env_overrides, errs),
         None => {
             missing(
                 None,
@@ -92,12 +89,12 @@ fn kms(raw: Option<&RawKms>, errs: &mut Errors) -> Option<KmsConfig> {
     let timeout = duration(raw.timeout.as_ref(), defaults::KMS_TIMEOUT, false, errs);
     let ca_cert = optional_path(raw.ca_cert.as_ref(), errs);
     let api_version = match present(raw.api_version.as_ref()) {
-        None => Some(ApiVersion::Auto),
-        Some(leaf) => choice(leaf, &["auto", "v3", "v4"], errs).map(|c| match c {
-            "v3" => ApiVersion::V3,
-            "v4" => ApiVersion::V4,
-            _ => ApiVersion::Auto,
-        }),
+        None => Some(defaults::API_VERSION),
+        Some(leaf) => {
+            let all = [ApiVersion::Auto, ApiVersion::V3, ApiVersion::V4];
+            let names = all.map(ApiVersion::as_str);
+            choice(leaf, &names, errs).and_then(|c| all.into_iter().find(|v| v.as_str() == c))
+        }
     };
     let exit_after_auth = boolean(
         raw.exit_after_auth.as_ref(),
@@ -126,6 +123,15 @@ fn address(leaf: Option<&Leaf>, errs: &mut Errors) -> Option<reqwest::Url> {
         return reqwest::Url::parse(defaults::KMS_ADDRESS).ok();
     };
     match reqwest::Url::parse(leaf.text.trim()) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            // The address is logged; credentials belong in the auth section.
+            errs.invalid(
+                &leaf.path,
+                leaf.at,
+                "must not contain a user name or password",
+            );
+            None
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
         _ => {
             errs.invalid(
@@ -175,167 +181,6 @@ fn retry(raw: &RawKms, errs: &mut Errors) -> Option<RetryStrategy> {
         base_delay,
         max_delay,
     })
-}
-
-const IDENTITY_HINT: &str = "a file holding the identity id, or set KMS_MACHINE_IDENTITY_ID";
-
-fn auth(
-    raw: &RawAuth,
-    env: &dyn Env,
-    overrides: &mut Vec<&'static str>,
-    errs: &mut Errors,
-) -> Option<AuthConfig> {
-    let Some(method_leaf) = present(raw.method.as_ref()) else {
-        missing(
-            raw.method.as_ref(),
-            "type",
-            &raw.site,
-            Some("universal-auth, kubernetes, azure, gcp-id-token, gcp-iam or aws-iam"),
-            errs,
-        );
-        return None;
-    };
-    let names: Vec<&'static str> = AUTH_METHODS.iter().map(|(n, _)| *n).collect();
-    let method = choice(method_leaf, &names, errs)?;
-    let mut cred =
-        |key: &str, env_names: &[&'static str], hint: &'static str, errs: &mut Errors| {
-            credential(raw, key, env_names, hint, env, overrides, errs)
-        };
-    match method {
-        "universal-auth" => {
-            let client_id = cred(
-                "client-id",
-                vars::UNIVERSAL_AUTH_CLIENT_ID,
-                "a file holding the client id, or set KMS_UNIVERSAL_AUTH_CLIENT_ID",
-                errs,
-            );
-            let client_secret = cred(
-                "client-secret",
-                vars::UNIVERSAL_AUTH_CLIENT_SECRET,
-                "a file holding the client secret, or set KMS_UNIVERSAL_AUTH_CLIENT_SECRET",
-                errs,
-            );
-            let remove = boolean(
-                raw.field("remove_client_secret_on_read"),
-                defaults::REMOVE_CLIENT_SECRET_ON_READ,
-                errs,
-            );
-            Some(AuthConfig::UniversalAuth(UniversalAuthConfig {
-                client_id: client_id?,
-                client_secret: client_secret?,
-                remove_client_secret_on_read: remove?,
-            }))
-        }
-        "kubernetes" => {
-            let identity_id = cred(
-                "identity-id",
-                vars::MACHINE_IDENTITY_ID,
-                IDENTITY_HINT,
-                errs,
-            );
-            let token = env_path(
-                raw,
-                "service-account-token",
-                vars::KUBERNETES_SERVICE_ACCOUNT_TOKEN_PATH,
-                env,
-                overrides,
-                errs,
-            )
-            .map(|p| p.unwrap_or_else(|| PathBuf::from(defaults::SERVICE_ACCOUNT_TOKEN_PATH)));
-            Some(AuthConfig::Kubernetes(KubernetesAuthConfig {
-                identity_id: identity_id?,
-                service_account_token: token?,
-            }))
-        }
-        "gcp-iam" => {
-            let identity_id = cred(
-                "identity-id",
-                vars::MACHINE_IDENTITY_ID,
-                IDENTITY_HINT,
-                errs,
-            );
-            let key = env_path(
-                raw,
-                "service-account-key",
-                vars::GCP_IAM_SERVICE_ACCOUNT_KEY_FILE_PATH,
-                env,
-                overrides,
-                errs,
-            );
-            let key = match key {
-                Some(None) => {
-                    missing(
-                        raw.field("service-account-key"),
-                        "service-account-key",
-                        &raw.config_site,
-                        Some("or set KMS_GCP_IAM_SERVICE_ACCOUNT_KEY_FILE_PATH"),
-                        errs,
-                    );
-                    None
-                }
-                other => other.flatten(),
-            };
-            Some(AuthConfig::GcpIam(GcpIamAuthConfig {
-                identity_id: identity_id?,
-                service_account_key: key?,
-            }))
-        }
-        other => {
-            let id = IdentityAuthConfig {
-                identity_id: cred(
-                    "identity-id",
-                    vars::MACHINE_IDENTITY_ID,
-                    IDENTITY_HINT,
-                    errs,
-                )?,
-            };
-            Some(match other {
-                "azure" => AuthConfig::Azure(id),
-                "gcp-id-token" => AuthConfig::GcpIdToken(id),
-                _ => AuthConfig::AwsIam(id),
-            })
-        }
-    }
-}
-
-/// A credential from the environment (a value; first name set wins) or else from the config (a
-/// file path).
-fn credential(
-    raw: &RawAuth,
-    key: &str,
-    env_names: &[&'static str],
-    hint: &'static str,
-    env: &dyn Env,
-    overrides: &mut Vec<&'static str>,
-    errs: &mut Errors,
-) -> Option<Credential> {
-    if let Some((name, value)) = env.first_of(env_names) {
-        overrides.push(name);
-        return Some(Credential::Value(Sensitive::new(value)));
-    }
-    match present(raw.field(key)) {
-        Some(leaf) => non_empty(leaf, errs).map(|p| Credential::File(PathBuf::from(p))),
-        None => {
-            missing(raw.field(key), key, &raw.config_site, Some(hint), errs);
-            None
-        }
-    }
-}
-
-/// A path from the environment (first name set wins) or else from the config, if either.
-fn env_path(
-    raw: &RawAuth,
-    key: &str,
-    env_names: &[&'static str],
-    env: &dyn Env,
-    overrides: &mut Vec<&'static str>,
-    errs: &mut Errors,
-) -> Option<Option<PathBuf>> {
-    if let Some((name, value)) = env.first_of(env_names) {
-        overrides.push(name);
-        return Some(Some(PathBuf::from(value)));
-    }
-    optional_path(raw.field(key), errs)
 }
 
 fn sink(raw: &RawSink, errs: &mut Errors) -> Option<SinkConfig> {
@@ -488,6 +333,9 @@ fn template_source(raw: &RawTemplate, errs: &mut Errors) -> Option<TemplateSourc
     .into_iter()
     .flatten()
     .collect();
+    if given.iter().any(|l| l.wrong_type) {
+        return None; // already reported
+    }
     match given.as_slice() {
         [] => {
             missing(
