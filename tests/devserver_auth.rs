@@ -94,6 +94,8 @@ async fn login_success_and_failures_have_documented_shapes() {
 
 #[tokio::test]
 async fn renew_gives_a_new_token_and_revoke_kills_it() {
+    // The old token keeps working until its own TTL ends (so a client never holds a dead one
+    // while it swaps tokens); revocation kills a token at once.
     let server = start(Seed::from_yaml_str(SEED).unwrap()).await;
     let (c, base) = (client(), server.url());
     let token = login(&c, &base, "main", "main-secret").await;
@@ -112,11 +114,7 @@ async fn renew_gives_a_new_token_and_revoke_kills_it() {
         (Some(60), Some(600))
     );
     assert_eq!(list_with(&c, &base, &renewed).await.0, 200);
-    let (status, body) = list_with(&c, &base, &token).await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (401, Some("No identity access token found"))
-    );
+    assert_eq!(list_with(&c, &base, &token).await.0, 200);
 
     let (status, body) = send(c.post(&revoke).json(&json!({"accessToken": renewed}))).await;
     assert_eq!(
@@ -147,7 +145,8 @@ async fn renew_gives_a_new_token_and_revoke_kills_it() {
     let stats = server.stats();
     assert_eq!(
         stats["tokens"],
-        json!({"issued": 1, "renewed": 1, "revoked": 1, "active": 0})
+        // The original token is still within its TTL.
+        json!({"issued": 1, "renewed": 1, "revoked": 1, "active": 1})
     );
 }
 

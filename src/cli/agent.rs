@@ -56,7 +56,11 @@ fn validate(file: PathBuf, env: &dyn Env) -> ExitCode {
     match config::load(&source, env) {
         Ok(cfg) => {
             if let Err(errors) = crate::template::load::load_templates(&cfg.templates) {
-                eprintln!("error: {} template error(s) in {}:", errors.len(), source.describe());
+                eprintln!(
+                    "error: {} template error(s) in {}:",
+                    errors.len(),
+                    source.describe()
+                );
                 for e in errors {
                     eprintln!("  {e}");
                 }
