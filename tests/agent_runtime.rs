@@ -1,0 +1,332 @@
+//! The agent end to end: the real `kms` binary against `kms dev-server` on 127.0.0.1, real files,
+//! real commands, real signals (issue "The agent runtime", done-when list).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use support::*;
+
+fn config(dev: &DevServer, dir: &std::path::Path, templates: &str) -> String {
+    format!(
+        "kms:\n  address: {}\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\n{templates}",
+        dev.url(),
+        universal_auth_block(dir)
+    )
+}
+
+const LIST_TEMPLATE: &str = r#"{{- range secret "proj-1" "dev" "/" }}{{ .Key }}={{ .Value }}
+{{ end }}"#;
+
+fn template_block(dest: &str, interval: &str, command: Option<&str>) -> String {
+    let mut s = format!(
+        "  - destination-path: {{dir}}/{dest}\n    template-content: |-\n      {}\n    config:\n      polling-interval: {interval}\n",
+        LIST_TEMPLATE.replace('\n', "\n      ")
+    );
+    if let Some(cmd) = command {
+        s.push_str(&format!(
+            "      execute:\n        command: {cmd}\n        timeout: 5\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn token_reaches_the_sink_and_stays_valid_through_renewals_and_relogins() {
+    let dev = DevServer::start(&default_seed(4, 12));
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let agent = Agent::start(dir.path(), &config(&dev, dir.path(), ""));
+    wait_until("the token in the sink", Duration::from_secs(10), || {
+        !agent.read("token").is_empty()
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "token took {:?}",
+        started.elapsed()
+    );
+
+    // For 30s the token in the sink must be accepted at every moment (TTL 4s, max TTL 12s).
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut checks = 0;
+    let mut tokens = std::collections::HashSet::new();
+    while Instant::now() < end {
+        let token = agent.read("token");
+        assert!(!token.is_empty(), "the sink was empty");
+        assert!(
+            dev.token_works(&token),
+            "the sink held a rejected token after {checks} checks:\n{}",
+            agent.logs()
+        );
+        tokens.insert(token);
+        checks += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let stats = dev.stats();
+    assert!(
+        stats["tokens"]["renewed"].as_u64().unwrap() >= 2,
+        "renewals: {stats}"
+    );
+    assert!(
+        stats["tokens"]["issued"].as_u64().unwrap() >= 3,
+        "re-logins: {stats}"
+    );
+    assert!(tokens.len() >= 3, "the sink should have seen new tokens");
+}
+
+#[test]
+fn a_changed_secret_is_rendered_within_an_interval_and_the_command_runs_once_per_change() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!(
+        "templates:\n{}",
+        template_block("out.env", "1s", Some("echo run >> {dir}/runs"))
+    );
+    let agent = Agent::start(dir.path(), &config(&dev, dir.path(), &templates));
+    wait_until("first render", Duration::from_secs(10), || {
+        agent.read("out.env") == "A=1\n"
+    });
+    wait_until("first command run", Duration::from_secs(5), || {
+        agent.read("runs").lines().count() == 1
+    });
+
+    // Rounds with no change rewrite nothing and run nothing.
+    let mtime = std::fs::metadata(agent.path("out.env"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        std::fs::metadata(agent.path("out.env"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+    assert_eq!(agent.read("runs").lines().count(), 1);
+
+    for (i, value) in ["2", "3"].iter().enumerate() {
+        let changed = Instant::now();
+        dev.set_secret("proj-1", "dev", "/", "A", value);
+        wait_until("the change", Duration::from_secs(3), || {
+            agent.read("out.env") == format!("A={value}\n")
+        });
+        assert!(
+            changed.elapsed() <= Duration::from_secs(2),
+            "propagation took {:?}",
+            changed.elapsed()
+        );
+        wait_until("the command", Duration::from_secs(5), || {
+            agent.read("runs").lines().count() == i + 2
+        });
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        agent.read("runs").lines().count(),
+        3,
+        "exactly one run per change"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(agent.path("out.env"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn twenty_templates_over_two_sources_cost_two_list_requests_per_round() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let mut templates = String::from("templates:\n");
+    for i in 0..20 {
+        let path = if i % 2 == 0 { "/" } else { "/other" };
+        templates.push_str(&format!(
+            "  - destination-path: {{dir}}/out{i}\n    template-content: '{{{{ range secret \"proj-1\" \"dev\" \"{path}\" }}}}{{{{ .Key }}}}{{{{ end }}}}'\n    config:\n      polling-interval: 2s\n"
+        ));
+    }
+    let agent = Agent::start(dir.path(), &config(&dev, dir.path(), &templates));
+    wait_until("all files", Duration::from_secs(10), || {
+        (0..20).all(|i| !agent.read(&format!("out{i}")).is_empty())
+    });
+    assert_eq!(agent.read("out0"), "A");
+    assert_eq!(agent.read("out1"), "B");
+    let before = dev.requests_matching("GET", "/secrets");
+    std::thread::sleep(Duration::from_secs(6));
+    let after = dev.requests_matching("GET", "/secrets");
+    let rounds = 3.0;
+    let per_round = (after - before) as f64 / rounds;
+    assert!(
+        (1.5..=2.7).contains(&per_round),
+        "{} list requests in ~3 rounds: {}",
+        after - before,
+        dev.stats()
+    );
+}
+
+#[test]
+fn a_command_timeout_leaves_no_process_behind() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    // A sleep duration nobody else uses marks our processes in /proc.
+    let marker = format!("600.{}", std::process::id());
+    let templates = format!(
+        "templates:\n  - destination-path: {{dir}}/out\n    template-content: x\n    config:\n      execute:\n        command: sleep {marker} & sleep {marker}\n        timeout: 1\n"
+    );
+    let agent = Agent::start(dir.path(), &config(&dev, dir.path(), &templates));
+    wait_until("the render", Duration::from_secs(10), || {
+        agent.read("out") == "x"
+    });
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.unwrap().path().join("cmdline")).ok())
+            .filter(|c| String::from_utf8_lossy(c).contains(&marker))
+            .count()
+    };
+    wait_until("the command to start", Duration::from_secs(5), || {
+        running() > 0
+    });
+    wait_until(
+        "the timeout to kill every process",
+        Duration::from_secs(10),
+        || running() == 0,
+    );
+    assert!(agent.logs().contains("timed out"), "{}", agent.logs());
+}
+
+#[test]
+fn sigterm_exits_zero_quickly() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!("templates:\n{}", template_block("out.env", "1s", None));
+    let mut agent = Agent::start(dir.path(), &config(&dev, dir.path(), &templates));
+    wait_until("first render", Duration::from_secs(10), || {
+        agent.read("out.env") == "A=1\n"
+    });
+    let sent = Instant::now();
+    agent.signal(Signal::SIGTERM);
+    let status = agent
+        .wait_exit(Duration::from_secs(5))
+        .expect("exit within 5s");
+    assert!(status.success(), "{status:?}\n{}", agent.logs());
+    assert!(sent.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn exit_after_auth_renders_runs_commands_and_exits_zero_or_one_on_template_error() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!(
+        "templates:\n{}",
+        template_block("out.env", "5m", Some("sleep 0.3; echo done > {dir}/ran"))
+    );
+    let cfg = config(&dev, dir.path(), &templates).replacen(
+        "kms:\n",
+        "kms:\n  exit-after-auth: true\n",
+        1,
+    );
+    let mut agent = Agent::start(dir.path(), &cfg);
+    let status = agent
+        .wait_exit(Duration::from_secs(15))
+        .expect("exit-after-auth must exit");
+    assert!(status.success(), "{status:?}\n{}", agent.logs());
+    assert_eq!(agent.read("out.env"), "A=1\n");
+    assert_eq!(agent.read("ran"), "done\n");
+    assert!(!agent.read("token").is_empty());
+
+    // A template error (a missing secret) makes it exit 1.
+    let dir2 = tempfile::tempdir().unwrap();
+    let bad = "templates:\n  - destination-path: {dir}/bad\n    template-content: '{{ (getSecretByName \"proj-1\" \"dev\" \"/\" \"NOPE\").Value }}'\n";
+    let cfg =
+        config(&dev, dir2.path(), bad).replacen("kms:\n", "kms:\n  exit-after-auth: true\n", 1);
+    let mut agent = Agent::start(dir2.path(), &cfg);
+    let status = agent.wait_exit(Duration::from_secs(15)).expect("must exit");
+    assert_eq!(status.code(), Some(1), "{}", agent.logs());
+    assert!(!agent.path("bad").exists());
+
+    // With no templates it exits once the token is written.
+    let dir3 = tempfile::tempdir().unwrap();
+    let cfg =
+        config(&dev, dir3.path(), "").replacen("kms:\n", "kms:\n  exit-after-auth: true\n", 1);
+    let mut agent = Agent::start(dir3.path(), &cfg);
+    let status = agent.wait_exit(Duration::from_secs(15)).expect("must exit");
+    assert!(status.success(), "{}", agent.logs());
+    assert!(!agent.read("token").is_empty());
+}
+
+#[test]
+fn server_faults_are_survived_and_files_keep_their_last_good_content() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!("templates:\n{}", template_block("out.env", "1s", None));
+    let agent = Agent::start(dir.path(), &config(&dev, dir.path(), &templates));
+    wait_until("first render", Duration::from_secs(10), || {
+        agent.read("out.env") == "A=1\n"
+    });
+
+    // 5xx on every route for a while, then dropped connections.
+    dev.faults(serde_json::json!([{"route": "*", "status": 503, "count": 1000}]));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(agent.read("out.env"), "A=1\n");
+    dev.faults(serde_json::json!([{"route": "*", "status": 0, "count": 1000}]));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(agent.read("out.env"), "A=1\n");
+    dev.clear_faults();
+
+    // Every token invalid at once: the agent logs in again and keeps rendering.
+    dev.expire_tokens();
+    dev.set_secret("proj-1", "dev", "/", "A", "after-faults");
+    wait_until("recovery", Duration::from_secs(20), || {
+        agent.read("out.env") == "A=after-faults\n"
+    });
+    wait_until("a fresh token", Duration::from_secs(10), || {
+        dev.token_works(&agent.read("token"))
+    });
+}
+
+/// Needs the binary built with `--features test-hooks` (as `make test` does).
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_panicking_renderer_is_restarted_and_too_many_crashes_stop_the_agent() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!(
+        "templates:\n{}{}",
+        template_block("crashy", "1s", None),
+        template_block("steady", "1s", None)
+    );
+    // The first template's id is `templates[0]`: it panics on its first 2 renders, then works.
+    let agent = Agent::start_with(
+        dir.path(),
+        &config(&dev, dir.path(), &templates),
+        &[],
+        &[("KMS_TEST_PANIC_TEMPLATE", "templates[0]:2")],
+    );
+    wait_until(
+        "both files despite the crashes",
+        Duration::from_secs(15),
+        || agent.read("crashy") == "A=1\n" && agent.read("steady") == "A=1\n",
+    );
+    assert!(agent.logs().contains("restarting"), "{}", agent.logs());
+    drop(agent);
+
+    // Always panicking: past the restart limit the agent stops with a non-zero exit.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut agent = Agent::start_with(
+        dir2.path(),
+        &config(&dev, dir2.path(), &templates),
+        &[],
+        &[("KMS_TEST_PANIC_TEMPLATE", "templates[0]:1000")],
+    );
+    let status = agent
+        .wait_exit(Duration::from_secs(60))
+        .expect("the agent must give up");
+    assert!(!status.success(), "{}", agent.logs());
+    assert_eq!(
+        agent.read("steady"),
+        "A=1\n",
+        "the other template kept rendering meanwhile"
+    );
+}
