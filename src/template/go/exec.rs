@@ -211,9 +211,14 @@ impl<'a> State<'a> {
                 }
             }
             Value::Map(m) => {
-                for (k, v) in m.iter() {
+                let entries: Vec<(Vec<u8>, Value)> = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for (k, v) in entries {
                     ran = true;
-                    if self.one_iteration(b, Value::str(k), v.clone(), mark)? {
+                    if self.one_iteration(b, Value::str(k), v, mark)? {
                         break;
                     }
                 }
@@ -538,8 +543,12 @@ impl<'a> State<'a> {
                         format!("{name} is not a method but has arguments"),
                     );
                 }
-                match m.get(name.as_bytes()) {
-                    Some(v) => Ok((v.clone(), v.is_nil())),
+                let found = m.borrow().get(name.as_bytes()).cloned();
+                match found {
+                    Some(v) => {
+                        let null = v.is_nil();
+                        Ok((v, null))
+                    }
                     None => Ok((Value::Nil, false)),
                 }
             }
@@ -630,6 +639,22 @@ impl<'a> State<'a> {
         match (p, &v) {
             (Param::Str, Value::Nil) => self.err(At(pos, node), "invalid value; expected string"),
             (Param::Str, Value::Str(_)) => Ok(v),
+            (Param::Int, Value::Int(_))
+            | (Param::Bool, Value::Bool(_))
+            | (Param::Map, Value::Map(_)) => Ok(v),
+            (Param::Map, Value::Nil) => Ok(Value::map(Default::default())),
+            (Param::Int | Param::Bool, Value::Nil) => self.err(
+                At(pos, node),
+                format!("invalid value; expected {}", param_type(p)),
+            ),
+            (Param::Int | Param::Bool | Param::Map, other) => self.err(
+                At(pos, node),
+                format!(
+                    "wrong type for value; expected {}; got {}",
+                    param_type(p),
+                    other.type_name()
+                ),
+            ),
             (Param::Str, other) => self.err(
                 At(pos, node),
                 format!(
@@ -646,8 +671,11 @@ impl<'a> State<'a> {
         match n {
             Arg::Dot(_) => return self.validate(pos, n, dot.clone(), p),
             Arg::Nil(_) => {
-                if p == Param::Str {
-                    return self.err(At(pos, n), "cannot assign nil to string");
+                if matches!(p, Param::Str | Param::Int | Param::Bool) {
+                    return self.err(
+                        At(pos, n),
+                        format!("cannot assign nil to {}", param_type(p)),
+                    );
                 }
                 return Ok(Value::Nil);
             }
@@ -710,11 +738,30 @@ impl<'a> State<'a> {
         match (p, n) {
             (Param::Str, Arg::Str { text, .. }) => Ok(Value::str(text)),
             (Param::Str, _) => self.err(At(pos, n), format!("expected string; found {n}")),
+            (Param::Int, Arg::Number(_, num)) if num.is_int => Ok(Value::Int(num.int)),
+            (Param::Int, _) => self.err(At(pos, n), format!("expected integer; found {n}")),
+            (Param::Bool, Arg::Bool(_, b)) => Ok(Value::Bool(*b)),
+            (Param::Bool, _) => self.err(At(pos, n), format!("expected bool; found {n}")),
+            (Param::Map, _) => self.err(
+                At(pos, n),
+                format!("can't handle {n} for arg of type map[string]interface {{}}"),
+            ),
             (_, Arg::Bool(_, b)) => Ok(Value::Bool(*b)),
             (_, Arg::Number(_, num)) => self.ideal_constant(pos, num),
             (_, Arg::Str { text, .. }) => Ok(Value::str(text)),
             _ => self.err(At(pos, n), format!("can't handle {n} for arg")),
         }
+    }
+}
+
+fn param_type(p: Param) -> &'static str {
+    match p {
+        Param::Str => "string",
+        Param::Int => "int",
+        Param::Bool => "bool",
+        Param::Map => "map[string]interface {}",
+        Param::Value => "reflect.Value",
+        Param::Any => "interface {}",
     }
 }
 

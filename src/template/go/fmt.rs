@@ -30,13 +30,19 @@ struct Flags {
 struct Printer {
     buf: Vec<u8>,
     f: Flags,
+    /// Nesting of the container being printed: maps can hold themselves (Sprig's `set`).
+    depth: usize,
 }
+
+/// Containers nested deeper than this print as `...` instead of recursing further.
+const MAX_PRINT_DEPTH: usize = 100;
 
 /// `fmt.Sprint` (spaces between operands when neither is a string) or `fmt.Sprintln`.
 pub fn sprint(args: &[Value], mode: PrintMode) -> Vec<u8> {
     let mut p = Printer {
         buf: Vec::new(),
         f: Flags::default(),
+        depth: 0,
     };
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
@@ -81,6 +87,7 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
     let mut p = Printer {
         buf: Vec::new(),
         f: Flags::default(),
+        depth: 0,
     };
     let end = format.len();
     let mut arg_num = 0usize;
@@ -367,6 +374,20 @@ impl Printer {
     }
 
     fn print_value(&mut self, v: &Value, verb: char) {
+        if matches!(v, Value::List(..) | Value::Map(_)) {
+            if self.depth >= MAX_PRINT_DEPTH {
+                self.buf.extend_from_slice(b"...");
+                return;
+            }
+            self.depth += 1;
+            self.print_scalar_or_container(v, verb);
+            self.depth -= 1;
+        } else {
+            self.print_scalar_or_container(v, verb);
+        }
+    }
+
+    fn print_scalar_or_container(&mut self, v: &Value, verb: char) {
         match v {
             Value::Nil => {
                 if self.f.sharp_v {
@@ -424,7 +445,7 @@ impl Printer {
                 } else {
                     self.buf.extend_from_slice(b"map[");
                 }
-                for (i, (k, e)) in m.iter().enumerate() {
+                for (i, (k, e)) in m.borrow().iter().enumerate() {
                     if i > 0 {
                         if self.f.sharp_v {
                             self.buf.extend_from_slice(b", ");
@@ -438,6 +459,13 @@ impl Printer {
                 }
                 self.buf.push(if self.f.sharp_v { b'}' } else { b']' });
             }
+            Value::Time(t) => match verb {
+                'v' | 's' | 'x' | 'X' | 'q' => {
+                    let s = super::sprig_time::go_time_string(t);
+                    self.fmt_string(s.as_bytes(), verb, v)
+                }
+                _ => self.bad_verb(verb, v),
+            },
             Value::Secret(s) => {
                 if self.f.sharp_v {
                     self.buf.extend_from_slice(SECRET_TYPE.as_bytes());
@@ -853,7 +881,7 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(b"b".to_vec(), Value::Float(2.0));
         m.insert(b"a".to_vec(), Value::Nil);
-        assert_eq!(pf("%v", &[Value::Map(Rc::new(m))]), "map[a:<nil> b:2]");
+        assert_eq!(pf("%v", &[Value::map(m)]), "map[a:<nil> b:2]");
     }
 
     #[test]

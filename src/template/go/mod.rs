@@ -12,6 +12,9 @@ mod fmt;
 mod lexer;
 mod literal;
 mod parser;
+mod sprig;
+mod sprig_json;
+mod sprig_time;
 mod strconv;
 mod unicode;
 mod value;
@@ -170,3 +173,6 @@ fn collect_arg(arg: &Arg, found: &mut Vec<(usize, DataRequest)>) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sprig_tests;
