@@ -7,8 +7,10 @@
 mod agent;
 mod ast;
 mod builtins;
+mod eval;
 mod exec;
 mod fmt;
+mod fmt_number;
 mod lexer;
 mod literal;
 mod parser;
