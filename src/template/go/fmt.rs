@@ -686,6 +686,19 @@ mod tests {
         );
         assert_eq!(pf("%v", &[Value::Complex(0.0, 2.0)]), "(0+2i)");
         assert_eq!(pf("%05s", &[s("ab")]), "000ab");
+        assert_eq!(
+            pf(
+                "%#g|%#.3g|%#v|%x|%#.0f",
+                &[
+                    Value::Float(1.0),
+                    Value::Float(2.5),
+                    Value::Float(2.0),
+                    Value::Float(3.0),
+                    Value::Float(3.0)
+                ]
+            ),
+            "1.00000|2.50|2|0x1.8p+01|3."
+        );
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl Printer {
     pub(super) fn fmt_float(&mut self, x: f64, verb: char, v: &Value) {
         let (verb, mut prec) = match verb {
             'v' => ('g', -1),
-            'g' | 'G' => (verb, -1),
+            'g' | 'G' | 'x' | 'X' | 'b' => (verb, -1),
             'f' | 'F' | 'e' | 'E' => (verb, 6),
             _ => {
                 self.bad_verb(verb, v);
@@ -143,6 +143,11 @@ impl Printer {
         };
         if self.f.space && num[0] == b'+' && !self.f.plus {
             num[0] = b' ';
+        }
+        if num[1] == b'I' || num[1] == b'N' {
+            // Infinities and NaN are not zero-padded (handled below).
+        } else if self.f.sharp && verb != 'b' {
+            num = sharp_float(num, verb, prec);
         }
         if num[1] == b'I' || num[1] == b'N' {
             let old = self.f.zero;
@@ -166,4 +171,56 @@ impl Printer {
         }
         self.pad(&num[1..]);
     }
+}
+
+/// The `#` flag on floats: always a decimal point, and `%#g` keeps trailing zeros.
+fn sharp_float(mut num: Vec<u8>, verb: char, prec: i32) -> Vec<u8> {
+    let mut digits: i32 = match verb {
+        'v' | 'g' | 'G' | 'x' => {
+            if prec == -1 {
+                6
+            } else {
+                prec
+            }
+        }
+        _ => 0,
+    };
+    let mut tail = Vec::new();
+    let mut has_point = false;
+    let mut saw_nonzero = false;
+    let mut i = 1;
+    while i < num.len() {
+        match num[i] {
+            b'.' => has_point = true,
+            b'p' | b'P' => {
+                tail = num.split_off(i);
+                break;
+            }
+            b'e' | b'E' if verb != 'x' && verb != 'X' => {
+                tail = num.split_off(i);
+                break;
+            }
+            c => {
+                if c != b'0' {
+                    saw_nonzero = true;
+                }
+                if saw_nonzero {
+                    digits -= 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    if !has_point {
+        if num.len() == 2 && num[1] == b'0' {
+            digits -= 1;
+        }
+        num.push(b'.');
+    }
+    while digits > 0 {
+        num.push(b'0');
+        digits -= 1;
+    }
+    num.extend_from_slice(&tail);
+    num
 }
