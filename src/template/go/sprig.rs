@@ -2,6 +2,14 @@
 //! Sprig's semantics: its argument order (`trimPrefix "-" s`), its lenient conversions (`atoi`
 //! gives 0 on bad input, `b64dec` returns the error text) and its panics turned into errors.
 //! `env` and `expandenv` are deliberately absent.
+//!
+//! Supported: default empty coalesce ternary quote squote upper lower title trim trimPrefix
+//! trimSuffix trimAll replace contains hasPrefix hasSuffix repeat substr trunc indent nindent
+//! nospace split splitList join list first last has dict get set hasKey keys values pluck b64enc
+//! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int add sub mul div mod now
+//! date uuidv4 randAlphaNum regexMatch regexReplaceAll.
+//!
+//! Where Go's map iteration is random (`keys`, `values`), keys come out sorted.
 
 use std::rc::Rc;
 
@@ -631,7 +639,7 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
         }
         "regexReplaceAll" => {
             let re = regex::bytes::Regex::new(&text(&a[0]))
-                .map_err(|e| format!("regexp: Compile({:?}): {e}", text(&a[0])))?;
+                .map_err(|_| "regexp: invalid pattern".to_string())?;
             let out = re.replace_all(bytes(&a[1]), bytes(&a[2])).into_owned();
             capped(out.len())?;
             s(out)

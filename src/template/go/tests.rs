@@ -293,3 +293,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn go_semantics_beyond_the_corpus() {
+    let data = Snapshot::new();
+    let out = |s: &str| String::from_utf8(done(s, &data)).unwrap();
+    assert_eq!(out("{{ range 3 }}{{ . }}{{ end }}|{{ range $v := 2 }}{{ $v }}{{ end }}|{{ range 0 }}x{{ else }}none{{ end }}"), "012|01|none");
+    assert_eq!(out("{{ $ = 5 }}{{ $ }}"), "5");
+    assert_eq!(
+        out(r#"{{ $m := fromJson "{\"a\": null}" }}[{{ $m.nope.deeper }}]"#),
+        "[<no value>]"
+    );
+    assert!(
+        render(r#"{{ $m := fromJson "{\"a\": null}" }}{{ $m.a.b }}"#, &data)
+            .unwrap_err()
+            .contains("nil pointer evaluating interface {}.b")
+    );
+    assert!(render("{{ eq (list 1) (list 1) }}", &data)
+        .unwrap_err()
+        .contains("non-comparable"));
+    assert_eq!(out("{{ index \"abc\" 1 }} {{ printf \"%T\" (index \"abc\" 1) }} {{ eq (index \"abc\" 0) 'a' }}"), "98 uint8 true");
+    assert_eq!(
+        out("{{ 1+2i }} {{ printf \"%.1f\" 1.5-2i }} {{ 0x1p-2 }} {{ -0.0 }}"),
+        "(1+2i) (1.5-2.0i) 0.25 -0"
+    );
+    assert_eq!(out("{{ with $x := 0 }}a{{ else }}{{ $x }}{{ end }}"), "0");
+    assert_eq!(
+        out("{{ range $i, $c := list \"a\" \"b\" }}{{ if $i }},{{ end }}{{ $c }}{{ end }}"),
+        "a,b"
+    );
+}
