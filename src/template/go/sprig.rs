@@ -7,7 +7,7 @@
 //! trimSuffix trimAll replace contains hasPrefix hasSuffix repeat substr trunc indent nindent
 //! nospace split splitList join list first last has dict get set hasKey keys values pluck b64enc
 //! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int add sub mul div mod now
-//! date uuidv4 randAlphaNum regexMatch regexReplaceAll.
+//! date uuidv4 randAlphaNum regexMatch regexReplaceAll sortAlpha add1.
 //!
 //! Where Go's map iteration is random (`keys`, `values`), keys come out sorted.
 
@@ -85,6 +85,8 @@ pub const NAMES: &[&str] = &[
     "randAlphaNum",
     "regexMatch",
     "regexReplaceAll",
+    "sortAlpha",
+    "add1",
 ];
 
 use Param::{Any, Bool, Int, Map, Str};
@@ -94,9 +96,8 @@ pub fn signature(name: &str) -> Option<Sig> {
     let s = |fixed: &'static [Param], variadic: Option<Param>| Some(Sig { fixed, variadic });
     match name {
         "default" => s(&[Any], Some(Any)),
-        "empty" | "first" | "last" | "toJson" | "toPrettyJson" | "toString" | "int" => {
-            s(&[Any], None)
-        }
+        "empty" | "first" | "last" | "toJson" | "toPrettyJson" | "toString" | "int"
+        | "sortAlpha" | "add1" => s(&[Any], None),
         "coalesce" | "quote" | "squote" | "list" | "dict" | "add" => s(&[], Some(Any)),
         "ternary" => s(&[Any, Any, Bool], None),
         "upper" | "lower" | "title" | "trim" | "nospace" | "b64enc" | "b64dec" | "sha256sum"
@@ -474,12 +475,17 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             ))
         }
         "splitList" => Ok(str_list(split(bytes(&a[1]), bytes(&a[0])))),
-        "join" => {
-            let items: Vec<Vec<u8>> = match &a[1] {
-                Value::List(l, _) => l.iter().filter(|v| !v.is_nil()).map(strval).collect(),
-                Value::Nil => Vec::new(),
+        "sortAlpha" => {
+            let mut items = match &a[0] {
+                Value::List(..) => strslice(&a[0]),
                 other => vec![strval(other)],
             };
+            items.sort();
+            Ok(str_list(items))
+        }
+        "add1" => Ok(Value::Int(to_int64(&a[0]).wrapping_add(1))),
+        "join" => {
+            let items = strslice(&a[1]);
             let out = items.join(bytes(&a[0]));
             capped(out.len())?;
             s(out)
@@ -645,6 +651,15 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             s(out)
         }
         _ => Err(format!("{name} is not a Sprig function")),
+    }
+}
+
+/// Sprig's `strslice`: a list's non-nil items as strings, nil as none, anything else as one.
+fn strslice(v: &Value) -> Vec<Vec<u8>> {
+    match v {
+        Value::List(l, _) => l.iter().filter(|v| !v.is_nil()).map(strval).collect(),
+        Value::Nil => Vec::new(),
+        other => vec![strval(other)],
     }
 }
 

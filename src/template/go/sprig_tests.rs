@@ -188,6 +188,12 @@ fn numbers() {
         "6 3 24 3 1"
     );
     assert!(fails(r#"{{ div 1 0 }}"#));
+    assert_eq!(
+        r(
+            r#"{{ add1 41 }} {{ sortAlpha (list "b" "a" 3) }} {{ keys (dict "z" 1 "y" 2) | sortAlpha | join "," }}"#
+        ),
+        "42 [3 a b] y,z"
+    );
 }
 
 #[test]
