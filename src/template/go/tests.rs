@@ -205,6 +205,19 @@ fn runaway_recursion_fails_cleanly_on_a_small_stack() {
         .join()
         .unwrap();
     assert!(out.unwrap_err().contains("exceeded maximum template depth"));
+    // The same through deeply nested parentheses, the costliest frames per level.
+    let parens = format!(
+        r#"{{{{ define "r" }}}}{{{{ template "r" {}1{} }}}}{{{{ end }}}}{{{{ template "r" }}}}"#,
+        "(print ".repeat(90),
+        ")".repeat(90)
+    );
+    let out = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || render(&parens, &Snapshot::new()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(out.unwrap_err().contains("exceeded maximum template depth"));
 }
 
 #[test]
