@@ -192,6 +192,7 @@ fn parse_errors_name_template_and_line() {
         "template: conf.tmpl:3: function \"nosuch\" not defined"
     );
     assert_eq!(e.line, Some(3));
+    assert_eq!(e.column, Some(4));
 }
 
 #[test]
