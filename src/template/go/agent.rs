@@ -163,7 +163,7 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
         return Ok(match f {
             AgentFn::ListSecrets | AgentFn::ListSecretsBySlug => empty_secrets(),
             AgentFn::GetSecretByName => Value::Secret(Rc::new(Secret::default())),
-            AgentFn::DynamicSecret => Value::Map(Rc::new(Default::default())),
+            AgentFn::DynamicSecret => Value::map(Default::default()),
         });
     };
     let value = answer?;
@@ -184,7 +184,7 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
             Ok(Value::Secret(Rc::new(s.as_ref().clone())))
         }
         (AgentFn::DynamicSecret, DataValue::Credentials(c)) => {
-            Ok(Value::Map(Rc::new(super::value::json_map(&c))))
+            Ok(Value::map(super::value::json_map(&c)))
         }
         _ => Err("the data source answered with the wrong kind of data".into()),
     }

@@ -18,6 +18,12 @@ pub enum Param {
     Any,
     /// `string`.
     Str,
+    /// `int`.
+    Int,
+    /// `bool`.
+    Bool,
+    /// `map[string]interface {}`.
+    Map,
 }
 
 pub struct Sig {
@@ -47,6 +53,7 @@ pub enum Builtin {
     Gt,
     Ge,
     Agent(AgentFn),
+    Sprig(&'static str),
 }
 
 use Param::{Any, Str, Value as V};
@@ -74,6 +81,10 @@ pub fn lookup(name: &str) -> Option<(Sig, Builtin)> {
         "le" => (s(&[V, V], None), Builtin::Le),
         "gt" => (s(&[V, V], None), Builtin::Gt),
         "ge" => (s(&[V, V], None), Builtin::Ge),
+        _ if super::sprig::NAMES.contains(&name) => {
+            let n = super::sprig::NAMES.iter().find(|n| **n == name)?;
+            (super::sprig::signature(name)?, Builtin::Sprig(n))
+        }
         _ => {
             let f = agent::lookup(name)?;
             let sig = match f {
@@ -121,6 +132,7 @@ pub fn call(
         Builtin::Gt => Value::Bool(!(lt(&args[0], &args[1])? || eq(&args[0], &args[1..])?)),
         Builtin::Ge => Value::Bool(!lt(&args[0], &args[1])?),
         Builtin::Agent(a) => agent::call(a, args, state)?,
+        Builtin::Sprig(n) => super::sprig::call(n, args)?,
         Builtin::And | Builtin::Or | Builtin::Call => {
             return Err(format!("{name} is evaluated by the executor"))
         }
@@ -254,7 +266,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 Value::Uint8(*s.get(x).ok_or_else(|| format!("index out of range: {x}"))?)
             }
             Value::Map(m) => match ix {
-                Value::Str(k) => m.get(&k[..]).cloned().unwrap_or(Value::Nil),
+                Value::Str(k) => m.borrow().get(&k[..]).cloned().unwrap_or(Value::Nil),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(
@@ -308,7 +320,7 @@ fn length(item: &Value) -> Result<i64, String> {
     Ok(match item {
         Value::Str(s) => s.len() as i64,
         Value::List(l, _) => l.len() as i64,
-        Value::Map(m) => m.len() as i64,
+        Value::Map(m) => m.borrow().len() as i64,
         Value::Nil => return Err("len of nil value".into()),
         other => return Err(format!("len of type {}", other.type_name())),
     })
@@ -376,7 +388,10 @@ pub fn eq(a: &Value, others: &[Value]) -> Result<bool, String> {
                 (Value::Str(x), Value::Str(y)) => x == y,
                 (Value::Nil, _) | (_, Value::Nil) => a.is_nil() == b.is_nil(),
                 (Value::Secret(x), Value::Secret(y)) => x == y,
-                (Value::Secret(_), _) | (_, Value::Secret(_)) => return Err(BAD_CMP.into()),
+                (Value::Time(x), Value::Time(y)) => x == y,
+                (Value::Secret(_) | Value::Time(_), _) | (_, Value::Secret(_) | Value::Time(_)) => {
+                    return Err(BAD_CMP.into())
+                }
                 _ => {
                     if std::mem::discriminant(a) != std::mem::discriminant(b) {
                         return Err(format!(

@@ -2,8 +2,8 @@
 //! and precisions counted in runes, verb rules per type and the `%!verb(type=value)`,
 //! `%!v(MISSING)`, `%!(EXTRA ...)`, `%!(NOVERB)`, `%!(BADWIDTH)` markers.
 
-use super::strconv::{can_backquote, format_float, quote, quote_rune};
-use super::unicode::{is_print, push_rune, rune_count, RUNE_ERROR};
+use super::strconv::{can_backquote, quote};
+use super::unicode::{push_rune, rune_count};
 use super::value::{Value, SECRET_FIELDS, SECRET_TYPE};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -13,30 +13,36 @@ pub enum PrintMode {
 }
 
 #[derive(Default, Clone, Copy)]
-struct Flags {
-    plus: bool,
-    minus: bool,
-    sharp: bool,
-    space: bool,
-    zero: bool,
-    plus_v: bool,
-    sharp_v: bool,
-    wid: usize,
-    wid_present: bool,
-    prec: usize,
-    prec_present: bool,
+pub(super) struct Flags {
+    pub(super) plus: bool,
+    pub(super) minus: bool,
+    pub(super) sharp: bool,
+    pub(super) space: bool,
+    pub(super) zero: bool,
+    pub(super) plus_v: bool,
+    pub(super) sharp_v: bool,
+    pub(super) wid: usize,
+    pub(super) wid_present: bool,
+    pub(super) prec: usize,
+    pub(super) prec_present: bool,
 }
 
-struct Printer {
-    buf: Vec<u8>,
-    f: Flags,
+pub(super) struct Printer {
+    pub(super) buf: Vec<u8>,
+    pub(super) f: Flags,
+    /// Nesting of the container being printed: maps can hold themselves (Sprig's `set`).
+    pub(super) depth: usize,
 }
+
+/// Containers nested deeper than this print as `...` instead of recursing further.
+const MAX_PRINT_DEPTH: usize = 100;
 
 /// `fmt.Sprint` (spaces between operands when neither is a string) or `fmt.Sprintln`.
 pub fn sprint(args: &[Value], mode: PrintMode) -> Vec<u8> {
     let mut p = Printer {
         buf: Vec::new(),
         f: Flags::default(),
+        depth: 0,
     };
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
@@ -81,6 +87,7 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
     let mut p = Printer {
         buf: Vec::new(),
         f: Flags::default(),
+        depth: 0,
     };
     let end = format.len();
     let mut arg_num = 0usize;
@@ -305,7 +312,7 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
 }
 
 impl Printer {
-    fn write_padding(&mut self, n: usize) {
+    pub(super) fn write_padding(&mut self, n: usize) {
         let c = if self.f.zero && !self.f.minus {
             b'0'
         } else {
@@ -314,7 +321,7 @@ impl Printer {
         self.buf.extend(std::iter::repeat_n(c, n));
     }
 
-    fn pad(&mut self, b: &[u8]) {
+    pub(super) fn pad(&mut self, b: &[u8]) {
         if !self.f.wid_present || self.f.wid == 0 {
             self.buf.extend_from_slice(b);
             return;
@@ -337,7 +344,7 @@ impl Printer {
         self.buf.push(b')');
     }
 
-    fn bad_verb(&mut self, verb: char, v: &Value) {
+    pub(super) fn bad_verb(&mut self, verb: char, v: &Value) {
         self.buf.extend_from_slice(b"%!");
         push_rune(&mut self.buf, verb);
         self.buf.push(b'(');
@@ -367,6 +374,20 @@ impl Printer {
     }
 
     fn print_value(&mut self, v: &Value, verb: char) {
+        if matches!(v, Value::List(..) | Value::Map(_)) {
+            if self.depth >= MAX_PRINT_DEPTH {
+                self.buf.extend_from_slice(b"...");
+                return;
+            }
+            self.depth += 1;
+            self.print_scalar_or_container(v, verb);
+            self.depth -= 1;
+        } else {
+            self.print_scalar_or_container(v, verb);
+        }
+    }
+
+    fn print_scalar_or_container(&mut self, v: &Value, verb: char) {
         match v {
             Value::Nil => {
                 if self.f.sharp_v {
@@ -424,7 +445,7 @@ impl Printer {
                 } else {
                     self.buf.extend_from_slice(b"map[");
                 }
-                for (i, (k, e)) in m.iter().enumerate() {
+                for (i, (k, e)) in m.borrow().iter().enumerate() {
                     if i > 0 {
                         if self.f.sharp_v {
                             self.buf.extend_from_slice(b", ");
@@ -438,6 +459,13 @@ impl Printer {
                 }
                 self.buf.push(if self.f.sharp_v { b'}' } else { b']' });
             }
+            Value::Time(t) => match verb {
+                'v' | 's' | 'x' | 'X' | 'q' => {
+                    let s = super::sprig_time::go_time_string(t);
+                    self.fmt_string(s.as_bytes(), verb, v)
+                }
+                _ => self.bad_verb(verb, v),
+            },
             Value::Secret(s) => {
                 if self.f.sharp_v {
                     self.buf.extend_from_slice(SECRET_TYPE.as_bytes());
@@ -566,166 +594,6 @@ impl Printer {
             self.write_padding(self.f.wid - width);
         }
     }
-
-    fn fmt_integer(&mut self, u: u64, signed: bool, verb: char, v: &Value) {
-        let (base, upper) = match verb {
-            'v' | 'd' => (10, false),
-            'b' => (2, false),
-            'o' | 'O' => (8, false),
-            'x' => (16, false),
-            'X' => (16, true),
-            'c' => {
-                let r = u32::try_from(u)
-                    .ok()
-                    .and_then(char::from_u32)
-                    .unwrap_or(RUNE_ERROR);
-                let mut b = Vec::new();
-                push_rune(&mut b, r);
-                self.pad(&b);
-                return;
-            }
-            'q' => {
-                let q = quote_rune(u, self.f.plus);
-                self.pad(&q);
-                return;
-            }
-            'U' => {
-                self.fmt_unicode(u);
-                return;
-            }
-            _ => {
-                self.bad_verb(verb, v);
-                return;
-            }
-        };
-        let digits: &[u8] = if upper {
-            b"0123456789ABCDEFX"
-        } else {
-            b"0123456789abcdefx"
-        };
-        let negative = signed && (u as i64) < 0;
-        let mut u = if negative {
-            (u as i64).unsigned_abs()
-        } else {
-            u
-        };
-        let mut prec = 0usize;
-        if self.f.prec_present {
-            prec = self.f.prec;
-            if prec == 0 && u == 0 {
-                let old = self.f.zero;
-                self.f.zero = false;
-                self.write_padding(self.f.wid);
-                self.f.zero = old;
-                return;
-            }
-        } else if self.f.zero && !self.f.minus && self.f.wid_present {
-            prec = self.f.wid;
-            if negative || self.f.plus || self.f.space {
-                prec = prec.saturating_sub(1);
-            }
-        }
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            out.push(digits[(u % base) as usize]);
-            u /= base;
-            if u == 0 {
-                break;
-            }
-        }
-        while out.len() < prec {
-            out.push(b'0');
-        }
-        if self.f.sharp {
-            match base {
-                2 => out.extend_from_slice(b"b0"),
-                8 if out.last() != Some(&b'0') => out.push(b'0'),
-                16 => {
-                    out.push(digits[16]);
-                    out.push(b'0');
-                }
-                _ => {}
-            }
-        }
-        if verb == 'O' {
-            out.extend_from_slice(b"o0");
-        }
-        if negative {
-            out.push(b'-');
-        } else if self.f.plus {
-            out.push(b'+');
-        } else if self.f.space {
-            out.push(b' ');
-        }
-        out.reverse();
-        let old = self.f.zero;
-        self.f.zero = false;
-        self.pad(&out);
-        self.f.zero = old;
-    }
-
-    fn fmt_unicode(&mut self, u: u64) {
-        let mut s = format!("U+{:04X}", u);
-        if self.f.prec_present && self.f.prec > 4 {
-            s = format!("U+{:0width$X}", u, width = self.f.prec);
-        }
-        if self.f.sharp {
-            if let Some(r) = u32::try_from(u).ok().and_then(char::from_u32) {
-                if is_print(r) {
-                    s.push_str(&format!(" '{r}'"));
-                }
-            }
-        }
-        let old = self.f.zero;
-        self.f.zero = false;
-        self.pad(s.as_bytes());
-        self.f.zero = old;
-    }
-
-    fn fmt_float(&mut self, x: f64, verb: char, v: &Value) {
-        let (verb, mut prec) = match verb {
-            'v' => ('g', -1),
-            'g' | 'G' => (verb, -1),
-            'f' | 'F' | 'e' | 'E' => (verb, 6),
-            _ => {
-                self.bad_verb(verb, v);
-                return;
-            }
-        };
-        if self.f.prec_present {
-            prec = self.f.prec as i32;
-        }
-        let s = format_float(x, verb, prec);
-        let mut num: Vec<u8> = if s.starts_with('-') || s.starts_with('+') {
-            s.into_bytes()
-        } else {
-            format!("+{s}").into_bytes()
-        };
-        if self.f.space && num[0] == b'+' && !self.f.plus {
-            num[0] = b' ';
-        }
-        if num[1] == b'I' || num[1] == b'N' {
-            let old = self.f.zero;
-            self.f.zero = false;
-            if num[1] == b'N' && !self.f.space && !self.f.plus {
-                num.remove(0);
-            }
-            self.pad(&num);
-            self.f.zero = old;
-            return;
-        }
-        if self.f.plus || num[0] != b'+' {
-            if self.f.zero && !self.f.minus && self.f.wid_present && self.f.wid > num.len() {
-                self.buf.push(num[0]);
-                self.write_padding(self.f.wid - num.len());
-                self.buf.extend_from_slice(&num[1..]);
-                return;
-            }
-            self.pad(&num);
-            return;
-        }
-        self.pad(&num[1..]);
-    }
 }
 
 #[cfg(test)]
@@ -818,6 +686,19 @@ mod tests {
         );
         assert_eq!(pf("%v", &[Value::Complex(0.0, 2.0)]), "(0+2i)");
         assert_eq!(pf("%05s", &[s("ab")]), "000ab");
+        assert_eq!(
+            pf(
+                "%#g|%#.3g|%#v|%x|%#.0f",
+                &[
+                    Value::Float(1.0),
+                    Value::Float(2.5),
+                    Value::Float(2.0),
+                    Value::Float(3.0),
+                    Value::Float(3.0)
+                ]
+            ),
+            "1.00000|2.50|2|0x1.8p+01|3."
+        );
     }
 
     #[test]
@@ -853,7 +734,7 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(b"b".to_vec(), Value::Float(2.0));
         m.insert(b"a".to_vec(), Value::Nil);
-        assert_eq!(pf("%v", &[Value::Map(Rc::new(m))]), "map[a:<nil> b:2]");
+        assert_eq!(pf("%v", &[Value::map(m)]), "map[a:<nil> b:2]");
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn underscore_ok(s: &str) -> bool {
 }
 
 /// `strconv.ParseUint(s, 0, 64)` / `ParseInt`: (magnitude, negative).
-fn parse_integer(s: &str) -> Option<(u64, bool)> {
+pub fn parse_integer(s: &str) -> Option<(u64, bool)> {
     let (neg, body) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),

@@ -2,16 +2,28 @@
 //! agent's templates (see `tests/fixtures/gotemplate/`, the golden corpus that specifies it).
 //!
 //! Pipeline: [`lexer`] → [`parser`] (with Go's parse-time checks) → [`exec`] over [`value`]s,
-//! printing through a port of Go's [`fmt`]. The agent's functions live in [`agent`].
+//! printing through a port of Go's [`fmt`]. The agent's functions live in [`agent`], the common
+//! Sprig functions in [`sprig`].
+//!
+//! Limits (Go has none of these but its 100000-deep `template` recursion): parentheses and
+//! control blocks nest at most [`parser::MAX_NESTING`] deep in one template, template calls plus
+//! nested blocks and pipelines at most [`MAX_DEPTH`] deep at run time (well inside a 1 MiB stack
+//! even in debug builds), output is capped at [`MAX_OUTPUT`] bytes and a render evaluates at most
+//! [`exec::MAX_STEPS`] nodes.
 
 mod agent;
 mod ast;
 mod builtins;
+mod eval;
 mod exec;
 mod fmt;
+mod fmt_number;
 mod lexer;
 mod literal;
 mod parser;
+mod sprig;
+mod sprig_json;
+mod sprig_time;
 mod strconv;
 mod unicode;
 mod value;
@@ -53,12 +65,19 @@ pub struct GoTemplate {
 impl GoTemplate {
     /// Parses `source`; `name` is the template's name in messages (Go uses the file's base name).
     pub fn parse(name: &str, source: &[u8]) -> Result<Self, TemplateError> {
-        let trees =
-            parser::parse(name, source, &builtins::has_function).map_err(|e| TemplateError {
+        let trees = parser::parse(name, source, &builtins::has_function).map_err(|e| {
+            // Go's message has no column; the field still gets the token's (1-based) column.
+            let pos = e.pos.min(source.len());
+            let line_start = source[..pos]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| i + 1);
+            TemplateError {
                 message: e.message,
                 line: Some(e.line),
-                column: None,
-            })?;
+                column: Some(pos - line_start + 1),
+            }
+        })?;
         Ok(GoTemplate {
             name: name.to_string(),
             source: Arc::from(source),
@@ -170,3 +189,6 @@ fn collect_arg(arg: &Arg, found: &mut Vec<(usize, DataRequest)>) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sprig_tests;

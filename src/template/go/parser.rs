@@ -17,6 +17,8 @@ pub const MAX_NESTING: usize = 100;
 pub struct ParseError {
     pub message: String,
     pub line: usize,
+    /// Byte offset of the token the error is about.
+    pub pos: usize,
 }
 
 /// All templates of one source: the main one under the file's name plus every define/block.
@@ -33,6 +35,7 @@ struct Parser<'a> {
     items: Vec<Item>,
     idx: usize,
     line: usize,
+    pos: usize,
     has_function: &'a dyn Fn(&str) -> bool,
     trees: TreeSet,
     vars: Vec<String>,
@@ -49,6 +52,7 @@ pub fn parse(name: &str, source: &[u8], has_function: &dyn Fn(&str) -> bool) -> 
         items: lex(source),
         idx: 0,
         line: 1,
+        pos: 0,
         has_function,
         trees: HashMap::new(),
         vars: vec!["$".into()],
@@ -65,6 +69,7 @@ impl Parser<'_> {
         Err(ParseError {
             message: format!("template: {}:{}: {}", self.name, self.line, msg.into()),
             line: self.line,
+            pos: self.pos,
         })
     }
 
@@ -74,6 +79,7 @@ impl Parser<'_> {
             self.idx += 1;
         }
         self.line = item.line;
+        self.pos = item.pos;
         if item.kind == Kind::Error {
             return self.error(String::from_utf8_lossy(&item.val).into_owned());
         }

@@ -105,6 +105,27 @@ pub fn format_float(v: f64, verb: char, prec: i32) -> String {
     }
     let a = v.abs();
     let short = prec < 0;
+    if matches!(verb, 'x' | 'X' | 'b') {
+        let bits = a.to_bits();
+        let mut exp = ((bits >> 52) & 0x7ff) as i32;
+        let mut mant = bits & ((1u64 << 52) - 1);
+        if exp == 0 {
+            exp += 1;
+        } else {
+            mant |= 1u64 << 52;
+        }
+        exp -= 1023;
+        if verb == 'b' {
+            out.push_str(&format!(
+                "{mant}p{}{}",
+                if exp - 52 >= 0 { "+" } else { "" },
+                exp - 52
+            ));
+        } else {
+            fmt_x(&mut out, prec, verb == 'X', mant, exp);
+        }
+        return out;
+    }
     match verb {
         'e' | 'E' => {
             let d = if short {
@@ -164,6 +185,61 @@ pub fn format_float(v: f64, verb: char, prec: i32) -> String {
         }
     }
     out
+}
+
+/// Go's `fmtX`: hexadecimal mantissa and binary exponent (`0x1.8p+01`).
+fn fmt_x(out: &mut String, prec: i32, upper: bool, mut mant: u64, mut exp: i32) {
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        LOWER_HEX
+    };
+    out.push('0');
+    out.push(if upper { 'X' } else { 'x' });
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        out.push('.');
+        while mant != 0 {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    out.push(if upper { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 100 {
+        out.push_str(&format!("{e:02}"));
+    } else {
+        out.push_str(&e.to_string());
+    }
 }
 
 const LOWER_HEX: &[u8] = b"0123456789abcdef";
@@ -301,6 +377,10 @@ mod tests {
         assert_eq!(format_float(0.000012345, 'g', 2), "1.2e-05");
         assert_eq!(format_float(3.0, 'f', -1), "3");
         assert_eq!(format_float(f64::INFINITY, 'g', -1), "+Inf");
+        assert_eq!(format_float(3.0, 'x', -1), "0x1.8p+01");
+        assert_eq!(format_float(1.0, 'X', 2), "0X1.00P+00");
+        assert_eq!(format_float(0.0, 'x', -1), "0x0p+00");
+        assert_eq!(format_float(1.0, 'b', -1), "4503599627370496p-52");
     }
 
     #[test]

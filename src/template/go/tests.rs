@@ -192,6 +192,7 @@ fn parse_errors_name_template_and_line() {
         "template: conf.tmpl:3: function \"nosuch\" not defined"
     );
     assert_eq!(e.line, Some(3));
+    assert_eq!(e.column, Some(4));
 }
 
 #[test]
@@ -201,6 +202,19 @@ fn runaway_recursion_fails_cleanly_on_a_small_stack() {
     let out = std::thread::Builder::new()
         .stack_size(1 << 20)
         .spawn(move || render(src, &Snapshot::new()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(out.unwrap_err().contains("exceeded maximum template depth"));
+    // The same through deeply nested parentheses, the costliest frames per level.
+    let parens = format!(
+        r#"{{{{ define "r" }}}}{{{{ template "r" {}1{} }}}}{{{{ end }}}}{{{{ template "r" }}}}"#,
+        "(print ".repeat(90),
+        ")".repeat(90)
+    );
+    let out = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || render(&parens, &Snapshot::new()))
         .unwrap()
         .join()
         .unwrap();
@@ -256,6 +270,19 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         Just(b" \"s\" ".to_vec()),
         Just(b" secret \"p\" \"dev\" \"/\" ".to_vec()),
         Just(b" getSecretByName \"p\" \"dev\" \"/\" \"A\" ".to_vec()),
+        Just(b" dict \"k\" ".to_vec()),
+        Just(b" set $x \"k\" ".to_vec()),
+        Just(b" list ".to_vec()),
+        Just(b" repeat 3 ".to_vec()),
+        Just(b" substr 1 ".to_vec()),
+        Just(b" trunc -2 ".to_vec()),
+        Just(b" indent 2 ".to_vec()),
+        Just(b" toJson ".to_vec()),
+        Just(b" fromJson ".to_vec()),
+        Just(b" regexReplaceAll \"(a*)\" ".to_vec()),
+        Just(b" default ".to_vec()),
+        Just(b" first ".to_vec()),
+        Just(b" div 1 ".to_vec()),
         prop::collection::vec(any::<u8>(), 0..6),
     ]
 }
@@ -279,4 +306,34 @@ proptest! {
             let _ = t.literal_requests();
         }
     }
+}
+
+#[test]
+fn go_semantics_beyond_the_corpus() {
+    let data = Snapshot::new();
+    let out = |s: &str| String::from_utf8(done(s, &data)).unwrap();
+    assert_eq!(out("{{ range 3 }}{{ . }}{{ end }}|{{ range $v := 2 }}{{ $v }}{{ end }}|{{ range 0 }}x{{ else }}none{{ end }}"), "012|01|none");
+    assert_eq!(out("{{ $ = 5 }}{{ $ }}"), "5");
+    assert_eq!(
+        out(r#"{{ $m := fromJson "{\"a\": null}" }}[{{ $m.nope.deeper }}]"#),
+        "[<no value>]"
+    );
+    assert!(
+        render(r#"{{ $m := fromJson "{\"a\": null}" }}{{ $m.a.b }}"#, &data)
+            .unwrap_err()
+            .contains("nil pointer evaluating interface {}.b")
+    );
+    assert!(render("{{ eq (list 1) (list 1) }}", &data)
+        .unwrap_err()
+        .contains("non-comparable"));
+    assert_eq!(out("{{ index \"abc\" 1 }} {{ printf \"%T\" (index \"abc\" 1) }} {{ eq (index \"abc\" 0) 'a' }}"), "98 uint8 true");
+    assert_eq!(
+        out("{{ 1+2i }} {{ printf \"%.1f\" 1.5-2i }} {{ 0x1p-2 }} {{ -0.0 }}"),
+        "(1+2i) (1.5-2.0i) 0.25 -0"
+    );
+    assert_eq!(out("{{ with $x := 0 }}a{{ else }}{{ $x }}{{ end }}"), "0");
+    assert_eq!(
+        out("{{ range $i, $c := list \"a\" \"b\" }}{{ if $i }},{{ end }}{{ $c }}{{ end }}"),
+        "a,b"
+    );
 }

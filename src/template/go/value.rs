@@ -2,6 +2,7 @@
 //! `text/template`: strings are bytes, JSON numbers are `float64`, JSON objects are
 //! `map[string]interface {}` (iterated in sorted key order), secrets are a struct.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -12,7 +13,12 @@ use crate::template::data::Secret;
 pub enum ElemType {
     Any,
     Secret,
+    /// `[]string` (Sprig's `splitList`, `keys`).
+    Str,
 }
+
+/// A shared, mutable map: Go maps are references, and Sprig's `set` changes them in place.
+pub type MapRef = Rc<RefCell<BTreeMap<Vec<u8>, Value>>>;
 
 #[derive(Clone, Debug)]
 pub enum Value {
@@ -26,8 +32,10 @@ pub enum Value {
     Complex(f64, f64),
     Str(Rc<[u8]>),
     List(Rc<Vec<Value>>, ElemType),
-    Map(Rc<BTreeMap<Vec<u8>, Value>>),
+    Map(MapRef),
     Secret(Rc<Secret>),
+    /// A `time.Time` (Sprig's `now`).
+    Time(chrono::DateTime<chrono::FixedOffset>),
 }
 
 /// The exported fields of the secret struct, in declaration order.
@@ -50,6 +58,10 @@ impl Value {
         Value::Str(Rc::from(s.as_ref()))
     }
 
+    pub fn map(m: BTreeMap<Vec<u8>, Value>) -> Value {
+        Value::Map(Rc::new(RefCell::new(m)))
+    }
+
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }
@@ -66,8 +78,10 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_, ElemType::Any) => "[]interface {}",
             Value::List(_, ElemType::Secret) => "[]main.Secret",
+            Value::List(_, ElemType::Str) => "[]string",
             Value::Map(_) => "map[string]interface {}",
             Value::Secret(_) => SECRET_TYPE,
+            Value::Time(_) => "time.Time",
         }
     }
 
@@ -82,8 +96,8 @@ impl Value {
             Value::Complex(r, i) => *r != 0.0 || *i != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::List(l, _) => !l.is_empty(),
-            Value::Map(m) => !m.is_empty(),
-            Value::Secret(_) => true,
+            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Secret(_) | Value::Time(_) => true,
         }
     }
 
@@ -116,7 +130,7 @@ impl Value {
                 Rc::new(a.iter().map(Value::from_json).collect()),
                 ElemType::Any,
             ),
-            serde_json::Value::Object(o) => Value::Map(Rc::new(json_map(o))),
+            serde_json::Value::Object(o) => Value::map(json_map(o)),
         }
     }
 }
@@ -148,6 +162,7 @@ mod tests {
     fn json_numbers_are_floats() {
         let v = Value::from_json(&serde_json::json!({"a": 5432, "b": null}));
         let Value::Map(m) = v else { panic!() };
+        let m = m.borrow();
         assert!(matches!(m[b"a".as_slice()], Value::Float(f) if f == 5432.0));
         assert!(m[b"b".as_slice()].is_nil());
     }

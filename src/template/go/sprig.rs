@@ -1,0 +1,670 @@
+//! The commonly used part of the Sprig function library (github.com/Masterminds/sprig v3), with
+//! Sprig's semantics: its argument order (`trimPrefix "-" s`), its lenient conversions (`atoi`
+//! gives 0 on bad input, `b64dec` returns the error text) and its panics turned into errors.
+//! `env` and `expandenv` are deliberately absent.
+//!
+//! Supported: default empty coalesce ternary quote squote upper lower title trim trimPrefix
+//! trimSuffix trimAll replace contains hasPrefix hasSuffix repeat substr trunc indent nindent
+//! nospace split splitList join list first last has dict get set hasKey keys values pluck b64enc
+//! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int add sub mul div mod now
+//! date uuidv4 randAlphaNum regexMatch regexReplaceAll sortAlpha add1.
+//!
+//! Where Go's map iteration is random (`keys`, `values`), keys come out sorted.
+
+use std::rc::Rc;
+
+use base64::Engine as _;
+use sha1::Digest as _;
+
+use super::builtins::{Param, Sig};
+use super::exec::MAX_OUTPUT;
+use super::fmt::{sprint, PrintMode};
+use super::literal::parse_integer;
+use super::sprig_json::{from_json, to_json};
+use super::sprig_time::go_format;
+use super::strconv::quote;
+use super::value::{ElemType, Value};
+
+/// Every Sprig function this engine provides, by template name.
+pub const NAMES: &[&str] = &[
+    "default",
+    "empty",
+    "coalesce",
+    "ternary",
+    "quote",
+    "squote",
+    "upper",
+    "lower",
+    "title",
+    "trim",
+    "trimPrefix",
+    "trimSuffix",
+    "trimAll",
+    "replace",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "repeat",
+    "substr",
+    "trunc",
+    "indent",
+    "nindent",
+    "nospace",
+    "split",
+    "splitList",
+    "join",
+    "list",
+    "first",
+    "last",
+    "has",
+    "dict",
+    "get",
+    "set",
+    "hasKey",
+    "keys",
+    "values",
+    "pluck",
+    "b64enc",
+    "b64dec",
+    "sha256sum",
+    "sha1sum",
+    "toJson",
+    "toPrettyJson",
+    "fromJson",
+    "toString",
+    "atoi",
+    "int",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "now",
+    "date",
+    "uuidv4",
+    "randAlphaNum",
+    "regexMatch",
+    "regexReplaceAll",
+    "sortAlpha",
+    "add1",
+];
+
+use Param::{Any, Bool, Int, Map, Str};
+
+/// The Go signature of a Sprig function.
+pub fn signature(name: &str) -> Option<Sig> {
+    let s = |fixed: &'static [Param], variadic: Option<Param>| Some(Sig { fixed, variadic });
+    match name {
+        "default" => s(&[Any], Some(Any)),
+        "empty" | "first" | "last" | "toJson" | "toPrettyJson" | "toString" | "int"
+        | "sortAlpha" | "add1" => s(&[Any], None),
+        "coalesce" | "quote" | "squote" | "list" | "dict" | "add" => s(&[], Some(Any)),
+        "ternary" => s(&[Any, Any, Bool], None),
+        "upper" | "lower" | "title" | "trim" | "nospace" | "b64enc" | "b64dec" | "sha256sum"
+        | "sha1sum" | "fromJson" | "atoi" => s(&[Str], None),
+        "trimPrefix" | "trimSuffix" | "trimAll" | "contains" | "hasPrefix" | "hasSuffix"
+        | "split" | "splitList" | "regexMatch" => s(&[Str, Str], None),
+        "replace" | "regexReplaceAll" => s(&[Str, Str, Str], None),
+        "repeat" | "trunc" | "indent" | "nindent" => s(&[Int, Str], None),
+        "substr" => s(&[Int, Int, Str], None),
+        "join" => s(&[Str, Any], None),
+        "has" | "sub" | "div" | "mod" => s(&[Any, Any], None),
+        "mul" => s(&[Any], Some(Any)),
+        "get" | "hasKey" => s(&[Map, Str], None),
+        "set" => s(&[Map, Str, Any], None),
+        "keys" => s(&[], Some(Map)),
+        "values" => s(&[Map], None),
+        "pluck" => s(&[Str], Some(Map)),
+        "now" | "uuidv4" => s(&[], None),
+        "date" => s(&[Str, Any], None),
+        "randAlphaNum" => s(&[Int], None),
+        _ => None,
+    }
+}
+
+/// Sprig's `strval`: strings as they are, anything else as `fmt.Sprintf("%v")`.
+fn strval(v: &Value) -> Vec<u8> {
+    match v {
+        Value::Str(s) => s.to_vec(),
+        other => sprint(std::slice::from_ref(other), PrintMode::Print),
+    }
+}
+
+fn bytes(v: &Value) -> &[u8] {
+    match v {
+        Value::Str(s) => s,
+        _ => b"",
+    }
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        _ => 0,
+    }
+}
+
+fn text(v: &Value) -> String {
+    String::from_utf8_lossy(bytes(v)).into_owned()
+}
+
+fn str_list(items: Vec<Vec<u8>>) -> Value {
+    Value::List(
+        Rc::new(items.into_iter().map(Value::str).collect()),
+        ElemType::Str,
+    )
+}
+
+/// Go's `cast.ToInt64`: numbers truncate, strings parse (base prefixes allowed), else 0.
+fn to_int64(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::Uint8(u) => *u as i64,
+        Value::Float(f) => *f as i64,
+        Value::Bool(b) => *b as i64,
+        Value::Str(s) => {
+            let s = String::from_utf8_lossy(s);
+            let mut t: &str = &s;
+            if let Some((int, frac)) = s.split_once('.') {
+                if !frac.is_empty() && frac.bytes().all(|c| c == b'0') {
+                    t = int;
+                }
+            }
+            match parse_integer(t) {
+                Some((m, neg)) if m <= i64::MAX as u64 => {
+                    if neg {
+                        -(m as i64)
+                    } else {
+                        m as i64
+                    }
+                }
+                Some((m, true)) if m == i64::MAX as u64 + 1 => i64::MIN,
+                _ => 0,
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// `reflect.DeepEqual` on template values.
+fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
+    if depth > 100 {
+        return false;
+    }
+    match (a, b) {
+        (Value::Nil, Value::Nil) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Uint8(x), Value::Uint8(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Complex(a1, b1), Value::Complex(a2, b2)) => a1 == a2 && b1 == b2,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Secret(x), Value::Secret(y)) => x == y,
+        (Value::Time(x), Value::Time(y)) => x == y,
+        (Value::List(x, t1), Value::List(y, t2)) => {
+            t1 == t2
+                && x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(p, q)| deep_equal(p, q, depth + 1))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            if Rc::ptr_eq(x, y) {
+                return true;
+            }
+            let (x, y) = (x.borrow(), y.borrow());
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w, depth + 1)))
+        }
+        _ => false,
+    }
+}
+
+fn capped(len: usize) -> Result<(), String> {
+    if len > MAX_OUTPUT {
+        return Err(format!("result would exceed {MAX_OUTPUT} bytes"));
+    }
+    Ok(())
+}
+
+fn map_chars(s: &[u8], f: impl FnMut(char) -> char) -> Vec<u8> {
+    String::from_utf8_lossy(s)
+        .chars()
+        .map(f)
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn simple_upper(c: char) -> char {
+    let mut u = c.to_uppercase();
+    match (u.next(), u.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+fn simple_lower(c: char) -> char {
+    let mut u = c.to_lowercase();
+    match (u.next(), u.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+/// Go's `strings.Title` word-boundary rule.
+fn is_separator(c: char) -> bool {
+    if c.is_ascii() {
+        return !(c.is_ascii_alphanumeric() || c == '_');
+    }
+    if c.is_alphanumeric() {
+        return false;
+    }
+    c.is_whitespace()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn replace_all(src: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
+    if old.is_empty() {
+        // Go inserts `new` before every rune and at the end.
+        let s = String::from_utf8_lossy(src);
+        let mut out = Vec::new();
+        for c in s.chars() {
+            out.extend_from_slice(new);
+            let mut b = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+        }
+        out.extend_from_slice(new);
+        return out;
+    }
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(i) = find(rest, old) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(new);
+        rest = &rest[i + old.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+fn split(orig: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
+    if sep.is_empty() {
+        return String::from_utf8_lossy(orig)
+            .chars()
+            .map(|c| c.to_string().into_bytes())
+            .collect();
+    }
+    let mut parts = Vec::new();
+    let mut rest = orig;
+    while let Some(i) = find(rest, sep) {
+        parts.push(rest[..i].to_vec());
+        rest = &rest[i + sep.len()..];
+    }
+    parts.push(rest.to_vec());
+    parts
+}
+
+fn trim_set(s: &[u8], cutset: &[u8]) -> Vec<u8> {
+    let set: Vec<char> = String::from_utf8_lossy(cutset).chars().collect();
+    String::from_utf8_lossy(s)
+        .trim_matches(|c| set.contains(&c))
+        .as_bytes()
+        .to_vec()
+}
+
+fn indent(spaces: i64, v: &[u8]) -> Result<Vec<u8>, String> {
+    if spaces < 0 {
+        return Err("strings: negative Repeat count".into());
+    }
+    capped(spaces as usize)?;
+    let pad = vec![b' '; spaces as usize];
+    let mut nl = vec![b'\n'];
+    nl.extend_from_slice(&pad);
+    let body = replace_all(v, b"\n", &nl);
+    capped(pad.len() + body.len())?;
+    Ok([pad, body].concat())
+}
+
+fn list_of(v: &Value, what: &str) -> Result<Rc<Vec<Value>>, String> {
+    match v {
+        Value::List(l, _) => Ok(l.clone()),
+        other => Err(format!("Cannot find {what} on type {}", kind_name(other))),
+    }
+}
+
+/// Go's `reflect.Kind` name, as Sprig's messages use it.
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Uint8(_) => "uint8",
+        Value::Float(_) => "float64",
+        Value::Complex(..) => "complex128",
+        Value::Str(_) => "string",
+        Value::List(..) => "slice",
+        Value::Map(_) => "map",
+        Value::Secret(_) | Value::Time(_) => "struct",
+    }
+}
+
+/// Runs the Sprig function `name` on arguments already checked against its signature.
+pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
+    let s = |b: Vec<u8>| Ok(Value::str(b));
+    match name {
+        "default" => Ok(if a.len() < 2 || !a[1].truth() {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        }),
+        "empty" => Ok(Value::Bool(!a[0].truth())),
+        "coalesce" => Ok(a.iter().find(|v| v.truth()).cloned().unwrap_or(Value::Nil)),
+        "ternary" => Ok(if matches!(a[2], Value::Bool(true)) {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        }),
+        "quote" | "squote" => {
+            let parts: Vec<Vec<u8>> = a
+                .iter()
+                .filter(|v| !v.is_nil())
+                .map(|v| {
+                    if name == "quote" {
+                        quote(&strval(v), false)
+                    } else {
+                        [b"'".as_slice(), &strval(v), b"'"].concat()
+                    }
+                })
+                .collect();
+            s(parts.join(&b' '))
+        }
+        "upper" => s(map_chars(bytes(&a[0]), simple_upper)),
+        "lower" => s(map_chars(bytes(&a[0]), simple_lower)),
+        "title" => {
+            let mut prev = ' ';
+            s(map_chars(bytes(&a[0]), |c| {
+                let out = if is_separator(prev) {
+                    simple_upper(c)
+                } else {
+                    c
+                };
+                prev = c;
+                out
+            }))
+        }
+        "trim" => s(String::from_utf8_lossy(bytes(&a[0]))
+            .trim()
+            .as_bytes()
+            .to_vec()),
+        "trimPrefix" => s(bytes(&a[1])
+            .strip_prefix(bytes(&a[0]))
+            .unwrap_or(bytes(&a[1]))
+            .to_vec()),
+        "trimSuffix" => s(bytes(&a[1])
+            .strip_suffix(bytes(&a[0]))
+            .unwrap_or(bytes(&a[1]))
+            .to_vec()),
+        "trimAll" => s(trim_set(bytes(&a[1]), bytes(&a[0]))),
+        "replace" => {
+            let out = replace_all(bytes(&a[2]), bytes(&a[0]), bytes(&a[1]));
+            capped(out.len())?;
+            s(out)
+        }
+        "contains" => Ok(Value::Bool(find(bytes(&a[1]), bytes(&a[0])).is_some())),
+        "hasPrefix" => Ok(Value::Bool(bytes(&a[1]).starts_with(bytes(&a[0])))),
+        "hasSuffix" => Ok(Value::Bool(bytes(&a[1]).ends_with(bytes(&a[0])))),
+        "repeat" => {
+            let n = int(&a[0]);
+            if n < 0 {
+                return Err("strings: negative Repeat count".into());
+            }
+            capped((n as usize).saturating_mul(bytes(&a[1]).len()))?;
+            s(bytes(&a[1]).repeat(n as usize))
+        }
+        "substr" => {
+            let (start, end, v) = (int(&a[0]), int(&a[1]), bytes(&a[2]));
+            let len = v.len() as i64;
+            let range = if start < 0 {
+                0..end
+            } else if end < 0 || end > len {
+                start..len
+            } else {
+                start..end
+            };
+            if range.start < 0 || range.end > len || range.start > range.end {
+                return Err(format!(
+                    "slice bounds out of range [{}:{}] with length {len}",
+                    range.start, range.end
+                ));
+            }
+            s(v[range.start as usize..range.end as usize].to_vec())
+        }
+        "trunc" => {
+            let (c, v) = (int(&a[0]), bytes(&a[1]));
+            let len = v.len() as i64;
+            if c < 0 && len + c > 0 {
+                return s(v[(len + c) as usize..].to_vec());
+            }
+            if c >= 0 && len > c {
+                return s(v[..c as usize].to_vec());
+            }
+            s(v.to_vec())
+        }
+        "indent" => s(indent(int(&a[0]), bytes(&a[1]))?),
+        "nindent" => s([b"\n".to_vec(), indent(int(&a[0]), bytes(&a[1]))?].concat()),
+        "nospace" => s(String::from_utf8_lossy(bytes(&a[0]))
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into_bytes()),
+        "split" => {
+            let parts = split(bytes(&a[1]), bytes(&a[0]));
+            Ok(Value::map(
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("_{i}").into_bytes(), Value::str(p)))
+                    .collect(),
+            ))
+        }
+        "splitList" => Ok(str_list(split(bytes(&a[1]), bytes(&a[0])))),
+        "sortAlpha" => {
+            let mut items = match &a[0] {
+                Value::List(..) => strslice(&a[0]),
+                other => vec![strval(other)],
+            };
+            items.sort();
+            Ok(str_list(items))
+        }
+        "add1" => Ok(Value::Int(to_int64(&a[0]).wrapping_add(1))),
+        "join" => {
+            let items = strslice(&a[1]);
+            let out = items.join(bytes(&a[0]));
+            capped(out.len())?;
+            s(out)
+        }
+        "list" => Ok(Value::List(Rc::new(a.to_vec()), ElemType::Any)),
+        "first" => Ok(list_of(&a[0], "first")?
+            .first()
+            .cloned()
+            .unwrap_or(Value::Nil)),
+        "last" => Ok(list_of(&a[0], "last")?
+            .last()
+            .cloned()
+            .unwrap_or(Value::Nil)),
+        "has" => match &a[1] {
+            Value::Nil => Ok(Value::Bool(false)),
+            hay => Ok(Value::Bool(
+                list_of(hay, "has")?.iter().any(|v| deep_equal(&a[0], v, 0)),
+            )),
+        },
+        "dict" => {
+            let mut m = std::collections::BTreeMap::new();
+            for pair in a.chunks(2) {
+                let v = pair.get(1).cloned().unwrap_or_else(|| Value::str(""));
+                m.insert(strval(&pair[0]), v);
+            }
+            Ok(Value::map(m))
+        }
+        "get" => {
+            let Value::Map(m) = &a[0] else {
+                return Ok(Value::str(""));
+            };
+            Ok(m.borrow()
+                .get(bytes(&a[1]))
+                .cloned()
+                .unwrap_or_else(|| Value::str("")))
+        }
+        "set" => {
+            if let Value::Map(m) = &a[0] {
+                m.borrow_mut().insert(bytes(&a[1]).to_vec(), a[2].clone());
+            }
+            Ok(a[0].clone())
+        }
+        "hasKey" => Ok(Value::Bool(
+            matches!(&a[0], Value::Map(m) if m.borrow().contains_key(bytes(&a[1]))),
+        )),
+        "keys" => {
+            let mut keys = Vec::new();
+            for d in a {
+                if let Value::Map(m) = d {
+                    keys.extend(m.borrow().keys().cloned());
+                }
+            }
+            Ok(str_list(keys))
+        }
+        "values" => {
+            let vals = match &a[0] {
+                Value::Map(m) => m.borrow().values().cloned().collect(),
+                _ => Vec::new(),
+            };
+            Ok(Value::List(Rc::new(vals), ElemType::Any))
+        }
+        "pluck" => {
+            let key = bytes(&a[0]);
+            let vals = a[1..]
+                .iter()
+                .filter_map(|d| match d {
+                    Value::Map(m) => m.borrow().get(key).cloned(),
+                    _ => None,
+                })
+                .collect();
+            Ok(Value::List(Rc::new(vals), ElemType::Any))
+        }
+        "b64enc" => s(base64::engine::general_purpose::STANDARD
+            .encode(bytes(&a[0]))
+            .into_bytes()),
+        "b64dec" => {
+            let input: Vec<u8> = bytes(&a[0])
+                .iter()
+                .copied()
+                .filter(|&c| c != b'\r' && c != b'\n')
+                .collect();
+            match base64::engine::general_purpose::STANDARD.decode(&input) {
+                Ok(b) => s(b),
+                Err(base64::DecodeError::InvalidByte(at, _)) => {
+                    s(format!("illegal base64 data at input byte {at}").into_bytes())
+                }
+                Err(_) => {
+                    s(format!("illegal base64 data at input byte {}", input.len()).into_bytes())
+                }
+            }
+        }
+        "sha256sum" => s(hex(&sha2::Sha256::digest(bytes(&a[0])))),
+        "sha1sum" => s(hex(&sha1::Sha1::digest(bytes(&a[0])))),
+        "toJson" => s(to_json(&a[0], false).unwrap_or_default()),
+        "toPrettyJson" => s(to_json(&a[0], true).unwrap_or_default()),
+        "fromJson" => Ok(from_json(bytes(&a[0]))),
+        "toString" => s(strval(&a[0])),
+        "atoi" => {
+            let t = text(&a[0]);
+            let digits = t.strip_prefix(['+', '-']).unwrap_or(&t);
+            let ok = !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit());
+            Ok(Value::Int(if ok {
+                t.parse::<i64>().unwrap_or(0)
+            } else {
+                0
+            }))
+        }
+        "int" => Ok(Value::Int(to_int64(&a[0]))),
+        "add" => Ok(Value::Int(
+            a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
+        )),
+        "sub" => Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))),
+        "mul" => Ok(Value::Int(
+            a.iter().fold(1i64, |acc, v| acc.wrapping_mul(to_int64(v))),
+        )),
+        "div" | "mod" => {
+            let (x, y) = (to_int64(&a[0]), to_int64(&a[1]));
+            if y == 0 {
+                return Err("runtime error: integer divide by zero".into());
+            }
+            Ok(Value::Int(if name == "div" {
+                x.wrapping_div(y)
+            } else {
+                x.wrapping_rem(y)
+            }))
+        }
+        "now" => Ok(Value::Time(chrono::Local::now().fixed_offset())),
+        "date" => {
+            let t = match &a[1] {
+                Value::Time(t) => *t,
+                Value::Int(secs) => chrono::DateTime::from_timestamp(*secs, 0)
+                    .map(|t| t.with_timezone(&chrono::Local).fixed_offset())
+                    .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
+                _ => chrono::Local::now().fixed_offset(),
+            };
+            s(go_format(&t, &text(&a[0])).into_bytes())
+        }
+        "uuidv4" => s(uuid::Uuid::new_v4().to_string().into_bytes()),
+        "randAlphaNum" => {
+            use rand::Rng as _;
+            let n = int(&a[0]);
+            if n <= 0 {
+                return s(Vec::new());
+            }
+            capped(n as usize)?;
+            let out: Vec<u8> = rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(n as usize)
+                .collect();
+            s(out)
+        }
+        "regexMatch" => {
+            let ok = regex::bytes::Regex::new(&text(&a[0]))
+                .map(|r| r.is_match(bytes(&a[1])))
+                .unwrap_or(false);
+            Ok(Value::Bool(ok))
+        }
+        "regexReplaceAll" => {
+            let re = regex::bytes::Regex::new(&text(&a[0]))
+                .map_err(|_| "regexp: invalid pattern".to_string())?;
+            let out = re.replace_all(bytes(&a[1]), bytes(&a[2])).into_owned();
+            capped(out.len())?;
+            s(out)
+        }
+        _ => Err(format!("{name} is not a Sprig function")),
+    }
+}
+
+/// Sprig's `strslice`: a list's non-nil items as strings, nil as none, anything else as one.
+fn strslice(v: &Value) -> Vec<Vec<u8>> {
+    match v {
+        Value::List(l, _) => l.iter().filter(|v| !v.is_nil()).map(strval).collect(),
+        Value::Nil => Vec::new(),
+        other => vec![strval(other)],
+    }
+}
+
+fn hex(b: &[u8]) -> Vec<u8> {
+    b.iter()
+        .flat_map(|x| format!("{x:02x}").into_bytes())
+        .collect()
+}

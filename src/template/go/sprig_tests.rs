@@ -1,0 +1,229 @@
+//! Sprig functions, each checked against the examples of Sprig's documentation.
+
+use super::GoEngine;
+use crate::template::{RenderOutcome, Snapshot, TemplateEngine};
+
+fn r(src: &str) -> String {
+    let t = GoEngine
+        .compile("s", src.as_bytes())
+        .unwrap_or_else(|e| panic!("{src}: {}", e.message));
+    match t.render(&Snapshot::new()) {
+        Ok(RenderOutcome::Done(out)) => String::from_utf8(out).unwrap(),
+        other => panic!("{src}: {other:?}"),
+    }
+}
+
+fn fails(src: &str) -> bool {
+    match GoEngine.compile("s", src.as_bytes()) {
+        Ok(t) => t.render(&Snapshot::new()).is_err(),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn defaults_and_conditionals() {
+    assert_eq!(r(r#"{{ default "foo" .Bar }}"#), "foo");
+    assert_eq!(
+        r(r#"{{ "" | default "foo" }}|{{ "x" | default "foo" }}|{{ 0 | default 7 }}"#),
+        "foo|x|7"
+    );
+    assert_eq!(
+        r(r#"{{ empty .Foo }} {{ empty "" }} {{ empty 0 }} {{ empty "a" }} {{ empty (list) }}"#),
+        "true true true false true"
+    );
+    assert_eq!(
+        r(r#"{{ coalesce 0 1 2 }} {{ coalesce .name .parent.name "Matt" }}"#),
+        "1 Matt"
+    );
+    assert_eq!(
+        r(
+            r#"{{ ternary "foo" "bar" true }} {{ true | ternary "foo" "bar" }} {{ false | ternary "foo" "bar" }}"#
+        ),
+        "foo foo bar"
+    );
+}
+
+#[test]
+fn string_functions() {
+    assert_eq!(
+        r(r#"{{ quote "hello" }} {{ squote "hello" }} {{ quote "a\"b" 1 }}"#),
+        r#""hello" 'hello' "a\"b" "1""#
+    );
+    assert_eq!(
+        r(
+            r#"[{{ trim "   hello    " }}] {{ trimAll "$" "$5.00" }} {{ trimSuffix "-" "hello-" }} {{ trimPrefix "-" "-hello" }}"#
+        ),
+        "[hello] 5.00 hello hello"
+    );
+    assert_eq!(
+        r(r#"{{ upper "hello" }} {{ lower "HELLO" }} {{ title "hello world" }}"#),
+        "HELLO hello Hello World"
+    );
+    assert_eq!(
+        r(
+            r#"{{ repeat 3 "hello" }} {{ substr 0 5 "hello world" }} {{ nospace "hello w o r l d" }}"#
+        ),
+        "hellohellohello hello helloworld"
+    );
+    assert_eq!(
+        r(r#"{{ trunc 5 "hello world" }} {{ trunc -5 "hello world" }} {{ trunc 50 "hi" }}"#),
+        "hello world hi"
+    );
+    assert_eq!(
+        r(
+            r#"{{ contains "cat" "catch" }} {{ hasPrefix "cat" "catch" }} {{ hasSuffix "cat" "catch" }}"#
+        ),
+        "true true false"
+    );
+    assert_eq!(
+        r(r#"{{ "I Am Henry VIII" | replace " " "-" }}"#),
+        "I-Am-Henry-VIII"
+    );
+    assert_eq!(
+        r("{{ indent 4 \"a\\nb\" }}|{{ nindent 2 \"x\" }}"),
+        "    a\n    b|\n  x"
+    );
+    assert_eq!(
+        r(
+            r#"{{ splitList "$" "foo$bar$baz" }} {{ $a := split "$" "foo$bar$baz" }}{{ $a._0 }}{{ $a._2 }}"#
+        ),
+        "[foo bar baz] foobaz"
+    );
+    assert_eq!(
+        r(
+            r#"{{ join "_" (list "hello" "world") }} {{ list 1 2 3 | join "-" }} {{ join "," "one" }}"#
+        ),
+        "hello_world 1-2-3 one"
+    );
+    assert_eq!(
+        r(r#"{{ toString 5 }} {{ printf "%T" (toString 1.5) }}"#),
+        "5 string"
+    );
+    assert!(fails(r#"{{ repeat -1 "x" }}"#));
+    assert!(fails(r#"{{ substr 4 2 "hello" }}"#));
+    assert!(fails(r#"{{ upper 3 }}"#));
+}
+
+#[test]
+fn lists_and_dicts() {
+    assert_eq!(
+        r(r#"{{ first (list 1 2 3) }} {{ last (list 1 2 3) }} {{ first (list) }}"#),
+        "1 3 <no value>"
+    );
+    assert_eq!(
+        r(r#"{{ has 4 (list 1 2 3 4) }} {{ has "4" (list 1 2 3 4) }} {{ has 1 nil }}"#),
+        "true false false"
+    );
+    assert!(fails(r#"{{ first "abc" }}"#));
+    let d = r#"{{ $myDict := dict "name1" "value1" "name2" "value2" }}"#;
+    assert_eq!(
+        r(&format!(
+            r#"{d}{{{{ get $myDict "name1" }}}}[{{{{ get $myDict "nope" }}}}]"#
+        )),
+        "value1[]"
+    );
+    assert_eq!(
+        r(&format!(
+            r#"{d}{{{{ $_ := set $myDict "name4" "value4" }}}}{{{{ $myDict.name4 }}}} {{{{ hasKey $myDict "name1" }}}} {{{{ hasKey $myDict "x" }}}}"#
+        )),
+        "value4 true false"
+    );
+    assert_eq!(
+        r(&format!(
+            r#"{d}{{{{ keys $myDict }}}} {{{{ values $myDict }}}} {{{{ len $myDict }}}}"#
+        )),
+        "[name1 name2] [value1 value2] 2"
+    );
+    assert_eq!(
+        r(
+            r#"{{ pluck "name1" (dict "name1" "value1") (dict "name1" "otherValue1") (dict "x" 1) }}"#
+        ),
+        "[value1 otherValue1]"
+    );
+    assert_eq!(r(r#"{{ dict "a" 1 "b" }}"#), "map[a:1 b:]");
+    // A map holding itself prints without recursing forever.
+    assert!(r(r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ $d }}"#).contains("..."));
+}
+
+#[test]
+fn encodings_and_hashes() {
+    assert_eq!(
+        r(r#"{{ b64enc "hello" }} {{ b64dec "aGVsbG8=" }} {{ b64dec "!!" }}"#),
+        "aGVsbG8= hello illegal base64 data at input byte 0"
+    );
+    assert_eq!(
+        r(r#"{{ sha256sum "Hello world!" }}"#),
+        "c0535e4be2b79ffd93291305436bf889314e4a3faec05ecffcbb7df31ad9e51a"
+    );
+    assert_eq!(
+        r(r#"{{ sha1sum "Hello world!" }}"#),
+        "d3486ae9136e7856bc42212385ea797094475802"
+    );
+    assert_eq!(
+        r(r#"{{ toJson (dict "a" 1 "b" (list "<x>" true nil)) }}"#),
+        r#"{"a":1,"b":["\u003cx\u003e",true,null]}"#
+    );
+    assert_eq!(
+        r(r#"{{ toPrettyJson (dict "a" (list 1)) }}"#),
+        "{\n  \"a\": [\n    1\n  ]\n}"
+    );
+    assert_eq!(
+        r(
+            r#"{{ $o := fromJson "{\"a\": 1, \"b\": [2]}" }}{{ $o.a }} {{ index $o.b 0 }} {{ fromJson "nope" }}"#
+        ),
+        "1 2 <no value>"
+    );
+}
+
+#[test]
+fn numbers() {
+    assert_eq!(
+        r(
+            r#"{{ atoi "42" }} {{ atoi "x" }} {{ int "3" }} {{ int 3.9 }} {{ int "0x1F" }} {{ int "10.00" }}"#
+        ),
+        "42 0 3 3 31 10"
+    );
+    assert_eq!(
+        r(r#"{{ add 1 2 3 }} {{ sub 5 2 }} {{ mul 2 3 4 }} {{ div 10 3 }} {{ mod 10 3 }}"#),
+        "6 3 24 3 1"
+    );
+    assert!(fails(r#"{{ div 1 0 }}"#));
+    assert_eq!(
+        r(
+            r#"{{ add1 41 }} {{ sortAlpha (list "b" "a" 3) }} {{ keys (dict "z" 1 "y" 2) | sortAlpha | join "," }}"#
+        ),
+        "42 [3 a b] y,z"
+    );
+}
+
+#[test]
+fn time_random_and_regex() {
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    assert_eq!(r(r#"{{ now | date "2006-01-02" }}"#), today);
+    assert!(r("{{ now }}").starts_with(&today));
+    let epoch = r(r#"{{ date "2006" 0 }}"#);
+    assert!(epoch == "1970" || epoch == "1969", "{epoch}");
+    let id = r("{{ uuidv4 }}");
+    assert_eq!(id.len(), 36);
+    assert_eq!(&id[14..15], "4");
+    let rnd = r("{{ randAlphaNum 10 }}");
+    assert_eq!(rnd.len(), 10);
+    assert!(rnd.bytes().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!(
+        r(
+            r#"{{ regexMatch "^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[A-Za-z]{2,}$" "test@acme.com" }} {{ regexMatch "(" "x" }}"#
+        ),
+        "true false"
+    );
+    assert_eq!(
+        r(r#"{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}"#),
+        "-W-xxW-"
+    );
+    assert!(fails(r#"{{ regexReplaceAll "(" "x" "y" }}"#));
+}
+
+#[test]
+fn env_functions_are_not_provided() {
+    assert!(GoEngine.compile("s", b"{{ env \"HOME\" }}").is_err());
+    assert!(GoEngine.compile("s", b"{{ expandenv \"$HOME\" }}").is_err());
+}
