@@ -128,19 +128,30 @@ fn kms() -> Command {
 }
 
 #[test]
-fn agent_with_a_valid_config_says_the_runtime_is_not_built_and_exits_1() {
+fn agent_logs_the_summary_then_runs_and_exit_after_auth_fails_without_a_server() {
+    // Nothing listens on port 1: with exit-after-auth the failed login ends the agent (exit 1).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("id"), "client").unwrap();
+    std::fs::write(dir.path().join("secret"), "SECRET-SHOULD-NOT-APPEAR").unwrap();
+    let cfg = format!(
+        "kms:\n  address: http://127.0.0.1:1\n  exit-after-auth: true\n  retry-strategy:\n    max-retries: 0\nauth:\n  type: universal-auth\n  config:\n    client-id: {d}/id\n    client-secret: {d}/secret\n",
+        d = dir.path().display()
+    );
+    let path = dir.path().join("agent.yaml");
+    std::fs::write(&path, cfg).unwrap();
     let out = kms()
         .args(["agent", "--config"])
-        .arg(examples_dir().join("demo.yaml"))
+        .arg(&path)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("runtime is not built yet"), "{stderr}");
     assert!(
         stderr.contains("auth: universal-auth"),
         "summary logged: {stderr}"
     );
+    assert!(stderr.contains("login failed"), "{stderr}");
+    assert!(!stderr.contains("SECRET-SHOULD-NOT-APPEAR"));
 }
 
 #[test]
