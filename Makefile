@@ -1,7 +1,7 @@
 # kms-agent: the commands the README promises. Everything here needs only a Rust toolchain.
 CARGO ?= cargo
 
-.PHONY: build test lint fmt
+.PHONY: build test lint fmt demo
 
 build:
 	$(CARGO) build --release --bin kms
@@ -16,3 +16,6 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+demo:
+	scripts/demo.sh
