@@ -40,6 +40,7 @@ pub enum CacheMsg {
     CheckKey,
 }
 
+#[derive(Debug, Clone)]
 pub struct CacheArgs {
     pub dir: PathBuf,
     pub key_source: KeySource,

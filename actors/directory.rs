@@ -7,6 +7,7 @@ use ractor::ActorRef;
 use tokio::sync::watch;
 
 use super::auth::AuthMsg;
+use super::cache::CacheMsg;
 use super::fetcher::FetcherMsg;
 use super::lease_manager::LeaseMsg;
 use crate::sensitive::Sensitive;
@@ -25,6 +26,7 @@ pub struct Directory {
     auth: Arc<RwLock<Option<ActorRef<AuthMsg>>>>,
     fetcher: Arc<RwLock<Option<ActorRef<FetcherMsg>>>>,
     leases: Arc<RwLock<Option<ActorRef<LeaseMsg>>>>,
+    cache: Arc<RwLock<Option<ActorRef<CacheMsg>>>>,
     /// Published by the AuthActor; survives its restarts.
     pub token: Arc<watch::Sender<Option<CurrentToken>>>,
     pub metrics: Arc<Metrics>,
@@ -39,6 +41,7 @@ impl Directory {
             auth: Arc::default(),
             fetcher: Arc::default(),
             leases: Arc::default(),
+            cache: Arc::default(),
             token: Arc::new(watch::channel(None).0),
         }
     }
@@ -69,6 +72,17 @@ impl Directory {
 
     pub fn set_leases(&self, r: ActorRef<LeaseMsg>) {
         if let Ok(mut g) = self.leases.write() {
+            *g = Some(r);
+        }
+    }
+
+    /// The persistent lease cache, when configured.
+    pub fn cache(&self) -> Option<ActorRef<CacheMsg>> {
+        self.cache.read().ok().and_then(|g| g.clone())
+    }
+
+    pub fn set_cache(&self, r: ActorRef<CacheMsg>) {
+        if let Ok(mut g) = self.cache.write() {
             *g = Some(r);
         }
     }

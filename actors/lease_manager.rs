@@ -10,15 +10,25 @@ use std::time::{Duration, Instant, SystemTime};
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinHandle;
 
+use super::cache::CacheMsg;
 use super::directory::Directory;
 use super::renderer::RendererMsg;
+use crate::cache::CachedLease;
 use crate::fetch::FetchFailure;
-use crate::leases::schedule::{next_step, LeaseStep};
+use crate::leases::schedule::{next_step, reusable, LeaseStep};
 use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
 use crate::restart_policy::{equal_jitter, exponential};
+use crate::sensitive::Sensitive;
 use crate::template::{DataRequest, DataValue};
 
 pub enum LeaseMsg {
+    /// A cached lease checked with the server at start: reuse it (`Some`) or forget it.
+    Restored {
+        spec: LeaseSpec,
+        grant: Option<LeaseGrant>,
+    },
+    /// Every cached lease has been checked: answer the requests held meanwhile.
+    RestoreDone,
     /// A renderer needs the credentials of `request` (a `DataRequest::DynamicSecret`).
     Get {
         request: DataRequest,
@@ -69,6 +79,10 @@ struct Managed {
 pub struct LeaseManagerState {
     args: LeaseManagerArgs,
     leases: HashMap<LeaseSpec, Managed>,
+    /// While cached leases are checked at start, requests wait (so a cached lease is reused
+    /// instead of a new one created).
+    restoring: bool,
+    held: Vec<Waiter>,
 }
 
 pub struct LeaseManagerActor;
@@ -86,7 +100,23 @@ impl Actor for LeaseManagerActor {
         Ok(LeaseManagerState {
             args,
             leases: HashMap::new(),
+            restoring: false,
+            held: Vec::new(),
         })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<LeaseMsg>,
+        state: &mut LeaseManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(cache) = state.args.directory.cache() {
+            state.restoring = true;
+            let api = state.args.api.clone();
+            let directory = state.args.directory.clone();
+            tokio::spawn(restore(myself, cache, api, directory));
+        }
+        Ok(())
     }
 
     async fn post_stop(
@@ -113,7 +143,36 @@ impl Actor for LeaseManagerActor {
                 request,
                 round,
                 reply,
+            } if state.restoring => state.held.push(Waiter {
+                request,
+                round,
+                reply,
+            }),
+            LeaseMsg::Get {
+                request,
+                round,
+                reply,
             } => get(&myself, state, request, round, reply),
+            LeaseMsg::Restored {
+                spec,
+                grant: Some(grant),
+            } => {
+                tracing::info!(dynamic_secret = %spec.name, lease_id = %grant.info.lease_id, "reusing a cached lease");
+                let info = grant.info.clone();
+                state.leases.entry(spec.clone()).or_default().current = Some(grant);
+                schedule(&myself, state, &spec, &info);
+            }
+            LeaseMsg::Restored { spec, grant: None } => {
+                if let Some(cache) = state.args.directory.cache() {
+                    let _ = cache.send_message(CacheMsg::Remove(spec));
+                }
+            }
+            LeaseMsg::RestoreDone => {
+                state.restoring = false;
+                for w in std::mem::take(&mut state.held) {
+                    get(&myself, state, w.request, w.round, w.reply);
+                }
+            }
             LeaseMsg::Created { spec, result } => created(&myself, state, spec, result),
             LeaseMsg::Renewed {
                 spec,
@@ -152,6 +211,11 @@ impl Actor for LeaseManagerActor {
                     })
                     .collect();
                 state.args.directory.metrics.leases_active.set(0);
+                if let Some(cache) = state.args.directory.cache() {
+                    for (spec, _) in &all {
+                        let _ = cache.send_message(CacheMsg::Remove(spec.clone()));
+                    }
+                }
                 let api = state.args.api.clone();
                 let directory = state.args.directory.clone();
                 // Revoke in parallel off the mailbox; the caller bounds the wait.
@@ -280,6 +344,7 @@ fn created(
                 answer(&w, Ok(value.clone()));
             }
             let info = grant.info.clone();
+            cache_put(&state.args.directory, &spec, &grant);
             m.current = Some(grant);
             m.failures = 0;
             let metrics = &state.args.directory.metrics;
@@ -362,6 +427,7 @@ fn renewed(
         Ok(info) => {
             tracing::debug!(dynamic_secret = %spec.name, lease_id = %lease_id, "lease renewed");
             current.info = info.clone();
+            cache_put(&state.args.directory, &spec, current);
             m.failures = 0;
             state.args.directory.metrics.leases_renewed.inc();
             schedule(myself, state, &spec, &info);
@@ -480,4 +546,90 @@ async fn revoke_all(
         .into_iter()
         .filter(|ok| *ok)
         .count()
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn from_unix_ms(ms: i64) -> SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+/// Keeps the lease in the persistent cache (when configured) so a restarted agent reuses it.
+fn cache_put(directory: &Directory, spec: &LeaseSpec, grant: &LeaseGrant) {
+    if let Some(cache) = directory.cache() {
+        let _ = cache.send_message(CacheMsg::Put(CachedLease {
+            key: spec.clone(),
+            lease_id: grant.info.lease_id.clone(),
+            expire_at_unix_ms: unix_ms(grant.info.expire_at),
+            max_expire_at_unix_ms: grant.info.max_expire_at.map(unix_ms),
+            created_at_unix_ms: unix_ms(grant.info.created_at),
+            credentials: grant.credentials.expose().clone(),
+        }));
+    }
+}
+
+/// Checks every cached lease with the server: one that still exists with more than 30s left is
+/// reused; any other is revoked (best effort) and forgotten.
+async fn restore(
+    myself: ActorRef<LeaseMsg>,
+    cache: ActorRef<CacheMsg>,
+    api: Arc<dyn LeaseApi>,
+    directory: Directory,
+) {
+    let entries = match cache
+        .call(CacheMsg::LoadAll, Some(Duration::from_secs(30)))
+        .await
+    {
+        Ok(ractor::rpc::CallResult::Success(entries)) => entries,
+        _ => {
+            tracing::warn!("the lease cache did not answer; starting without cached leases");
+            Vec::new()
+        }
+    };
+    for entry in entries {
+        let spec = entry.key.clone();
+        let looked_up = with_token(&directory, |token| {
+            let api = api.clone();
+            let spec = spec.clone();
+            let id = entry.lease_id.clone();
+            async move { api.get(&token, &spec, &id).await }
+        })
+        .await;
+        let grant = match looked_up {
+            Ok(Some(info)) if reusable(&info, SystemTime::now()) => Some(LeaseGrant {
+                info: LeaseInfo {
+                    // The server's answer wins; the cache fills what it may lack.
+                    max_expire_at: info
+                        .max_expire_at
+                        .or(entry.max_expire_at_unix_ms.map(from_unix_ms)),
+                    ..info
+                },
+                credentials: Sensitive::new(entry.credentials.clone()),
+            }),
+            Ok(Some(_)) => {
+                tracing::info!(dynamic_secret = %spec.name, "a cached lease is about to expire; revoking it and leasing anew");
+                let _ = with_token(&directory, |token| {
+                    let api = api.clone();
+                    let spec = spec.clone();
+                    let id = entry.lease_id.clone();
+                    async move { api.revoke(&token, &spec, &id).await }
+                })
+                .await;
+                None
+            }
+            Ok(None) => {
+                tracing::info!(dynamic_secret = %spec.name, "a cached lease no longer exists on the server");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(dynamic_secret = %spec.name, error = %e, "cannot check a cached lease; leasing anew");
+                None
+            }
+        };
+        let _ = myself.send_message(LeaseMsg::Restored { spec, grant });
+    }
+    let _ = myself.send_message(LeaseMsg::RestoreDone);
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cache::CacheArgs;
 use crate::auth::Authenticator;
 use crate::exec::CommandSpec;
 use crate::fetch::SecretFetcher;
@@ -44,6 +45,8 @@ pub struct AgentPlan {
     pub sinks: Vec<SinkPlan>,
     pub templates: Vec<TemplatePlan>,
     pub exit_after_auth: bool,
+    /// The encrypted persistent lease cache (`cache.persistent`), if configured.
+    pub cache: Option<CacheArgs>,
     /// On shutdown, revoke every lease and then the token, and empty the sinks.
     pub revoke_on_shutdown: bool,
     pub restart_policy: RestartPolicy,

@@ -8,6 +8,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, Supervisio
 use tokio::sync::oneshot;
 
 use super::auth::{AuthActor, AuthArgs, AuthMsg};
+use super::cache::CacheActor;
 use super::directory::Directory;
 use super::exec::{ExecActor, ExecArgs, ExecMsg};
 use super::fetcher::{FetcherActor, FetcherArgs};
@@ -45,6 +46,7 @@ pub enum SupervisorMsg {
 /// The children, by role. Templates live in numbered slots (stable across reloads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Child {
+    Cache,
     Auth,
     Fetcher,
     Leases,
@@ -110,7 +112,7 @@ impl Actor for Supervisor {
         state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
         // Slow work (spawning) happens after start, not inside the spawner's await.
-        for child in [Child::Fetcher, Child::Leases, Child::Auth] {
+        for child in [Child::Cache, Child::Fetcher, Child::Leases, Child::Auth] {
             if let Err(e) = spawn_child(&myself, state, child).await {
                 finish(
                     &myself,
@@ -357,6 +359,14 @@ async fn spawn_child(
             state.directory.set_fetcher(r.clone());
             r.get_cell()
         }
+        Child::Cache => {
+            let Some(args) = state.plan.cache.clone() else {
+                return Ok(());
+            };
+            let (r, _) = Actor::spawn_linked(None, CacheActor, args, sup).await?;
+            state.directory.set_cache(r.clone());
+            r.get_cell()
+        }
         Child::Leases => {
             let args = LeaseManagerArgs {
                 api: state.plan.leases.clone(),
@@ -454,7 +464,7 @@ async fn finish(
     if state.plan.revoke_on_shutdown && !state.plan.exit_after_auth {
         revoke_credentials(state, remaining()).await;
     }
-    for child in [Child::Fetcher, Child::Leases, Child::Auth] {
+    for child in [Child::Fetcher, Child::Leases, Child::Auth, Child::Cache] {
         if let Some(cell) = state.cells.remove(&child) {
             let _ = cell
                 .stop_and_wait(None, Some(remaining().max(Duration::from_millis(100))))

@@ -298,6 +298,7 @@ fn plan(
         fetcher: server,
         leases: Arc::new(FakeLeases::new(60_000, 600_000)),
         revoke_on_shutdown: false,
+        cache: None,
         sinks: vec![SinkPlan {
             path: dir.join("sink/token"),
             mode: 0o600,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use crate::actors::cache::{CacheArgs, KeySource};
 use crate::actors::plan::SinkPlan;
 use crate::actors::{run_agent, AgentHandle, AgentPlan, TemplatePlan};
 use crate::backend::{KmsAuthenticator, KmsFetcher, KmsLeases};
@@ -86,6 +87,20 @@ fn template_plans(config: &Config, loaded: Vec<LoadedTemplate>) -> Vec<TemplateP
             fingerprint: l.fingerprint,
         })
         .collect()
+}
+
+fn cache_args(c: &config::PersistentCacheConfig) -> CacheArgs {
+    let key_source = match &c.key {
+        config::CacheKeySource::Kubernetes {
+            service_account_token_path,
+        } => KeySource::KubernetesToken(service_account_token_path.clone()),
+        config::CacheKeySource::File { key_file } => KeySource::KeyFile(key_file.clone()),
+    };
+    CacheArgs {
+        gc_interval: c.gc_interval,
+        max_entries: c.max_entries.get(),
+        ..CacheArgs::new(c.path.clone(), key_source)
+    }
 }
 
 fn sink_plans(config: &Config) -> Vec<SinkPlan> {
@@ -183,6 +198,7 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
         templates: template_plans(&config, loaded),
         exit_after_auth: config.kms.exit_after_auth,
         revoke_on_shutdown: config.kms.revoke_credentials_on_shutdown,
+        cache: config.cache.as_ref().map(cache_args),
         restart_policy: RestartPolicy::default(),
         shutdown_timeout: longest_command + DEFAULT_KILL_GRACE + SHUTDOWN_SLACK,
         max_concurrent_fetches: MAX_CONCURRENT_FETCHES,

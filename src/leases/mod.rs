@@ -11,16 +11,8 @@ use crate::sensitive::Sensitive;
 use crate::template::DataRequest;
 
 /// What identifies one shared lease: identical `dynamic_secret` calls (same project, environment,
-/// path, name and TTL) across all templates share one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LeaseSpec {
-    pub project_slug: String,
-    pub environment: String,
-    pub path: String,
-    pub name: String,
-    /// Requested lease TTL (`"1m"`); `None` = the dynamic secret's default TTL.
-    pub ttl: Option<String>,
-}
+/// path, name and TTL) across all templates share one. The same key names the lease in the cache.
+pub use crate::cache::LeaseKey as LeaseSpec;
 
 impl LeaseSpec {
     /// The lease a `dynamic_secret` call needs; `None` for other requests.
