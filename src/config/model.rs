@@ -203,7 +203,7 @@ pub struct ExecuteConfig {
     pub timeout: Duration,
 }
 
-/// `listener`: address of the (future) health endpoint.
+/// `listener`: address of the `/healthz`, `/readyz` and `/metrics` endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenerConfig {
     /// Loopback unless `allow-non-loopback: true`.
