@@ -7,7 +7,7 @@ build:
 	$(CARGO) build --release --bin kms
 
 test:
-	$(CARGO) test --all-targets --features test-hooks
+	$(CARGO) test --all-targets --features test-hooks --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check

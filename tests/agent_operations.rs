@@ -81,6 +81,14 @@ fn health_readiness_and_metrics_follow_renders_and_failures() {
         text.contains("kms_agent_auth_total{outcome=\"login_ok\"} 1"),
         "{text}"
     );
+    assert!(
+        text.contains("kms_agent_api_requests_total{route=\"POST /api/v1/auth/universal-auth/login\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"GET /api/v4/secrets/{secretName}\""),
+        "{text}"
+    );
 
     // Deleting the secret makes the template fail: the error count moves, the file stays.
     let token = dev.login();

@@ -320,9 +320,9 @@ fn a_panicking_renderer_is_restarted_and_too_many_crashes_stop_the_agent() {
         &[],
         &[("KMS_TEST_PANIC_TEMPLATE", "templates[0]:1000")],
     );
-    let status = agent
-        .wait_exit(Duration::from_secs(60))
-        .expect("the agent must give up");
+    let Some(status) = agent.wait_exit(Duration::from_secs(60)) else {
+        panic!("the agent must give up:\n{}", agent.logs());
+    };
     assert!(!status.success(), "{}", agent.logs());
     assert_eq!(
         agent.read("steady"),

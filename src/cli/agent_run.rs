@@ -115,9 +115,10 @@ fn sink_plans(config: &Config) -> Vec<SinkPlan> {
 }
 
 async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
+    let metrics = Arc::new(Metrics::new());
     let client =
         match client_config(&config).and_then(|c| KmsClient::new(&c).map_err(|e| e.to_string())) {
-            Ok(c) => Arc::new(c),
+            Ok(c) => Arc::new(c.with_observer(metrics.clone())),
             Err(e) => {
                 tracing::error!(error = %e, "cannot set up the KMS client");
                 return super::EXIT_CONFIG_ERROR;
@@ -167,7 +168,6 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
         };
     }
 
-    let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::new(loaded.iter().map(|l| l.id.clone())));
     let _listener = match &config.listener {
         Some(l) => {

@@ -17,6 +17,7 @@ use super::leases::{
     LeaseEnvelope, LeaseLocation, RenewLeaseRequest, RevokeLeaseRequest,
 };
 use super::merge::{template_secrets, to_template_secret};
+use super::observer::{route_pattern, RequestObserver};
 use super::retry::{Idempotency, RetryPolicy};
 use super::secrets::{
     get_query_pairs, list_query_pairs, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret,
@@ -41,6 +42,7 @@ pub struct KmsClient {
     detected: Arc<AtomicU8>,
     sleeper: Arc<dyn Sleeper>,
     random: Arc<dyn RandomSource>,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl std::fmt::Debug for KmsClient {
@@ -160,7 +162,14 @@ impl KmsClient {
             detected: Arc::new(AtomicU8::new(DETECTED_UNKNOWN)),
             sleeper,
             random,
+            observer: None,
         })
+    }
+
+    /// Reports every request and retry to `observer` (metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// `<address>/api` as used for every request.
@@ -195,7 +204,19 @@ impl KmsClient {
     async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
         let mut attempt = 0;
         loop {
-            let error = match self.attempt(&call).await {
+            let route = self
+                .observer
+                .as_ref()
+                .map(|_| route_pattern(call.url.path()));
+            let result = self.attempt(&call).await;
+            if let (Some(observer), Some(route)) = (&self.observer, &route) {
+                let status = match &result {
+                    Ok(_) => 200,
+                    Err(e) => e.status().unwrap_or(0),
+                };
+                observer.request(&format!("{} {route}", method_name(&call.method)), status);
+            }
+            let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -205,6 +226,12 @@ impl KmsClient {
                 .next_delay(attempt, &error, call.idempotency, unit)
             {
                 Some(delay) => {
+                    if let (Some(observer), Some(route)) = (&self.observer, &route) {
+                        observer.retry(
+                            &format!("{} {route}", method_name(&call.method)),
+                            error.status().unwrap_or(0),
+                        );
+                    }
                     tracing::debug!(%error, ?delay, attempt = attempt + 1, "retrying KMS request");
                     self.sleeper.sleep(delay).await;
                     attempt += 1;

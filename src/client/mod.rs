@@ -15,6 +15,7 @@ pub mod headers;
 pub mod http;
 pub mod leases;
 pub mod merge;
+pub mod observer;
 pub mod retry;
 pub mod secrets;
 

@@ -191,6 +191,16 @@ impl Metrics {
     }
 }
 
+impl crate::client::observer::RequestObserver for Metrics {
+    fn request(&self, route: &str, status: u16) {
+        self.api_request(route, status);
+    }
+
+    fn retry(&self, route: &str, status: u16) {
+        self.api_retry(route, status);
+    }
+}
+
 /// Seconds since the Unix epoch, as a float.
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
