@@ -1,7 +1,7 @@
 # kms-agent: the commands the README promises. Everything here needs only a Rust toolchain.
 CARGO ?= cargo
 
-.PHONY: build test lint fmt demo
+.PHONY: build test lint fmt demo bench
 
 build:
 	$(CARGO) build --release --bin kms
@@ -19,3 +19,7 @@ fmt:
 
 demo:
 	scripts/demo.sh
+
+# Writes BENCHMARKS.md (takes a few minutes; not part of `make test`).
+bench:
+	$(CARGO) bench --bench agent_bench

@@ -8,7 +8,7 @@ use super::describe;
 use crate::client::{GetSecretQuery, KmsClient, ListSecretsQuery};
 use crate::fetch::{FetchFailure, SecretFetcher};
 use crate::sensitive::Sensitive;
-use crate::template::{DataRequest, DataValue, ProjectRef};
+use crate::template::{DataRequest, DataValue};
 
 /// Answers `secret`, `listSecretsByProjectSlug` and `getSecretByName` requests. Imports are always
 /// included and merged with the server's precedence (PRODUCT.md §3).
@@ -29,52 +29,21 @@ impl SecretFetcher for KmsFetcher {
         request: &'a DataRequest,
     ) -> BoxFuture<'a, Result<DataValue, FetchFailure>> {
         Box::pin(async move {
-            let result = match request {
-                DataRequest::ListSecrets {
-                    project,
-                    environment,
-                    path,
-                    recursive,
-                    expand_references,
-                } => {
-                    let query = ListSecretsQuery {
-                        project: project.clone(),
-                        environment: environment.clone(),
-                        secret_path: path.clone(),
-                        recursive: *recursive,
-                        expand_references: *expand_references,
-                        include_imports: true,
-                    };
-                    self.client
-                        .list_template_secrets(token, &query)
-                        .await
-                        .map(|list| DataValue::Secrets(Arc::new(list)))
-                }
-                DataRequest::GetSecret {
-                    project_id,
-                    environment,
-                    path,
-                    name,
-                } => {
-                    let query = GetSecretQuery {
-                        project: ProjectRef::Id(project_id.clone()),
-                        environment: environment.clone(),
-                        secret_path: path.clone(),
-                        name: name.clone(),
-                        expand_references: true,
-                        include_imports: true,
-                    };
-                    self.client
-                        .get_template_secret(token, &query)
-                        .await
-                        .map(|s| DataValue::Secret(Arc::new(s)))
-                }
-                DataRequest::DynamicSecret { name, .. } => {
-                    return Err(FetchFailure {
-                        message: format!("dynamic secret {name} must be leased, not fetched"),
-                        token_rejected: false,
-                    })
-                }
+            let result = if let Some(query) = ListSecretsQuery::from_data_request(request) {
+                self.client
+                    .list_template_secrets(token, &query)
+                    .await
+                    .map(|list| DataValue::Secrets(Arc::new(list)))
+            } else if let Some(query) = GetSecretQuery::from_data_request(request) {
+                self.client
+                    .get_template_secret(token, &query)
+                    .await
+                    .map(|s| DataValue::Secret(Arc::new(s)))
+            } else {
+                return Err(FetchFailure {
+                    message: "dynamic secrets are leased, not fetched".into(),
+                    token_rejected: false,
+                });
             };
             result.map_err(|e| FetchFailure {
                 message: describe(&e),

@@ -78,7 +78,8 @@ enum Open {
 /// Limits that keep a hostile document (deep nesting, an alias "billion laughs") from exhausting
 /// the stack or memory. A real agent configuration is far below both.
 const MAX_DEPTH: usize = 64;
-const MAX_NODES: usize = 100_000;
+// 1M nodes: room for tens of thousands of templates, still bounded for an alias bomb.
+const MAX_NODES: usize = 1_000_000;
 
 #[derive(Default)]
 struct TreeBuilder {
