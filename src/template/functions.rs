@@ -23,65 +23,14 @@ impl Default for ListOptions {
     }
 }
 
-/// Parses the optional JSON options argument. Errors never quote the input (it is template text,
-/// but keep messages short and uniform).
+/// Parses the optional JSON options argument, with the Go engine's decoder (the one place that
+/// mirrors `encoding/json`, including its case folding and `null` handling).
 pub fn parse_list_options(json: &str) -> Result<ListOptions, String> {
-    let value: Value =
-        serde_json::from_str(json).map_err(|e| format!("invalid JSON options: {e}"))?;
-    let mut options = ListOptions::default();
-    let object = match value {
-        Value::Null => return Ok(options),
-        Value::Object(o) => o,
-        other => {
-            return Err(format!(
-                "json: cannot unmarshal {} into the options object",
-                json_type(&other)
-            ))
-        }
-    };
-    for (key, value) in &object {
-        let field = match_field(key, &["recursive", "expandSecretReferences"]);
-        let target = match field {
-            Some("recursive") => &mut options.recursive,
-            Some(_) => &mut options.expand_references,
-            None => continue,
-        };
-        match value {
-            Value::Null => {}
-            Value::Bool(b) => *target = *b,
-            other => {
-                return Err(format!(
-                    "json: cannot unmarshal {} into option {key:?} of type bool",
-                    json_type(other)
-                ))
-            }
-        }
-    }
-    Ok(options)
-}
-
-/// Go's rule: an exact key match, else a case-insensitive one.
-fn match_field<'a>(key: &str, fields: &[&'a str]) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|f| **f == key)
-        .or_else(|| {
-            fields
-                .iter()
-                .find(|f| f.to_lowercase() == key.to_lowercase())
-        })
-        .copied()
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+    let (recursive, expand_references) = super::go::agent::decode_options(json.as_bytes())?;
+    Ok(ListOptions {
+        recursive,
+        expand_references,
+    })
 }
 
 /// `secret` / `listSecrets` (by project id) and `listSecretsByProjectSlug` (by slug).

@@ -11,7 +11,7 @@
 //! even in debug builds), output is capped at [`MAX_OUTPUT`] bytes and a render evaluates at most
 //! [`exec::MAX_STEPS`] nodes.
 
-mod agent;
+pub(crate) mod agent;
 mod ast;
 mod builtins;
 mod eval;
