@@ -155,10 +155,11 @@ impl Actor for Supervisor {
                             .map(|t| t.id.clone())
                             .unwrap_or_default();
                         finish(&myself, state, 1, format!("template {id} failed to render")).await;
-                    } else if state
-                        .templates
-                        .keys()
-                        .all(|s| state.first_results.get(s) == Some(&true))
+                    } else if state.first_results.len() >= state.templates.len()
+                        && state
+                            .templates
+                            .keys()
+                            .all(|s| state.first_results.get(s) == Some(&true))
                     {
                         finish(
                             &myself,

@@ -1,6 +1,7 @@
 //! Readiness: the agent is ready once it holds a valid token and every template has rendered at
 //! least once.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Shared readiness state, updated by the actors.
@@ -12,17 +13,34 @@ pub struct Readiness {
 #[derive(Debug, Default)]
 struct State {
     has_token: bool,
-    /// Template ids, and whether each has rendered successfully at least once.
+    /// Template ids in configuration order, and whether each has rendered successfully at least
+    /// once.
     templates: Vec<(String, bool)>,
+    /// Position of each id in `templates`: every render of every template reports here, so
+    /// finding the entry must not cost a scan (10,000 templates made that quadratic).
+    index: HashMap<String, usize>,
+}
+
+impl State {
+    fn with_templates(has_token: bool, templates: Vec<(String, bool)>) -> State {
+        let index = templates
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.clone(), i))
+            .collect();
+        State {
+            has_token,
+            templates,
+            index,
+        }
+    }
 }
 
 impl Readiness {
     pub fn new(template_ids: impl IntoIterator<Item = String>) -> Self {
+        let templates = template_ids.into_iter().map(|id| (id, false)).collect();
         Self {
-            inner: Mutex::new(State {
-                has_token: false,
-                templates: template_ids.into_iter().map(|id| (id, false)).collect(),
-            }),
+            inner: Mutex::new(State::with_templates(false, templates)),
         }
     }
 
@@ -34,10 +52,8 @@ impl Readiness {
 
     pub fn template_rendered(&self, id: &str) {
         if let Ok(mut s) = self.inner.lock() {
-            for (t, done) in s.templates.iter_mut() {
-                if t == id {
-                    *done = true;
-                }
+            if let Some(&i) = s.index.get(id) {
+                s.templates[i].1 = true;
             }
         }
     }
@@ -45,14 +61,14 @@ impl Readiness {
     /// After a reload: the new set of templates; ones that already rendered keep their state.
     pub fn replace_templates(&self, ids: impl IntoIterator<Item = String>) {
         if let Ok(mut s) = self.inner.lock() {
-            let old = std::mem::take(&mut s.templates);
-            s.templates = ids
+            let templates = ids
                 .into_iter()
                 .map(|id| {
-                    let done = old.iter().any(|(t, d)| *t == id && *d);
+                    let done = s.index.get(&id).is_some_and(|&i| s.templates[i].1);
                     (id, done)
                 })
                 .collect();
+            *s = State::with_templates(s.has_token, templates);
         }
     }
 
@@ -92,8 +108,21 @@ mod tests {
         assert!(r.check().unwrap_err().contains("token"));
         r.set_token(true);
         assert_eq!(r.check().unwrap_err(), "templates not rendered yet: a, b");
-        r.template_rendered("a");
         r.template_rendered("b");
+        assert_eq!(r.check().unwrap_err(), "templates not rendered yet: a");
+        r.template_rendered("a");
+        r.template_rendered("unknown");
+        assert!(r.check().is_ok());
+    }
+
+    #[test]
+    fn a_reload_keeps_the_state_of_templates_that_stay() {
+        let r = Readiness::new(["a".to_string(), "b".to_string()]);
+        r.set_token(true);
+        r.template_rendered("a");
+        r.replace_templates(["c".to_string(), "a".to_string()]);
+        assert_eq!(r.check().unwrap_err(), "templates not rendered yet: c");
+        r.template_rendered("c");
         assert!(r.check().is_ok());
     }
 }
