@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use ractor::ActorRef;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use super::auth::AuthMsg;
 use super::cache::CacheMsg;
@@ -31,7 +31,13 @@ pub struct Directory {
     pub token: Arc<watch::Sender<Option<CurrentToken>>>,
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
+    /// Destination writes in flight at once (each ends with `fsync`s on the blocking pool).
+    pub write_slots: Arc<Semaphore>,
 }
+
+/// Enough parallel writes to hide `fsync` latency at start-up with thousands of templates, few
+/// enough to keep the blocking pool (and its threads' memory) small.
+const PARALLEL_WRITES: usize = 16;
 
 impl Directory {
     pub fn new(metrics: Arc<Metrics>, readiness: Arc<Readiness>) -> Self {
@@ -43,6 +49,7 @@ impl Directory {
             leases: Arc::default(),
             cache: Arc::default(),
             token: Arc::new(watch::channel(None).0),
+            write_slots: Arc::new(Semaphore::new(PARALLEL_WRITES)),
         }
     }
 

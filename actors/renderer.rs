@@ -17,7 +17,8 @@ use super::exec::ExecMsg;
 use super::fetcher::{FetchResult, FetcherMsg};
 use super::plan::TemplatePlan;
 use super::supervisor::SupervisorMsg;
-use crate::fsutil::{write_if_changed, WriteOutcome};
+use crate::fsutil::{WriteError, WriteOutcome};
+use crate::last_write::LastWrite;
 use crate::restart_policy::{equal_jitter, exponential};
 use crate::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
 
@@ -69,9 +70,11 @@ pub struct RendererState {
     passes: u32,
     failures: u32,
     reported: bool,
+    /// What this renderer last wrote, so an unchanged render costs a `stat`, not a read.
+    last_write: LastWrite,
+    /// One timer per renderer: between rounds it starts the next round; during a round it is
+    /// the watchdog that fails the round if its data never arrives.
     timer: Option<JoinHandle<()>>,
-    /// Fails the round if its data never arrives.
-    watchdog: Option<JoinHandle<()>>,
 }
 
 pub struct RendererActor;
@@ -97,8 +100,8 @@ impl Actor for RendererActor {
             passes: 0,
             failures: 0,
             reported: false,
+            last_write: LastWrite::default(),
             timer: None,
-            watchdog: None,
         })
     }
 
@@ -107,10 +110,7 @@ impl Actor for RendererActor {
         _: ActorRef<RendererMsg>,
         state: &mut RendererState,
     ) -> Result<(), ActorProcessingErr> {
-        for t in [state.timer.take(), state.watchdog.take()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(t) = state.timer.take() {
             t.abort();
         }
         Ok(())
@@ -123,7 +123,7 @@ impl Actor for RendererActor {
         state: &mut RendererState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            RendererMsg::Tick { retry } => start_round(&myself, state, retry),
+            RendererMsg::Tick { retry } => start_round(&myself, state, retry).await,
             RendererMsg::RoundTimeout { round } => {
                 if state.round == Some(round) && !state.pending.is_empty() {
                     state.pending.clear();
@@ -142,7 +142,7 @@ impl Actor for RendererActor {
                     .snapshot
                     .insert(request, result.map_err(|e| e.message));
                 if state.pending.is_empty() {
-                    render(&myself, state);
+                    render(&myself, state).await;
                 }
             }
         }
@@ -150,7 +150,7 @@ impl Actor for RendererActor {
     }
 }
 
-fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry: bool) {
+async fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry: bool) {
     let now = Instant::now();
     // Regular rounds start on the shared grid; retries want data fresher than the failure.
     let round = if retry {
@@ -166,11 +166,11 @@ fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry:
         state.args.epoch + interval * k
     };
     state.round = Some(round);
-    if let Some(w) = state.watchdog.take() {
-        w.abort();
+    if let Some(t) = state.timer.take() {
+        t.abort();
     }
     let me = myself.clone();
-    state.watchdog = Some(tokio::spawn(async move {
+    state.timer = Some(tokio::spawn(async move {
         tokio::time::sleep(ROUND_TIMEOUT).await;
         let _ = me.send_message(RendererMsg::RoundTimeout { round });
     }));
@@ -178,7 +178,7 @@ fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry:
     state.passes = 0;
     state.pending = state.known.iter().cloned().collect();
     if state.pending.is_empty() {
-        render(myself, state);
+        render(myself, state).await;
     } else {
         ask_fetcher(myself, state, state.known.clone(), round);
     }
@@ -219,7 +219,7 @@ impl DataSource for Recording<'_> {
     }
 }
 
-fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
+async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     state.passes += 1;
     maybe_test_panic(&state.args.plan.id);
     let source = Recording {
@@ -231,7 +231,9 @@ fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     match outcome {
         Ok(RenderOutcome::Done(bytes)) => {
             state.known = used;
-            write(myself, state, &bytes);
+            // The data is fetched afresh next round; holding it until then only costs memory.
+            state.snapshot = Snapshot::new();
+            write(myself, state, bytes).await;
         }
         Ok(RenderOutcome::NeedData(missing)) => {
             let missing: Vec<_> = missing
@@ -253,9 +255,31 @@ fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     }
 }
 
-fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: &[u8]) {
+/// Writes on tokio's blocking pool (a write ends with `fsync`s), a bounded number at a time, so
+/// thousands of renderers write in parallel at start-up without stalling the runtime's workers.
+async fn write_off_runtime(
+    state: &mut RendererState,
+    bytes: Vec<u8>,
+) -> Result<WriteOutcome, String> {
+    let _slot = state.args.directory.write_slots.acquire().await;
+    let path = state.args.plan.destination.clone();
+    let mode = state.args.plan.mode;
+    let mut last_write = std::mem::take(&mut state.last_write);
+    let (last_write, result) = tokio::task::spawn_blocking(move || {
+        let result = last_write.write_if_changed(&path, &bytes, mode);
+        (last_write, result)
+    })
+    .await
+    .map_err(|e| format!("the write task failed: {e}"))?;
+    state.last_write = last_write;
+    result.map_err(|e: WriteError| e.to_string())
+}
+
+async fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: Vec<u8>) {
+    let len = bytes.len();
+    let outcome = write_off_runtime(state, bytes).await;
     let plan = &state.args.plan;
-    match write_if_changed(&plan.destination, bytes, plan.mode) {
+    match outcome {
         Ok(WriteOutcome::Written) => {
             state
                 .args
@@ -263,7 +287,7 @@ fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: &[u8]
                 .metrics
                 .render_event(&plan.id, "written");
             state.args.directory.readiness.template_rendered(&plan.id);
-            tracing::info!(template = %plan.id, destination = %plan.destination.display(), bytes = bytes.len(), "rendered; file updated");
+            tracing::info!(template = %plan.id, destination = %plan.destination.display(), bytes = len, "rendered; file updated");
             if let Some(exec) = &state.args.exec {
                 let _ = exec.send_message(ExecMsg::Run);
             }
@@ -279,7 +303,7 @@ fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes: &[u8]
             tracing::debug!(template = %plan.id, destination = %plan.destination.display(), "rendered; no change");
             succeeded(myself, state);
         }
-        Err(e) => fail(myself, state, e.to_string()),
+        Err(e) => fail(myself, state, e),
     }
 }
 
@@ -303,6 +327,7 @@ fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
 
 fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: String) {
     state.failures += 1;
+    state.snapshot = Snapshot::new();
     let plan = &state.args.plan;
     state.args.directory.metrics.render_event(&plan.id, "error");
     let delay = equal_jitter(
@@ -346,10 +371,7 @@ fn schedule(
     delay: Duration,
     retry: bool,
 ) {
-    for t in [state.timer.take(), state.watchdog.take()]
-        .into_iter()
-        .flatten()
-    {
+    if let Some(t) = state.timer.take() {
         t.abort();
     }
     let me = myself.clone();

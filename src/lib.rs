@@ -18,6 +18,7 @@ pub mod dry_run;
 pub mod exec;
 pub mod fetch;
 pub mod fsutil;
+pub mod last_write;
 pub mod leases;
 pub mod logging;
 pub mod restart_policy;
