@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for FUZZ_SECONDS (default 600) each, from seed corpora built out of the
+# repository's own fixtures, and prints one summary line per target (executions, corpus, crashes).
+# Not part of CI. cargo-fuzz's instrumentation needs nightly rustc flags: on a stable toolchain
+# this script sets RUSTC_BOOTSTRAP=1 (the stable compiler accepting them), as used for
+# RELIABILITY.md. Needs `cargo install cargo-fuzz` and python3 (for the response seeds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-600}"
+export RUSTC_BOOTSTRAP=1
+corpus=fuzz/corpus
+mkdir -p "$corpus"/{config_parse,go_template,handlebars_template,response_decoders}
+cp config-examples/*.yaml tests/fixtures/config/*.yaml "$corpus/config_parse/" 2>/dev/null || true
+cp tests/fixtures/gotemplate/cases/*.tmpl "$corpus/go_template/"
+cp tests/fixtures/gotemplate/cases/*.tmpl "$corpus/handlebars_template/"
+printf '{{#each (secret "p" "dev" "/")}}{{this.Key}}={{this.Value}}\n{{/each}}' > "$corpus/handlebars_template/each.hbs"
+python3 - "$corpus/response_decoders" <<'PY'
+import json, pathlib, sys
+statuses = [200, 201, 400, 401, 403, 404, 422, 429, 500, 503]
+out = pathlib.Path(sys.argv[1])
+for p in sorted(pathlib.Path("tests/fixtures/contract").glob("*.json")):
+    r = json.loads(p.read_text())["response"]
+    status = r["status"]
+    byte = statuses.index(status) if status in statuses else 0
+    out.joinpath(p.stem).write_bytes(bytes([byte]) + json.dumps(r["body"]).encode())
+PY
+cargo fuzz build -O --fuzz-dir fuzz >/dev/null
+for target in config_parse go_template handlebars_template response_decoders; do
+  log="fuzz/artifacts/$target.log"
+  mkdir -p fuzz/artifacts
+  set +e
+  cargo fuzz run -O --fuzz-dir fuzz "$target" "$corpus/$target" -- \
+    -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 >"$log" 2>&1
+  rc=$?
+  set -e
+  done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
+  crashes=$(ls fuzz/artifacts/"$target"/ 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-' || true)
+  echo "$target: exit $rc; ${done_line:-no Done line (see $log)}; corpus $(ls "$corpus/$target" | wc -l) inputs; findings $crashes"
+done
