@@ -97,7 +97,7 @@ fn certificate_chain(
         .collect::<Result<Vec<_>, pem::Error>>()
         .map_err(|e| TlsSetupError::InvalidCertificatePem {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: pem_problem(&e),
         })?;
     if chain.is_empty() {
         return Err(TlsSetupError::NoCertificate {
@@ -105,6 +105,18 @@ fn certificate_chain(
         });
     }
     Ok(chain)
+}
+
+/// The PEM parser's error in words (its own text prints the offending line as a byte list).
+fn pem_problem(e: &pem::Error) -> String {
+    match e {
+        pem::Error::MissingSectionEnd { .. } => "a section has no `-----END ...-----` line".into(),
+        pem::Error::IllegalSectionStart { .. } => {
+            "a `-----BEGIN ...-----` line is malformed".into()
+        }
+        pem::Error::Base64Decode(_) => "a section is not valid base64".into(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
