@@ -105,6 +105,15 @@ fn an_agent_trusting_the_ca_logs_in_and_renders_over_https() {
     wait_until("the change over https", Duration::from_secs(20), || {
         agent.read("out") == "A=rotated-over-tls;"
     });
+    let validate = Command::new(KMS)
+        .args(["agent", "validate", "--config"])
+        .arg(dir.path().join("agent.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "validate with a good CA: {validate:?}"
+    );
     let logs = agent.logs();
     assert!(!logs.contains("plain http"), "{logs}");
     assert!(!logs.contains("TLS"), "no TLS complaint expected: {logs}");
@@ -214,6 +223,24 @@ fn a_ca_cert_that_is_not_a_pem_certificate_is_a_config_error() {
         assert_eq!(status.code(), Some(2), "{name}: {logs}");
         assert!(logs.contains(name), "{name}: the file is not named: {logs}");
         assert!(logs.contains("CA bundle"), "{name}: {logs}");
+
+        // `kms agent validate` reads the file too when it is on this machine.
+        let validate = Command::new(KMS)
+            .args(["agent", "validate", "--config"])
+            .arg(agent_dir.path().join("agent.yaml"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&validate.stderr);
+        if content.is_some() {
+            assert_eq!(validate.status.code(), Some(2), "validate {name}: {stderr}");
+            assert!(
+                stderr.contains("kms.tls.ca-cert") && stderr.contains(name),
+                "{stderr}"
+            );
+        } else {
+            assert_eq!(validate.status.code(), Some(0), "validate {name}: {stderr}");
+            assert!(stderr.contains("not on this machine"), "{stderr}");
+        }
     }
 }
 
