@@ -124,6 +124,28 @@ fn an_agent_trusting_the_ca_logs_in_and_renders_over_https() {
 }
 
 #[test]
+fn fault_rules_still_drop_connections_over_tls() {
+    let pki = Pki::new();
+    let dev = pki.start_server();
+    let token = dev.login();
+    let list = || {
+        dev.client()
+            .get(format!("{}/api/v3/secrets/raw", dev.url()))
+            .query(&[("workspaceId", "proj-1"), ("environment", "dev")])
+            .bearer_auth(&token)
+            .send()
+    };
+    dev.faults(serde_json::json!({"route": "GET /api/v3/secrets/raw", "status": 0, "count": 1}));
+    let err = list().expect_err("the connection is dropped without an answer");
+    assert!(!err.is_timeout() && err.status().is_none(), "{err}");
+    assert_eq!(
+        list().unwrap().status(),
+        200,
+        "the next connection is served"
+    );
+}
+
+#[test]
 fn without_the_ca_the_agent_refuses_the_server_and_says_why() {
     let pki = Pki::new();
     let other = Pki::new();
