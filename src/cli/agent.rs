@@ -55,7 +55,7 @@ fn validate(file: PathBuf, env: &dyn Env) -> ExitCode {
     let source = ConfigSource::select(&file, env);
     match config::load(&source, env) {
         Ok(cfg) => {
-            if let Err(code) = check_templates(&cfg, &source) {
+            if let Err(code) = check_templates(&cfg, &source).and(check_ca_bundle(&cfg)) {
                 return code;
             }
             println!("configuration is valid");
@@ -101,6 +101,28 @@ fn check_templates(cfg: &config::Config, source: &ConfigSource) -> Result<(), Ex
         eprintln!("  {e}");
     }
     Err(ExitCode::from(EXIT_CONFIG_ERROR))
+}
+
+/// Reads `kms.tls.ca-cert` when it is on this machine, so a file that is not a PEM certificate is
+/// reported now rather than when the agent starts.
+fn check_ca_bundle(cfg: &config::Config) -> Result<(), ExitCode> {
+    let Some(path) = &cfg.kms.ca_cert else {
+        return Ok(());
+    };
+    if !path.exists() {
+        eprintln!(
+            "note: kms.tls.ca-cert {} is not on this machine; it is read when the agent starts",
+            path.display()
+        );
+        return Ok(());
+    }
+    match crate::client::tls::load_ca_bundle(path) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("error: kms.tls.ca-cert: {e}");
+            Err(ExitCode::from(EXIT_CONFIG_ERROR))
+        }
+    }
 }
 
 /// `kms agent`: load and validate the config (templates included), then run.

@@ -11,7 +11,9 @@ use crate::actors::cache::{CacheArgs, KeySource};
 use crate::actors::plan::SinkPlan;
 use crate::actors::{run_agent, AgentHandle, AgentPlan, TemplatePlan};
 use crate::backend::{KmsAuthenticator, KmsFetcher, KmsLeases};
-use crate::client::{custom_headers_from_env, ClientConfig, KmsClient, RetryPolicy};
+use crate::client::{
+    custom_headers_from_env, plain_http_warning, ClientConfig, KmsClient, RetryPolicy,
+};
 use crate::config::{self, Config, ConfigSource, ProcessEnv};
 use crate::dry_run::{dry_run, DryRunTemplate};
 use crate::exec::{CommandSpec, DEFAULT_KILL_GRACE};
@@ -124,8 +126,8 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
                 return super::EXIT_CONFIG_ERROR;
             }
         };
-    if config.kms.address.scheme() == "http" && !is_loopback(&config.kms.address) {
-        tracing::warn!(address = %config.kms.address, "kms.address uses plain http to a non-loopback host: tokens and secrets travel unencrypted");
+    if let Some(warning) = plain_http_warning(&config.kms.address) {
+        tracing::warn!("{warning}");
     }
     let loaded = match load_templates(&config.templates) {
         Ok(l) => l,
@@ -279,15 +281,4 @@ fn reload(running: &Config, source: &ConfigSource, handle: &AgentHandle) {
         tracing::warn!("changes to kms, auth, cache or listener take effect at the next restart; templates and sinks are reloaded now");
     }
     handle.reload(template_plans(&new, loaded), sink_plans(&new));
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_matches(|c| c == '[' || c == ']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -12,7 +12,7 @@ use super::EXIT_CONFIG_ERROR;
 use crate::devserver::demo::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PROJECT_ID, DEMO_PROJECT_SLUG,
 };
-use crate::devserver::{DevServer, Seed};
+use crate::devserver::{DevServer, DevServerTls, Seed};
 
 #[derive(Debug, Args)]
 pub struct DevServerArgs {
@@ -23,6 +23,14 @@ pub struct DevServerArgs {
     /// Seed file (YAML or JSON). Without it a built-in demo seed is loaded.
     #[arg(long)]
     pub seed: Option<PathBuf>,
+
+    /// Serve HTTPS with this PEM certificate chain (server certificate first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: DevServerArgs) -> ExitCode {
@@ -36,6 +44,17 @@ pub fn run(args: DevServerArgs) -> ExitCode {
         },
         None => Seed::demo(),
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match DevServerTls::from_pem_files(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+        },
+        // clap makes each flag require the other.
+        _ => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,10 +66,10 @@ pub fn run(args: DevServerArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(serve(seed, args))
+    runtime.block_on(serve(seed, tls, args))
 }
 
-async fn serve(seed: Seed, args: DevServerArgs) -> ExitCode {
+async fn serve(seed: Seed, tls: Option<DevServerTls>, args: DevServerArgs) -> ExitCode {
     // Install the handlers before announcing readiness, so a signal right after the ready line
     // is never lost.
     let (mut sigint, mut sigterm) = match (
@@ -63,7 +82,7 @@ async fn serve(seed: Seed, args: DevServerArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let handle = match DevServer::start(seed, args.listen).await {
+    let handle = match DevServer::start_with(seed, args.listen, tls).await {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");

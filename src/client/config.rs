@@ -66,6 +66,15 @@ pub enum ClientBuildError {
     },
     #[error("the CA bundle {0} holds no valid PEM certificate")]
     InvalidCaBundle(PathBuf),
+    #[error(
+        "the CA bundle {path}: certificate {index} is not a valid X.509 certificate ({reason})"
+    )]
+    InvalidCaCertificate {
+        path: PathBuf,
+        /// 1-based position in the file.
+        index: usize,
+        reason: String,
+    },
     #[error("custom header `{0}` cannot be used")]
     InvalidHeader(String),
     #[error("cannot build the HTTP client: {0}")]

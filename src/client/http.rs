@@ -23,6 +23,7 @@ use super::secrets::{
     get_query_pairs, list_query_pairs, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret,
     SecretEnvelope, SecretList,
 };
+use super::tls::{describe_tls_failure, load_ca_bundle};
 use crate::backoff::{RandomSource, Sleeper, ThreadRandom, TokioSleeper};
 use crate::sensitive::Sensitive;
 use crate::template::{ProjectRef, Secret};
@@ -137,16 +138,7 @@ impl KmsClient {
             // An API never redirects; a proxy's login page is an error, not the answer.
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &config.ca_cert_path {
-            let pem = std::fs::read(path).map_err(|source| ClientBuildError::ReadCaBundle {
-                path: path.clone(),
-                source,
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|_| ClientBuildError::InvalidCaBundle(path.clone()))?;
-            if certs.is_empty() {
-                return Err(ClientBuildError::InvalidCaBundle(path.clone()));
-            }
-            for cert in certs {
+            for cert in load_ca_bundle(path)? {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -284,9 +276,11 @@ impl KmsClient {
         }
         let sent = answered || !e.is_connect();
         let e = e.without_url();
+        // A refused certificate gets a plain description with the setting that fixes it.
+        let detail = describe_tls_failure(&e).unwrap_or_else(|| error_chain(&e));
         ApiError::Transport {
             ctx: Box::new(ctx),
-            detail: error_chain(&e),
+            detail,
             sent,
         }
     }

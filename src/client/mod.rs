@@ -18,6 +18,7 @@ pub mod merge;
 pub mod observer;
 pub mod retry;
 pub mod secrets;
+pub mod tls;
 
 pub use auth::{
     AccessToken, AwsIamLogin, JwtLogin, LoginRequest, RevokeResponse, UniversalAuthLogin,
@@ -37,3 +38,4 @@ pub use secrets::{
     normalize_secret_path, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret, SecretImport,
     SecretList,
 };
+pub use tls::{describe_tls_failure, is_loopback, plain_http_warning};

@@ -11,6 +11,9 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! HTTPS: `DevServer::start_tls(seed, addr, DevServerTls::from_pem_files(cert, key)?)`, and
+//! `url()` is then `https://...`.
 
 mod api_error;
 pub mod demo;
@@ -28,11 +31,13 @@ pub mod seed;
 mod server;
 mod state;
 mod store;
+mod tls;
 mod tokens;
 
 pub use faults::FaultRule;
 pub use seed::{Seed, SeedError};
 pub use server::{DevServer, DevServerError, DevServerHandle};
+pub use tls::{DevServerTls, TlsSetupError};
 
 /// Every API route key as counted in `GET /dev/stats` `requests` and matched by fault rules.
 /// Unknown routes are counted as `"<METHOD> <unmatched>"`; `/dev/*` admin calls are not counted.

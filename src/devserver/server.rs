@@ -1,5 +1,6 @@
 //! Starting and stopping the dev server: the axum router and an own accept loop (one hyper
 //! connection task per client), so that a fault rule can drop a connection without answering.
+//! With [`DevServerTls`] each connection is a TLS handshake first, then the same HTTP/1.1 service.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,7 +13,8 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::Service;
@@ -21,6 +23,7 @@ use super::faults::{observe, unknown_route, ConnControl};
 use super::routes_admin::{self, stats_json};
 use super::seed::Seed;
 use super::state::AppState;
+use super::tls::DevServerTls;
 use super::{routes_auth, routes_leases, routes_secrets, routes_writes};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,7 @@ pub struct DevServer;
 /// A running dev server. Dropping the handle stops it too (without waiting).
 pub struct DevServerHandle {
     addr: SocketAddr,
+    https: bool,
     state: AppState,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -119,6 +123,24 @@ impl DevServer {
     /// Binds `listen` (port 0 picks a free port), loads the seed and starts serving on the
     /// current tokio runtime. Returns once the socket is listening.
     pub async fn start(seed: Seed, listen: SocketAddr) -> Result<DevServerHandle, DevServerError> {
+        Self::start_with(seed, listen, None).await
+    }
+
+    /// Like [`DevServer::start`], serving HTTPS with `tls`.
+    pub async fn start_tls(
+        seed: Seed,
+        listen: SocketAddr,
+        tls: DevServerTls,
+    ) -> Result<DevServerHandle, DevServerError> {
+        Self::start_with(seed, listen, Some(tls)).await
+    }
+
+    /// [`DevServer::start`] (`tls` None) or [`DevServer::start_tls`].
+    pub async fn start_with(
+        seed: Seed,
+        listen: SocketAddr,
+        tls: Option<DevServerTls>,
+    ) -> Result<DevServerHandle, DevServerError> {
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| DevServerError::Bind {
@@ -134,10 +156,12 @@ impl DevServer {
         let state = AppState::new(&seed);
         let app = router(state.clone());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, app, stopped));
-        tracing::info!(%addr, "dev-server listening");
+        let https = tls.is_some();
+        let task = tokio::spawn(accept_loop(listener, app, tls, stopped));
+        tracing::info!(%addr, https, "dev-server listening");
         Ok(DevServerHandle {
             addr,
+            https,
             state,
             stop,
             task: Some(task),
@@ -145,7 +169,15 @@ impl DevServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>) {
+/// How long a client may take to finish the TLS handshake before its connection is dropped.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<DevServerTls>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -165,22 +197,14 @@ async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Rec
             peer,
         };
         let app = app.clone();
+        let tls = tls.clone();
         let mut conn_stopped = stopped.clone();
         connections.spawn(async move {
             let close = ctrl.close.clone();
-            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ctrl.clone());
-                if let Some(uri) = strip_trailing_slash(req.uri()) {
-                    *req.uri_mut() = uri;
-                }
-                let mut app = app.clone();
-                async move { Ok::<_, Infallible>(app.call(req).await.unwrap_or_else(|e| match e {})) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            // Dropping the connection future closes the socket without an answer.
+            // Dropping the connection future closes the socket without an answer (or, over
+            // TLS, without a close_notify): the fault rules' "drop the connection".
             tokio::select! {
-                _ = conn => {}
+                _ = serve_connection(stream, tls, ctrl, app) => {}
                 _ = close.notified() => {}
                 _ = conn_stopped.changed() => {}
             }
@@ -189,15 +213,58 @@ async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Rec
     connections.shutdown().await;
 }
 
+/// Serves one client: the TLS handshake first when `tls` is set, then HTTP/1.1 until it ends.
+async fn serve_connection(
+    stream: TcpStream,
+    tls: Option<DevServerTls>,
+    ctrl: ConnControl,
+    app: Router,
+) {
+    let peer = ctrl.peer;
+    let Some(tls) = tls else {
+        return serve_http(stream, ctrl, app).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await {
+        Ok(Ok(stream)) => serve_http(stream, ctrl, app).await,
+        // An agent without the CA ends here: its alert ("UnknownCA") says why.
+        Ok(Err(e)) => tracing::info!(%peer, error = %e, "dev-server: TLS handshake failed"),
+        Err(_) => tracing::info!(%peer, "dev-server: TLS handshake timed out"),
+    }
+}
+
+async fn serve_http<S>(stream: S, ctrl: ConnControl, app: Router)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ctrl.clone());
+        if let Some(uri) = strip_trailing_slash(req.uri()) {
+            *req.uri_mut() = uri;
+        }
+        let mut app = app.clone();
+        async move { Ok::<_, Infallible>(app.call(req).await.unwrap_or_else(|e| match e {})) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
 impl DevServerHandle {
     /// The address the server listens on (with the real port when started with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://ADDR`, the base URL for clients (the API lives under `/api`).
+    /// `http://ADDR` (or `https://ADDR` when serving TLS), the base URL for clients (the API
+    /// lives under `/api`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn is_https(&self) -> bool {
+        self.https
     }
 
     /// The same document as `GET /dev/stats`.

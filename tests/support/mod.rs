@@ -72,6 +72,18 @@ pub struct DevServer {
     pub addr: String,
     pub dir: tempfile::TempDir,
     pub stderr: Output,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// The CA the harness's own client trusts when the server speaks TLS.
+    pub ca: Option<PathBuf>,
+}
+
+/// What a dev server started with `--tls-cert`/`--tls-key` needs: its files, and the CA that
+/// signed the certificate (for the harness's own admin calls).
+pub struct TlsFiles<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    pub ca: &'a Path,
 }
 
 impl DevServer {
@@ -80,12 +92,30 @@ impl DevServer {
     }
 
     pub fn start_on(seed_yaml: &str, listen: &str) -> DevServer {
+        Self::spawn(seed_yaml, listen, None)
+    }
+
+    /// A dev server serving HTTPS on 127.0.0.1 (a free port).
+    pub fn start_tls(seed_yaml: &str, tls: TlsFiles<'_>) -> DevServer {
+        Self::spawn(seed_yaml, "127.0.0.1:0", Some(tls))
+    }
+
+    fn spawn(seed_yaml: &str, listen: &str, tls: Option<TlsFiles<'_>>) -> DevServer {
         let dir = tempfile::tempdir().unwrap();
         let seed = dir.path().join("seed.yaml");
         std::fs::write(&seed, seed_yaml).unwrap();
-        let mut child = Command::new(KMS)
-            .args(["dev-server", "--listen", listen, "--seed"])
-            .arg(&seed)
+        let mut cmd = Command::new(KMS);
+        cmd.args(["dev-server", "--listen", listen, "--seed"])
+            .arg(&seed);
+        if let Some(tls) = &tls {
+            cmd.arg("--tls-cert")
+                .arg(tls.cert)
+                .arg("--tls-key")
+                .arg(tls.key);
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let ready = format!("dev-server listening on {scheme}://");
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -101,7 +131,7 @@ impl DevServer {
             if lines.read_line(&mut line).unwrap_or(0) == 0 {
                 break;
             }
-            if let Some(rest) = line.trim().strip_prefix("dev-server listening on http://") {
+            if let Some(rest) = line.trim().strip_prefix(ready.as_str()) {
                 addr = Some(rest.to_string());
                 break;
             }
@@ -114,15 +144,26 @@ impl DevServer {
             addr,
             dir,
             stderr,
+            scheme,
+            ca: tls.map(|t| t.ca.to_path_buf()),
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The harness's client for this server (trusting its CA when it speaks TLS).
+    pub fn client(&self) -> reqwest::blocking::Client {
+        match &self.ca {
+            Some(ca) => http_trusting(ca),
+            None => http(),
+        }
     }
 
     pub fn login(&self) -> String {
-        let body: serde_json::Value = http()
+        let body: serde_json::Value = self
+            .client()
             .post(format!("{}/api/v1/auth/universal-auth/login", self.url()))
             .json(&serde_json::json!({"clientId": "test-client", "clientSecret": "test-secret"}))
             .send()
@@ -143,14 +184,16 @@ impl DevServer {
             "secretValue": value, "type": "shared"
         });
         let url = format!("{}/api/v3/secrets/raw/{key}", self.url());
-        let resp = http()
+        let resp = self
+            .client()
             .patch(&url)
             .bearer_auth(&token)
             .json(&body)
             .send()
             .unwrap();
         if resp.status() == 404 {
-            let resp = http()
+            let resp = self
+                .client()
                 .post(&url)
                 .bearer_auth(&token)
                 .json(&body)
@@ -171,7 +214,7 @@ impl DevServer {
     }
 
     pub fn stats(&self) -> serde_json::Value {
-        http()
+        self.client()
             .get(format!("{}/dev/stats", self.url()))
             .send()
             .unwrap()
@@ -194,7 +237,8 @@ impl DevServer {
     }
 
     pub fn faults(&self, rules: serde_json::Value) {
-        let resp = http()
+        let resp = self
+            .client()
             .post(format!("{}/dev/faults", self.url()))
             .json(&rules)
             .send()
@@ -203,14 +247,15 @@ impl DevServer {
     }
 
     pub fn clear_faults(&self) {
-        http()
+        self.client()
             .delete(format!("{}/dev/faults", self.url()))
             .send()
             .unwrap();
     }
 
     pub fn expire_tokens(&self) {
-        let resp = http()
+        let resp = self
+            .client()
             .post(format!("{}/dev/tokens/expire", self.url()))
             .send()
             .unwrap();
@@ -219,7 +264,7 @@ impl DevServer {
 
     /// Whether `token` is accepted for a secrets list right now.
     pub fn token_works(&self, token: &str) -> bool {
-        http()
+        self.client()
             .get(format!("{}/api/v3/secrets/raw", self.url()))
             .query(&[
                 ("workspaceId", "proj-1"),
@@ -243,6 +288,16 @@ impl Drop for DevServer {
 pub fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// A blocking client that also trusts the PEM CA certificate `ca`.
+pub fn http_trusting(ca: &Path) -> reqwest::blocking::Client {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .add_root_certificate(ca)
         .build()
         .unwrap()
 }
