@@ -52,6 +52,7 @@ fn main() {
     let engine_n = env_or("KMS_BENCH_ENGINE_N", 500usize).max(1);
     let engine_rounds = env_or("KMS_BENCH_ENGINE_ROUNDS", 3usize).max(1);
 
+    let load_at_start = report::load_average();
     // The engine first: it is CPU-bound and shortest, and runs before any agent process exists.
     eprintln!("bench: engine speed (n = {engine_n}, {engine_rounds} rounds)...");
     let engine = engine_speed::run(manifest_dir, engine_n, engine_rounds);
@@ -65,7 +66,14 @@ fn main() {
     eprintln!("bench: propagation...");
     let latency = agent_runs::propagation(30);
 
-    let md = report::markdown(&size_results, &idle, &latency, &engine);
+    let load_at_end = report::load_average();
+    let md = report::markdown(
+        (&load_at_start, &load_at_end),
+        &size_results,
+        &idle,
+        &latency,
+        &engine,
+    );
     let path = manifest_dir.join("BENCHMARKS.md");
     std::fs::write(&path, md).unwrap();
     eprintln!("bench: wrote {}", path.display());
