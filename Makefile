@@ -20,6 +20,7 @@ fmt:
 demo:
 	scripts/demo.sh
 
-# Writes BENCHMARKS.md (takes a few minutes; not part of `make test`).
+# Writes BENCHMARKS.md (takes a few minutes; not part of `make test`). Uses Go's text/template for
+# the engine comparison when a Go toolchain is installed, and says so when it is not.
 bench:
 	$(CARGO) bench --bench agent_bench

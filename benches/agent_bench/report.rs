@@ -1,0 +1,200 @@
+//! BENCHMARKS.md: the machine, the commands and every figure of one run.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::agent_runs::{IdleResult, SizeResult};
+use crate::engine_speed::{mean, ratio_spread, EngineReport, Timing};
+use crate::go_side::NoGo;
+
+fn first_line_of_command(program: &str, arg: &str) -> Option<String> {
+    let out = std::process::Command::new(program).arg(arg).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().next()?.trim().to_string()).filter(|l| !l.is_empty())
+}
+
+fn machine() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem_mib = read("/proc/meminfo")
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024;
+    let os = read("/etc/os-release")
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|s| s.trim_matches('"').to_string())
+        .unwrap_or_else(|| "Linux".into());
+    let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
+    let rustc = first_line_of_command("rustc", "--version").unwrap_or_else(|| "rustc".into());
+    format!("{cores} cores ({cpu}), {mem_mib} MiB memory, {os}, Linux {kernel}; {rustc}, `cargo bench` profile (optimised, no LTO)")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The 1-minute load average, from `/proc/loadavg`.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+pub fn markdown(
+    load: (&str, &str),
+    sizes: &[SizeResult],
+    idle: &IdleResult,
+    latency: &[Duration],
+    engine: &EngineReport,
+) -> String {
+    let mut md = String::from("# Benchmarks\n\nWritten by `make bench` (`benches/agent_bench/`); every figure below comes from one run.\n\n");
+    let _ = writeln!(
+        md,
+        "Machine: {}. One-minute load average {} when the run started and {} when it ended (the machine is shared: other work running beside the benchmark slows the figures down).\n",
+        machine(),
+        load.0,
+        load.1
+    );
+    md.push_str("Commands: `make bench` runs `cargo bench --bench agent_bench`, which starts the release `kms` binary as `kms dev-server` and `kms agent` on loopback. When a Go toolchain is present it also builds `benches/gotemplate` with `go build` (cache and GOPATH under `target/gobench/`, `GOTOOLCHAIN=local`) and runs it as `gotemplate-bench -world tests/fixtures/gotemplate/world.json -cases tests/fixtures/gotemplate/cases -n N -rounds R`. Options (environment): `KMS_BENCH_SIZES`, `KMS_BENCH_IDLE_TEMPLATES`, `KMS_BENCH_IDLE_SECS`, `KMS_BENCH_ENGINE_N`, `KMS_BENCH_ENGINE_ROUNDS`, `GO` (the Go command).\n\n");
+
+    md.push_str("## Request economy, footprint and cold start\n\nN templates over 10 distinct secret folders, every template also calling one shared `dynamic_secret`, polling every 2s, against `kms dev-server` on loopback. List requests per round are counted by the dev server over 3 rounds (goal: 10; the Infisical agent makes one request per call per template per round, i.e. N). Leases created: goal 1. Memory is the agent's resident set, `VmRSS` (steady, after about 14s of polling) and `VmHWM` (peak) from `/proc/PID/status` (goals: at most 10 MiB with 10 templates, at most 40 MiB with 10,000). CPU is the agent's CPU time (utime + stime) over 5s of steady polling divided by 5s. Cold start is launch to every destination written (goal: 1,000 templates under 1s). The agent logs at `warn`.\n\n| templates | list requests per round | leases created | cold start (all files written) | RSS steady | RSS peak | CPU while polling every 2s |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    for r in sizes {
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} | {} | {:.0} ms | {:.1} MiB | {:.1} MiB | {:.1}% of a core |",
+            r.n,
+            r.lists_per_round,
+            r.leases,
+            ms(r.cold_start),
+            mib(r.rss_steady_kib),
+            mib(r.rss_peak_kib),
+            r.polling_cpu_pct
+        );
+    }
+
+    let _ = writeln!(
+        md,
+        "\n## Idle CPU on a 5m interval\n\n{n} templates as above, polling interval 5m, the shared lease living 1h (so nothing falls due in the window). Once every destination was written ({cold:.0} ms after launch), the agent's CPU time (utime + stime from `/proc/PID/stat`, 10 ms ticks) over {secs:.0}s of idling, and its memory at the end of the window. Goal: well under 1% of a core.\n\n| templates | idle window | CPU time used | share of a core | API requests in the window | RSS steady (end) | RSS peak |\n| --- | --- | --- | --- | --- | --- | --- |\n| {n} | {secs:.1} s | {cpu} | {share} | {req} | {steady:.1} MiB | {peak:.1} MiB |",
+        n = idle.n,
+        cold = ms(idle.cold_start),
+        secs = idle.window.as_secs_f64(),
+        cpu = if idle.cpu_ticks == 0 {
+            "under 10 ms (no tick counted)".to_string()
+        } else {
+            format!("{} ms", idle.cpu_ticks * 10)
+        },
+        share = if idle.cpu_ticks == 0 {
+            format!("under {:.3}%", 1.0 / idle.window.as_secs_f64())
+        } else {
+            format!("{:.3}%", idle.cpu_pct)
+        },
+        req = idle.api_requests,
+        steady = mib(idle.rss_steady_kib),
+        peak = mib(idle.rss_peak_kib),
+    );
+
+    let pct = |p: f64| latency[((latency.len() as f64 - 1.0) * p).round() as usize];
+    let _ = writeln!(
+        md,
+        "\n## Propagation latency\n\nPolling interval 1s; {} updates through the API at spread-out moments; time until the destination holds the new value (goal: p99 at most the interval plus 50ms).\n\n| p50 | p99 | max |\n| --- | --- | --- |\n| {:.0} ms | {:.0} ms | {:.0} ms |",
+        latency.len(),
+        ms(pct(0.5)),
+        ms(pct(0.99)),
+        ms(*latency.last().unwrap())
+    );
+
+    engine_section(&mut md, engine);
+    md
+}
+
+fn engine_section(md: &mut String, e: &EngineReport) {
+    let (n, rounds) = (e.n, e.rounds);
+    let _ = writeln!(
+        md,
+        "\n## Engine speed\n\nThe golden corpus (`tests/fixtures/gotemplate/`, {} non-error cases) in-process, the same cases on both sides and the same method: every case is first rendered once and compared with its golden (a case either side gets wrong is timed on neither); then the template is parsed once and rendered {n} times (a fresh output buffer each), and the source is parsed {n} times, each {rounds} times over, keeping the fastest round. Template functions answer from memoised data on both sides (the agent's `Snapshot`; a map keyed by the call's arguments in Go), so the figures measure the engines rather than the corpus's fake backend. Wall-clock time; Go's garbage collector may use the second core. The table's figures are means over the {} cases timed (each case's time per call, averaged), so the largest cases weigh most; the per-case ratios below weigh every case alike. Goal: faster than Go.\n",
+        e.non_error_cases,
+        e.timed.len()
+    );
+    let kms_render = mean(e.timed.iter().map(|c| c.kms.render_ns));
+    let kms_parse = mean(e.timed.iter().map(|c| c.kms.parse_ns));
+    md.push_str("| engine | ns per render | ns per parse |\n| --- | --- | --- |\n");
+    let _ = writeln!(
+        md,
+        "| kms-agent Go-template engine | {kms_render:.0} | {kms_parse:.0} |"
+    );
+    match &e.go {
+        Ok(version) => {
+            let go_render = mean(e.timed.iter().filter_map(|c| c.go).map(|t| t.render_ns));
+            let go_parse = mean(e.timed.iter().filter_map(|c| c.go).map(|t| t.parse_ns));
+            let _ = writeln!(
+                md,
+                "| Go `text/template` ({version}) | {go_render:.0} | {go_parse:.0} |\n| **ratio kms-agent ÷ Go** (below 1: faster than Go) | **{:.2}** | **{:.2}** |\n",
+                kms_render / go_render,
+                kms_parse / go_parse
+            );
+            md.push_str("Per-case ratios kms-agent ÷ Go:\n\n| | geometric mean | median | best case | worst case |\n| --- | --- | --- | --- | --- |\n");
+            for (what, figure) in [
+                ("render", (|t: &Timing| t.render_ns) as fn(&Timing) -> f64),
+                ("parse", |t: &Timing| t.parse_ns),
+            ] {
+                if let Some(s) = ratio_spread(&e.timed, figure) {
+                    let _ = writeln!(
+                        md,
+                        "| {what} | {:.2} | {:.2} | {:.2} (`{}`) | {:.2} (`{}`) |",
+                        s.geometric_mean, s.median, s.best.0, s.best.1, s.worst.0, s.worst.1
+                    );
+                }
+            }
+        }
+        Err(NoGo::NotInstalled) => md.push_str(
+            "\nGo is not installed on this machine (Debian's `golang-go` adds it): the Go column is skipped.\n",
+        ),
+        Err(NoGo::Failed(why)) => {
+            let _ = writeln!(
+                md,
+                "\nGo is installed, but the Go side failed, so the Go column is skipped: {why}"
+            );
+        }
+    }
+    if !e.left_out.is_empty() {
+        md.push_str("\nCases timed on neither side:\n\n");
+        for (name, why) in &e.left_out {
+            let _ = writeln!(md, "- `{name}`: {}", why.replace('\n', " "));
+        }
+    }
+    md.push_str("\n<details><summary>Per case (ns)</summary>\n\n| case | kms-agent render | Go render | kms-agent parse | Go parse |\n| --- | --- | --- | --- | --- |\n");
+    for c in &e.timed {
+        let go = |f: fn(&Timing) -> f64| {
+            c.go.map(|t| format!("{:.0}", f(&t)))
+                .unwrap_or_else(|| "–".into())
+        };
+        let _ = writeln!(
+            md,
+            "| `{}` | {:.0} | {} | {:.0} | {} |",
+            c.name,
+            c.kms.render_ns,
+            go(|t| t.render_ns),
+            c.kms.parse_ns,
+            go(|t| t.parse_ns)
+        );
+    }
+    md.push_str("\n</details>\n");
+}

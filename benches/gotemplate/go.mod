@@ -1,0 +1,3 @@
+module kms-agent/benches/gotemplate
+
+go 1.19
