@@ -123,7 +123,9 @@ impl Actor for RendererActor {
         state: &mut RendererState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            RendererMsg::Tick { retry } => start_round(&myself, state, retry).await,
+            // Boxed: the actor's message loop future is as large as the largest handler future
+            // it awaits, and lives as long as the actor; 10,000 renderers paid for it at rest.
+            RendererMsg::Tick { retry } => Box::pin(start_round(&myself, state, retry)).await,
             RendererMsg::RoundTimeout { round } => {
                 if state.round == Some(round) && !state.pending.is_empty() {
                     state.pending.clear();
@@ -142,7 +144,7 @@ impl Actor for RendererActor {
                     .snapshot
                     .insert(request, result.map_err(|e| e.message));
                 if state.pending.is_empty() {
-                    render(&myself, state).await;
+                    Box::pin(render(&myself, state)).await;
                 }
             }
         }
