@@ -25,18 +25,27 @@ for p in sorted(pathlib.Path("tests/fixtures/contract").glob("*.json")):
     out.joinpath(p.stem).write_bytes(bytes([byte]) + json.dumps(r["body"]).encode())
 PY
 cargo fuzz build -O --fuzz-dir fuzz >/dev/null
-for target in config_parse go_template handlebars_template response_decoders; do
-  log="fuzz/artifacts/$target.log"
-  mkdir -p fuzz/artifacts
-  set +e
-  # The binary itself, not `cargo fuzz run`: that would rebuild whenever the tree changed.
+targets=(config_parse go_template handlebars_template response_decoders)
+# All targets at once (FUZZ_PARALLEL=0 runs them one after the other): each gets the full
+# wall-clock time, sharing the cores.
+run_one() {
+  local target=$1
   mkdir -p "fuzz/artifacts/$target"
+  # The binary itself, not `cargo fuzz run`: that would rebuild whenever the tree changed.
   "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$corpus/$target" \
     -artifact_prefix="fuzz/artifacts/$target/" \
-    -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 >"$log" 2>&1
-  rc=$?
-  set -e
+    -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 >"fuzz/artifacts/$target.log" 2>&1
+  echo $? >"fuzz/artifacts/$target.rc"
+}
+for target in "${targets[@]}"; do
+  if [ "${FUZZ_PARALLEL:-1}" = 1 ]; then run_one "$target" & else run_one "$target"; fi
+done
+wait
+echo "cores: $(nproc); seconds per target: $seconds; parallel: ${FUZZ_PARALLEL:-1}"
+for target in "${targets[@]}"; do
+  log="fuzz/artifacts/$target.log"
   done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
-  crashes=$(ls fuzz/artifacts/"$target"/ 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-' || true)
-  echo "$target: exit $rc; ${done_line:-no Done line (see $log)}; corpus $(ls "$corpus/$target" | wc -l) inputs; findings $crashes"
+  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
+  crashes=$(ls "fuzz/artifacts/$target/" 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak|slow-unit)-' || true)
+  echo "$target: exit $(cat "fuzz/artifacts/$target.rc"); ${done_line:-no Done line (see $log)}; ${cov:-}; corpus $(ls "$corpus/$target" | wc -l) inputs; findings $crashes"
 done
