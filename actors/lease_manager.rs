@@ -50,6 +50,9 @@ pub enum LeaseMsg {
         lease_id: String,
         replace: bool,
     },
+    /// A renderer stopped (its template left the configuration on reload, or the agent is
+    /// stopping): it no longer uses any lease.
+    UserGone(ActorId),
     /// Revoke every lease (shutdown); replies with the number revoked.
     RevokeAll(RpcReplyPort<usize>),
 }
@@ -193,10 +196,19 @@ impl Actor for LeaseManagerActor {
                 if current.info.lease_id != lease_id {
                     return Ok(());
                 }
+                if m.users.is_empty() && m.waiters.is_empty() {
+                    retire_unused(state, &spec);
+                    return Ok(());
+                }
                 if replace {
                     start_create(&myself, state, spec);
                 } else {
                     start_renew(&myself, state, spec, current.info.clone());
+                }
+            }
+            LeaseMsg::UserGone(id) => {
+                for m in state.leases.values_mut() {
+                    m.users.remove(&id);
                 }
             }
             LeaseMsg::RevokeAll(reply) => {
@@ -359,17 +371,7 @@ fn created(
                     let _ = user.send_message(RendererMsg::Tick { retry: false });
                 }
             }
-            let active = state
-                .leases
-                .values()
-                .filter(|m| m.current.is_some())
-                .count();
-            state
-                .args
-                .directory
-                .metrics
-                .leases_active
-                .set(active as i64);
+            publish_active_count(state);
             schedule(myself, state, &spec, &info);
         }
         Err(e) => {
@@ -405,6 +407,41 @@ fn created(
             }
         }
     }
+}
+
+/// No template uses the lease any more: it is neither renewed nor replaced, and lapses at the end
+/// of its current TTL. Not revoked: the file a removed template left behind may still be in use
+/// until its application moves on, and a template that asks again before then would have
+/// reused it.
+fn retire_unused(state: &mut LeaseManagerState, spec: &LeaseSpec) {
+    let Some(mut m) = state.leases.remove(spec) else {
+        return;
+    };
+    if let Some(t) = m.timer.take() {
+        t.abort();
+    }
+    if let Some(g) = &m.current {
+        tracing::info!(dynamic_secret = %spec.name, environment = %spec.environment, path = %spec.path, lease_id = %g.info.lease_id, "lease no longer used by any template; left to expire");
+    }
+    if let Some(cache) = state.args.directory.cache() {
+        let _ = cache.send_message(CacheMsg::Remove(spec.clone()));
+    }
+    publish_active_count(state);
+}
+
+/// The `leases_active` gauge: leases currently held.
+fn publish_active_count(state: &LeaseManagerState) {
+    let active = state
+        .leases
+        .values()
+        .filter(|m| m.current.is_some())
+        .count();
+    state
+        .args
+        .directory
+        .metrics
+        .leases_active
+        .set(active as i64);
 }
 
 fn renewed(

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::directory::Directory;
 use super::exec::ExecMsg;
 use super::fetcher::{FetchResult, FetcherMsg};
+use super::lease_manager::LeaseMsg;
 use super::plan::TemplatePlan;
 use super::supervisor::SupervisorMsg;
 use crate::fsutil::{WriteError, WriteOutcome};
@@ -107,11 +108,15 @@ impl Actor for RendererActor {
 
     async fn post_stop(
         &self,
-        _: ActorRef<RendererMsg>,
+        myself: ActorRef<RendererMsg>,
         state: &mut RendererState,
     ) -> Result<(), ActorProcessingErr> {
         if let Some(t) = state.timer.take() {
             t.abort();
+        }
+        // So that a lease only this template used is not renewed for nobody.
+        if let Some(leases) = state.args.directory.leases() {
+            let _ = leases.send_message(LeaseMsg::UserGone(myself.get_id()));
         }
         Ok(())
     }

@@ -691,3 +691,56 @@ async fn reload_keeps_unchanged_templates_adds_new_ones_and_moves_sinks() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_lease_no_template_uses_after_a_reload_is_neither_renewed_nor_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Arc::new(FakeAuth {
+        logins: AtomicU32::new(0),
+        ttl: Duration::from_secs(3600),
+    });
+    // Renewed every ~400ms and replaced before 1.5s while in use.
+    let leases = Arc::new(FakeLeases::new(600, 1500));
+    let server = Arc::new(FakeServer::default());
+    server
+        .values
+        .lock()
+        .unwrap()
+        .insert("/a".into(), "1".into());
+    let plain = template(dir.path(), 0, "/a", 60_000, 0, None);
+    let mut p = plan(
+        auth,
+        server,
+        dir.path(),
+        vec![plain.clone(), lease_template(dir.path(), 1, None)],
+    );
+    p.leases = leases.clone();
+    let agent = run_agent(p).await.unwrap();
+    wait_for("the lease renewed while in use", Duration::from_secs(5), || {
+        leases.renewed.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+
+    agent.handle.reload(vec![plain], vec![]);
+    // Past the old lease's max TTL: in use, it would have been renewed and replaced by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (created, renewed) = (
+        leases.created.load(Ordering::SeqCst),
+        leases.renewed.load(Ordering::SeqCst),
+    );
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(
+        leases.created.load(Ordering::SeqCst),
+        created,
+        "an unused lease is not replaced"
+    );
+    assert!(
+        leases.renewed.load(Ordering::SeqCst) <= renewed + 1,
+        "an unused lease is not renewed (at most one renewal already in flight at the reload)"
+    );
+    agent.handle.shutdown();
+    let exit = tokio::time::timeout(Duration::from_secs(5), agent.wait())
+        .await
+        .unwrap();
+    assert_eq!(exit.code, 0, "{}", exit.reason);
+}
