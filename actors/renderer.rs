@@ -21,6 +21,7 @@ use super::supervisor::SupervisorMsg;
 use crate::fsutil::{WriteError, WriteOutcome};
 use crate::last_write::LastWrite;
 use crate::restart_policy::{equal_jitter, exponential};
+use crate::telemetry::metrics::TemplateRenderMetrics;
 use crate::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
 
 /// Render passes in one round before giving up (each pass may discover calls that depend on
@@ -73,6 +74,7 @@ pub struct RendererState {
     reported: bool,
     /// What this renderer last wrote, so an unchanged render costs a `stat`, not a read.
     last_write: LastWrite,
+    metrics: TemplateRenderMetrics,
     /// One timer per renderer: between rounds it starts the next round; during a round it is
     /// the watchdog that fails the round if its data never arrives.
     timer: Option<JoinHandle<()>>,
@@ -91,6 +93,7 @@ impl Actor for RendererActor {
         args: RendererArgs,
     ) -> Result<RendererState, ActorProcessingErr> {
         let known = args.plan.template.literal_requests();
+        let metrics = args.directory.metrics.template_renders(&args.plan.id);
         myself.send_message(RendererMsg::Tick { retry: false })?;
         Ok(RendererState {
             args,
@@ -102,6 +105,7 @@ impl Actor for RendererActor {
             failures: 0,
             reported: false,
             last_write: LastWrite::default(),
+            metrics,
             timer: None,
         })
     }
@@ -288,11 +292,7 @@ async fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes:
     let plan = &state.args.plan;
     match outcome {
         Ok(WriteOutcome::Written) => {
-            state
-                .args
-                .directory
-                .metrics
-                .render_event(&plan.id, "written");
+            state.metrics.written();
             state.args.directory.readiness.template_rendered(&plan.id);
             tracing::info!(template = %plan.id, destination = %plan.destination.display(), bytes = len, "rendered; file updated");
             if let Some(exec) = &state.args.exec {
@@ -301,11 +301,7 @@ async fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes:
             succeeded(myself, state);
         }
         Ok(WriteOutcome::Unchanged) => {
-            state
-                .args
-                .directory
-                .metrics
-                .render_event(&plan.id, "unchanged");
+            state.metrics.unchanged();
             state.args.directory.readiness.template_rendered(&plan.id);
             tracing::debug!(template = %plan.id, destination = %plan.destination.display(), "rendered; no change");
             succeeded(myself, state);
@@ -336,7 +332,7 @@ fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: Stri
     state.failures += 1;
     state.snapshot = Snapshot::new();
     let plan = &state.args.plan;
-    state.args.directory.metrics.render_event(&plan.id, "error");
+    state.metrics.error();
     let delay = equal_jitter(
         exponential(
             RETRY_BASE,

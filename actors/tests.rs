@@ -674,7 +674,7 @@ async fn reload_keeps_unchanged_templates_adds_new_ones_and_moves_sinks() {
         "{text}"
     );
     assert!(
-        !text.contains("kms_agent_renders_total{template=\"t0\",outcome=\"unchanged\"}"),
+        text.contains("kms_agent_renders_total{template=\"t0\",outcome=\"unchanged\"} 0"),
         "{text}"
     );
     assert!(
@@ -716,9 +716,11 @@ async fn a_lease_no_template_uses_after_a_reload_is_neither_renewed_nor_replaced
     );
     p.leases = leases.clone();
     let agent = run_agent(p).await.unwrap();
-    wait_for("the lease renewed while in use", Duration::from_secs(5), || {
-        leases.renewed.load(Ordering::SeqCst) >= 1
-    })
+    wait_for(
+        "the lease renewed while in use",
+        Duration::from_secs(5),
+        || leases.renewed.load(Ordering::SeqCst) >= 1,
+    )
     .await;
 
     agent.handle.reload(vec![plain], vec![]);

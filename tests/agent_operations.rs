@@ -103,8 +103,15 @@ fn health_readiness_and_metrics_follow_renders_and_failures() {
         "a failed render in the metrics",
         Duration::from_secs(10),
         || {
+            // The series exists from the start at 0; wait for a counted failure.
             metrics()
-                .contains("kms_agent_renders_total{template=\"templates[0]\",outcome=\"error\"}")
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(
+                        "kms_agent_renders_total{template=\"templates[0]\",outcome=\"error\"} ",
+                    )
+                })
+                .is_some_and(|n| n.trim() != "0")
         },
     );
     assert_eq!(agent.read("a"), "1", "the last good file stays");

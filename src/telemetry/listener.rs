@@ -108,7 +108,7 @@ mod tests {
 
         readiness.set_token(true);
         readiness.template_rendered("t0");
-        metrics.render_event("t0", "written");
+        metrics.template_renders("t0").written();
         assert_eq!(
             http.get(format!("{base}/readyz"))
                 .send()

@@ -147,19 +147,28 @@ impl Metrics {
             .inc();
     }
 
-    pub fn render_event(&self, template: &str, outcome: &str) {
-        self.renders
-            .get_or_create(&TemplateOutcomeLabels {
-                template: template.into(),
-                outcome: outcome.into(),
-            })
-            .inc();
-        if outcome != "error" {
-            self.last_render_success
+    /// One template's render series, resolved once so that a renderer records each round without
+    /// building label strings or looking the series up again. The `error` series exists (at 0)
+    /// from the start.
+    pub fn template_renders(&self, template: &str) -> TemplateRenderMetrics {
+        let outcome = |outcome: &str| {
+            self.renders
+                .get_or_create(&TemplateOutcomeLabels {
+                    template: template.into(),
+                    outcome: outcome.into(),
+                })
+                .clone()
+        };
+        TemplateRenderMetrics {
+            written: outcome("written"),
+            unchanged: outcome("unchanged"),
+            error: outcome("error"),
+            last_success: self
+                .last_render_success
                 .get_or_create(&TemplateLabels {
                     template: template.into(),
                 })
-                .set(unix_now());
+                .clone(),
         }
     }
 
@@ -201,6 +210,34 @@ impl crate::client::observer::RequestObserver for Metrics {
     }
 }
 
+/// See [`Metrics::template_renders`].
+#[derive(Clone)]
+pub struct TemplateRenderMetrics {
+    written: Counter,
+    unchanged: Counter,
+    error: Counter,
+    last_success: Gauge<f64, AtomicU64>,
+}
+
+impl TemplateRenderMetrics {
+    /// The file was written with new content.
+    pub fn written(&self) {
+        self.written.inc();
+        self.last_success.set(unix_now());
+    }
+
+    /// The render succeeded and the file already held its bytes.
+    pub fn unchanged(&self) {
+        self.unchanged.inc();
+        self.last_success.set(unix_now());
+    }
+
+    /// The render or the write failed.
+    pub fn error(&self) {
+        self.error.inc();
+    }
+}
+
 /// Seconds since the Unix epoch, as a float.
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -217,8 +254,9 @@ mod tests {
     fn counters_show_up_in_the_text_format() {
         let m = Metrics::new();
         m.auth_event("login_ok");
-        m.render_event("t0", "written");
-        m.render_event("t0", "error");
+        let t0 = m.template_renders("t0");
+        t0.written();
+        t0.error();
         m.command_event("t0", "timeout");
         m.api_request("GET /api/v3/secrets/raw", 200);
         m.leases_active.set(2);
