@@ -192,3 +192,59 @@ pub fn is_empty_tree(list: &List) -> bool {
         _ => false,
     })
 }
+
+/// Gives back the spare capacity the parser's growing vectors left in a finished tree: a parsed
+/// template lives as long as the agent, once per template (thousands of them).
+pub fn shrink_list(list: &mut List) {
+    for node in list.iter_mut() {
+        shrink_node(node);
+    }
+    list.shrink_to_fit();
+}
+
+fn shrink_node(node: &mut Node) {
+    match node {
+        Node::Text(text) => text.shrink_to_fit(),
+        Node::Action(pipe) => shrink_pipe(pipe),
+        Node::If(b) | Node::With(b) | Node::Range(b) => {
+            shrink_pipe(&mut b.pipe);
+            shrink_list(&mut b.list);
+            if let Some(list) = &mut b.else_list {
+                shrink_list(list);
+            }
+        }
+        Node::Template(call) => {
+            if let Some(pipe) = &mut call.pipe {
+                shrink_pipe(pipe);
+            }
+        }
+        Node::Break | Node::Continue => {}
+    }
+}
+
+fn shrink_pipe(pipe: &mut Pipe) {
+    pipe.decl.shrink_to_fit();
+    for cmd in pipe.cmds.iter_mut() {
+        for arg in cmd.args.iter_mut() {
+            shrink_arg(arg);
+        }
+        cmd.args.shrink_to_fit();
+    }
+    pipe.cmds.shrink_to_fit();
+}
+
+fn shrink_arg(arg: &mut Arg) {
+    match arg {
+        Arg::Str { quoted, text, .. } => {
+            quoted.shrink_to_fit();
+            text.shrink_to_fit();
+        }
+        Arg::Field { idents, .. } | Arg::Variable { idents, .. } => idents.shrink_to_fit(),
+        Arg::Pipe(pipe) => shrink_pipe(pipe),
+        Arg::Chain { node, fields, .. } => {
+            shrink_arg(node);
+            fields.shrink_to_fit();
+        }
+        Arg::Identifier { .. } | Arg::Dot(_) | Arg::Nil(_) | Arg::Bool(..) | Arg::Number(..) => {}
+    }
+}

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::ast::{is_empty_tree, Arg, Branch, Command, List, Node, Pipe, TemplateCall};
+use super::ast::{
+    is_empty_tree, shrink_list, Arg, Branch, Command, List, Node, Pipe, TemplateCall,
+};
 use super::lexer::{lex, Item, Kind};
 use super::literal::{parse_number, unquote};
 
@@ -61,7 +63,12 @@ pub fn parse(name: &str, source: &[u8], has_function: &dyn Fn(&str) -> bool) -> 
     };
     let root = p.parse_top()?;
     p.add(name.as_bytes().to_vec(), root)?;
-    Ok(p.trees)
+    let mut trees = p.trees;
+    for list in trees.values_mut() {
+        shrink_list(list);
+    }
+    trees.shrink_to_fit();
+    Ok(trees)
 }
 
 impl Parser<'_> {
