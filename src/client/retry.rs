@@ -16,10 +16,10 @@ use std::time::Duration;
 use super::error::ApiError;
 use crate::backoff::Backoff;
 
-/// Defaults of `kms.retry-strategy`.
-pub const DEFAULT_MAX_RETRIES: u32 = 3;
-pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(200);
-pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(5);
+/// Defaults of `kms.retry-strategy`: the configuration's, named once in `config::defaults`.
+pub const DEFAULT_MAX_RETRIES: u32 = crate::config::defaults::RETRY_MAX_RETRIES;
+pub const DEFAULT_BASE_DELAY: Duration = crate::config::defaults::RETRY_BASE_DELAY;
+pub const DEFAULT_MAX_DELAY: Duration = crate::config::defaults::RETRY_MAX_DELAY;
 /// Longest `Retry-After` the client waits inside one call. A server asking for more gets its
 /// 429 returned to the caller (which has the `retry_after` to schedule with) instead of a call
 /// that hangs for minutes.
