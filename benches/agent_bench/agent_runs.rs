@@ -136,6 +136,9 @@ pub struct SizeResult {
     pub leases: u64,
     pub rss_steady_kib: u64,
     pub rss_peak_kib: u64,
+    /// The private part of the steady RSS (heap, stacks); the rest is mostly the binary's own
+    /// code and data pages, file-backed and shared.
+    pub rss_anon_kib: u64,
     pub polling_cpu_pct: f64,
 }
 
@@ -158,6 +161,7 @@ pub fn measure_size(n: usize) -> SizeResult {
         leases: run.dev.stats()["leases"]["created"].as_u64().unwrap_or(0),
         rss_steady_kib: proc_status(pid, "VmRSS:"),
         rss_peak_kib: proc_status(pid, "VmHWM:"),
+        rss_anon_kib: proc_status(pid, "RssAnon:"),
         polling_cpu_pct: ticks as f64 / TICKS_PER_SECOND / window.as_secs_f64() * 100.0,
     }
 }

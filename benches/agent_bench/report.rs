@@ -75,16 +75,17 @@ pub fn markdown(
     );
     md.push_str("Commands: `make bench` runs `cargo bench --bench agent_bench`, which starts the release `kms` binary as `kms dev-server` and `kms agent` on loopback. When a Go toolchain is present it also builds `benches/gotemplate` with `go build` (cache and GOPATH under `target/gobench/`, `GOTOOLCHAIN=local`) and runs it as `gotemplate-bench -world tests/fixtures/gotemplate/world.json -cases tests/fixtures/gotemplate/cases -n N -rounds R`. Options (environment): `KMS_BENCH_SIZES`, `KMS_BENCH_IDLE_TEMPLATES`, `KMS_BENCH_IDLE_SECS`, `KMS_BENCH_ENGINE_N`, `KMS_BENCH_ENGINE_ROUNDS`, `GO` (the Go command).\n\n");
 
-    md.push_str("## Request economy, footprint and cold start\n\nN templates over 10 distinct secret folders, every template also calling one shared `dynamic_secret`, polling every 2s, against `kms dev-server` on loopback. List requests per round are counted by the dev server over 3 rounds (goal: 10; the Infisical agent makes one request per call per template per round, i.e. N). Leases created: goal 1. Memory is the agent's resident set, `VmRSS` (steady, after about 14s of polling) and `VmHWM` (peak) from `/proc/PID/status` (goals: at most 10 MiB with 10 templates, at most 40 MiB with 10,000). CPU is the agent's CPU time (utime + stime) over 5s of steady polling divided by 5s. Cold start is launch to every destination written (goal: 1,000 templates under 1s). The agent logs at `warn`.\n\n| templates | list requests per round | leases created | cold start (all files written) | RSS steady | RSS peak | CPU while polling every 2s |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    md.push_str("## Request economy, footprint and cold start\n\nN templates over 10 distinct secret folders, every template also calling one shared `dynamic_secret`, polling every 2s, against `kms dev-server` on loopback. List requests per round are counted by the dev server over 3 rounds (goal: 10; the Infisical agent makes one request per call per template per round, i.e. N). Leases created: goal 1. Memory is the agent's resident set, `VmRSS` (steady, after about 14s of polling), its private part `RssAnon` (heap and stacks; the rest is mostly the binary's own code pages, file-backed and shared with every other `kms` process) and `VmHWM` (peak) from `/proc/PID/status` (goals: at most 10 MiB with 10 templates, at most 40 MiB with 10,000). CPU is the agent's CPU time (utime + stime) over 5s of steady polling divided by 5s. Cold start is launch to every destination written (goal: 1,000 templates under 1s). The agent logs at `warn`.\n\n| templates | list requests per round | leases created | cold start (all files written) | RSS steady | of which private (`RssAnon`) | RSS peak | CPU while polling every 2s |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for r in sizes {
         let _ = writeln!(
             md,
-            "| {} | {:.1} | {} | {:.0} ms | {:.1} MiB | {:.1} MiB | {:.1}% of a core |",
+            "| {} | {:.1} | {} | {:.0} ms | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1}% of a core |",
             r.n,
             r.lists_per_round,
             r.leases,
             ms(r.cold_start),
             mib(r.rss_steady_kib),
+            mib(r.rss_anon_kib),
             mib(r.rss_peak_kib),
             r.polling_cpu_pct
         );
