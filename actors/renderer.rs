@@ -268,13 +268,18 @@ async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
 
 /// Writes on tokio's blocking pool (a write ends with `fsync`s), a bounded number at a time, so
 /// thousands of renderers write in parallel at start-up without stalling the runtime's workers.
+/// An unchanged file is recognised here, without leaving the task.
 async fn write_off_runtime(
     state: &mut RendererState,
     bytes: Vec<u8>,
 ) -> Result<WriteOutcome, String> {
-    let _slot = state.args.directory.write_slots.acquire().await;
     let path = state.args.plan.destination.clone();
     let mode = state.args.plan.mode;
+    // The common case, nothing changed, costs one `stat`: not worth a trip to another thread.
+    if state.last_write.is_current(&path, &bytes, mode) {
+        return Ok(WriteOutcome::Unchanged);
+    }
+    let _slot = state.args.directory.write_slots.acquire().await;
     let mut last_write = std::mem::take(&mut state.last_write);
     let (last_write, result) = tokio::task::spawn_blocking(move || {
         let result = last_write.write_if_changed(&path, &bytes, mode);

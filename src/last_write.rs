@@ -57,20 +57,28 @@ impl LastWrite {
         contents: &[u8],
         mode: u32,
     ) -> Result<WriteOutcome, WriteError> {
-        let digest: [u8; 32] = Sha256::digest(contents).into();
-        if let Some((last_digest, stamp)) = &self.last {
-            if *last_digest == digest
-                && stamp.mode == mode
-                && FileStamp::of(path).as_ref() == Some(stamp)
-            {
-                return Ok(WriteOutcome::Unchanged);
-            }
+        if self.is_current(path, contents, mode) {
+            return Ok(WriteOutcome::Unchanged);
         }
+        let digest: [u8; 32] = Sha256::digest(contents).into();
         self.last = None;
         let outcome = write_if_changed(path, contents, mode)?;
         // Taken after the write: the stamp describes the file holding exactly `contents`.
         self.last = FileStamp::of(path).map(|stamp| (digest, stamp));
         Ok(outcome)
+    }
+}
+
+impl LastWrite {
+    /// Whether the file still holds exactly `contents` with `mode`, as last written: one `stat`,
+    /// cheap enough for an async task to call without moving to a blocking thread.
+    pub fn is_current(&self, path: &Path, contents: &[u8], mode: u32) -> bool {
+        let Some((last_digest, stamp)) = &self.last else {
+            return false;
+        };
+        stamp.mode == mode
+            && FileStamp::of(path).as_ref() == Some(stamp)
+            && *last_digest == <[u8; 32]>::from(Sha256::digest(contents))
     }
 }
 
@@ -90,6 +98,9 @@ mod tests {
             WriteOutcome::Written
         );
         let inode = fs::metadata(&path).unwrap().ino();
+        assert!(last.is_current(&path, b"v1", 0o600));
+        assert!(!last.is_current(&path, b"v2", 0o600));
+        assert!(!last.is_current(&path, b"v1", 0o644));
         assert_eq!(
             last.write_if_changed(&path, b"v1", 0o600).unwrap(),
             WriteOutcome::Unchanged
