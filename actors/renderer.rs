@@ -153,6 +153,8 @@ impl Actor for RendererActor {
                     .snapshot
                     .insert(request, result.map_err(|e| e.message));
                 if state.pending.is_empty() {
+                    // Give its table back: between rounds, thousands of renderers would hold one.
+                    state.pending = HashSet::new();
                     Box::pin(render(&myself, state)).await;
                 }
             }
