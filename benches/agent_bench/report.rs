@@ -97,7 +97,7 @@ pub fn markdown(
                 / (large.n - small.n) as f64;
             let _ = writeln!(
                 md,
-                "\nResident memory grows by {per_template:.1} KiB per template between {} and {} templates (steady RSS). Where it goes, measured once with valgrind's massif at 1,000 templates (heap only): each template is one RendererActor, and a ractor actor costs about 8 KiB before it holds any state (four mailboxes, its message loop and its task); the template's parse tree about 3.4 KiB; the rest is the round's bookkeeping and metrics labels.",
+                "\nResident memory grows by {per_template:.1} KiB per template between {} and {} templates (steady RSS). Where it goes, measured once with valgrind's massif at 1,000 templates (heap only, about 15 KiB per template): each template is one RendererActor, and a ractor actor costs about 8 KiB before it holds any state (four mailboxes, its message loop and its task); the template's parse tree about 2 KiB; the rest is the round's bookkeeping and metrics labels.",
                 small.n, large.n
             );
         }
