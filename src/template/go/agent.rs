@@ -167,21 +167,28 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
         });
     };
     let value = answer?;
+    if let Some(done) = state.converted.get(&request) {
+        return Ok(done.clone());
+    }
     match (f, value) {
         (AgentFn::ListSecrets | AgentFn::ListSecretsBySlug, DataValue::Secrets(list)) => {
             let mut list: Vec<Secret> = list.as_ref().clone();
             list.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
-            Ok(Value::List(
+            let value = Value::List(
                 Rc::new(
                     list.into_iter()
                         .map(|s| Value::Secret(Rc::new(s)))
                         .collect(),
                 ),
                 ElemType::Secret,
-            ))
+            );
+            state.converted.insert(request, value.clone());
+            Ok(value)
         }
         (AgentFn::GetSecretByName, DataValue::Secret(s)) => {
-            Ok(Value::Secret(Rc::new(s.as_ref().clone())))
+            let value = Value::Secret(Rc::new(s.as_ref().clone()));
+            state.converted.insert(request, value.clone());
+            Ok(value)
         }
         (AgentFn::DynamicSecret, DataValue::Credentials(c)) => {
             Ok(Value::map(super::value::json_map(&c)))

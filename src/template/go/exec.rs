@@ -2,6 +2,7 @@
 //! (variable scoping, range/with/if, template calls, pipelines with the pipeline value as the
 //! last argument, field chains, Go's argument typing and error messages).
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ast::{Branch, List, Node, Pipe, TemplateCall};
@@ -41,6 +42,10 @@ pub struct State<'a> {
     pub out: Vec<u8>,
     pub data: &'a dyn DataSource,
     pub missing: Vec<DataRequest>,
+    /// Secret lists and secrets already converted in this render, by request: a call inside a
+    /// loop converts (and sorts) its answer once. Only immutable values: the credentials map of
+    /// `dynamic_secret` can be changed by Sprig's `set`, so each call gets its own.
+    pub converted: HashMap<DataRequest, Value>,
 }
 
 /// A node position plus its text, for `at <...>` in messages.
@@ -64,6 +69,7 @@ impl<'a> State<'a> {
             out: Vec::new(),
             data,
             missing: Vec::new(),
+            converted: HashMap::new(),
         }
     }
 

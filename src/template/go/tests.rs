@@ -92,6 +92,36 @@ fn missing_data_is_requested_in_first_call_order_then_rendered() {
 }
 
 #[test]
+fn repeated_calls_see_the_same_lists_and_fresh_credential_maps() {
+    // A list converted once per render is shared by later calls; a credentials map is not,
+    // since Sprig's `set` changes a map in place and must not reach the next call.
+    let dynamic = DataRequest::DynamicSecret {
+        project_slug: "s".into(),
+        environment: "dev".into(),
+        path: "/".into(),
+        name: "redis".into(),
+        ttl: None,
+    };
+    let mut data = Snapshot::new();
+    data.insert(
+        list_req("/"),
+        Ok(DataValue::Secrets(Arc::new(vec![
+            secret("B", "2", "/"),
+            secret("A", "1", "/"),
+        ]))),
+    );
+    let creds = serde_json::json!({"USER": "u"});
+    data.insert(
+        dynamic,
+        Ok(DataValue::Credentials(Arc::new(
+            creds.as_object().unwrap().clone(),
+        ))),
+    );
+    let src = r#"{{ range $i := list 1 2 3 }}{{ range secret "p" "dev" "/" }}{{ .Key }}{{ end }};{{ end }}{{ $c := dynamic_secret "s" "dev" "/" "redis" }}{{ $_ := set $c "USER" "changed" }}{{ $c.USER }} {{ (dynamic_secret "s" "dev" "/" "redis").USER }}"#;
+    assert_eq!(done(src, &data), b"AB;AB;AB;changed u");
+}
+
+#[test]
 fn placeholder_errors_are_suppressed_while_data_is_missing() {
     let src = r#"{{ (index (secret "p" "dev" "/") 0).Key }}{{ (getSecretByName "p" "dev" "/" "A").Value.Foo }}"#;
     match render(src, &Snapshot::new()).unwrap() {
