@@ -23,4 +23,6 @@ pub use plan::{AgentPlan, TemplatePlan};
 pub use supervisor::{run_agent, AgentExit, AgentHandle, RunningAgent};
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
