@@ -77,6 +77,7 @@ impl LastWrite {
             return false;
         };
         stamp.mode == mode
+            && stamp.len == contents.len() as u64
             && FileStamp::of(path).as_ref() == Some(stamp)
             && *last_digest == <[u8; 32]>::from(Sha256::digest(contents))
     }
