@@ -53,7 +53,8 @@ pub enum Builtin {
     Gt,
     Ge,
     Agent(AgentFn),
-    Sprig(&'static str),
+    /// A Sprig function, by the index of its family in [`super::sprig::FAMILIES`].
+    Sprig(u8),
 }
 
 use Param::{Any, Str, Value as V};
@@ -81,11 +82,10 @@ pub fn lookup(name: &str) -> Option<(Sig, Builtin)> {
         "le" => (s(&[V, V], None), Builtin::Le),
         "gt" => (s(&[V, V], None), Builtin::Gt),
         "ge" => (s(&[V, V], None), Builtin::Ge),
-        _ if super::sprig::NAMES.contains(&name) => {
-            let n = super::sprig::NAMES.iter().find(|n| **n == name)?;
-            (super::sprig::signature(name)?, Builtin::Sprig(n))
-        }
         _ => {
+            if let Some((family, sig)) = super::sprig::lookup(name) {
+                return Some((sig, Builtin::Sprig(family)));
+            }
             let f = agent::lookup(name)?;
             let sig = match f {
                 AgentFn::ListSecrets | AgentFn::ListSecretsBySlug => s(&[Str, Str, Str], Some(Str)),
@@ -132,7 +132,7 @@ pub fn call(
         Builtin::Gt => Value::Bool(!(lt(&args[0], &args[1])? || eq(&args[0], &args[1..])?)),
         Builtin::Ge => Value::Bool(!lt(&args[0], &args[1])?),
         Builtin::Agent(a) => agent::call(a, args, state)?,
-        Builtin::Sprig(n) => super::sprig::call(n, args)?,
+        Builtin::Sprig(family) => super::sprig::call(family, name, args)?,
         Builtin::And | Builtin::Or | Builtin::Call => {
             return Err(format!("{name} is evaluated by the executor"))
         }
@@ -232,8 +232,8 @@ pub fn query_escape(s: &[u8]) -> Vec<u8> {
 
 fn index_arg(v: &Value, cap: usize) -> Result<usize, String> {
     let x = match v {
-        Value::Int(i) => *i,
-        Value::Uint8(u) => *u as i64,
+        Value::Int(_) | Value::Int64(_) | Value::Uint8(_) => v.as_i64().unwrap_or(0),
+        Value::Uint64(u) => i64::try_from(*u).unwrap_or(i64::MAX),
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -340,8 +340,8 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
-        Value::Uint8(_) => Kind::Uint,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
+        Value::Uint8(_) | Value::Uint64(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
         Value::Complex(..) => Kind::Complex,
         Value::Str(_) => Kind::Str,
@@ -353,9 +353,13 @@ const BAD_TYPE: &str = "invalid type for comparison";
 const BAD_CMP: &str = "incompatible types for comparison";
 
 fn as_int(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn uint_of(v: &Value) -> u64 {
     match v {
-        Value::Int(i) => *i,
-        Value::Uint8(u) => *u as i64,
+        Value::Uint8(u) => *u as u64,
+        Value::Uint64(u) => *u,
         _ => 0,
     }
 }
@@ -383,8 +387,12 @@ pub fn eq(a: &Value, others: &[Value]) -> Result<bool, String> {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 (Value::Complex(r1, i1), Value::Complex(r2, i2)) => r1 == r2 && i1 == i2,
                 (Value::Float(x), Value::Float(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
-                (Value::Uint8(x), Value::Uint8(y)) => x == y,
+                (Value::Int(_) | Value::Int64(_), Value::Int(_) | Value::Int64(_)) => {
+                    as_int(a) == as_int(b)
+                }
+                (Value::Uint8(_) | Value::Uint64(_), Value::Uint8(_) | Value::Uint64(_)) => {
+                    uint_of(a) == uint_of(b)
+                }
                 (Value::Str(x), Value::Str(y)) => x == y,
                 (Value::Nil, _) | (_, Value::Nil) => a.is_nil() == b.is_nil(),
                 (Value::Secret(x), Value::Secret(y)) => x == y,
@@ -429,8 +437,10 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     }
     Ok(match (a, b) {
         (Value::Float(x), Value::Float(y)) => x < y,
-        (Value::Int(x), Value::Int(y)) => x < y,
-        (Value::Uint8(x), Value::Uint8(y)) => x < y,
+        (Value::Int(_) | Value::Int64(_), Value::Int(_) | Value::Int64(_)) => as_int(a) < as_int(b),
+        (Value::Uint8(_) | Value::Uint64(_), Value::Uint8(_) | Value::Uint64(_)) => {
+            uint_of(a) < uint_of(b)
+        }
         (Value::Str(x), Value::Str(y)) => x < y,
         _ => return Err(BAD_TYPE.into()),
     })

@@ -116,7 +116,32 @@ impl State<'_> {
         for (i, name) in idents.iter().enumerate() {
             let last = i == n - 1;
             let has_args = last && (args.len() > 1 || final_.is_some());
-            let _ = dot;
+            if let Value::Object(o) = &recv {
+                // A method of a Go value (semver's `.LessThan v`): the arguments are evaluated
+                // only when the receiver has members to call.
+                let mut argv = Vec::new();
+                if last {
+                    for a in args.iter().skip(1) {
+                        argv.push(self.eval_arg(dot, Param::Value, a)?);
+                    }
+                    argv.extend(final_.clone());
+                }
+                let o = o.clone();
+                recv = match o.member(name, &argv) {
+                    Some(Ok(v)) => v,
+                    Some(Err(e)) => {
+                        return self.err(At(pos, node), format!("error calling {name}: {e}"))
+                    }
+                    None => {
+                        return self.err(
+                            At(pos, node),
+                            format!("can't evaluate field {name} in type {}", o.type_name()),
+                        )
+                    }
+                };
+                null_iface = false;
+                continue;
+            }
             let (v, null) = self.eval_field(pos, node, name, has_args, &recv, null_iface)?;
             recv = v;
             null_iface = null;

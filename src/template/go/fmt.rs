@@ -301,9 +301,8 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
         return (0, false, arg_num);
     }
     let (n, ok) = match &args[arg_num] {
-        Value::Int(i) => (*i, true),
-        Value::Uint8(u) => (*u as i64, true),
-        _ => (0, false),
+        Value::Uint64(u) if *u > i64::MAX as u64 => (i64::MAX, true),
+        v => v.as_i64().map_or((0, false), |n| (n, true)),
     };
     if n.unsigned_abs() > 1_000_000 {
         return (0, false, arg_num + 1);
@@ -400,7 +399,8 @@ impl Printer {
                 't' | 'v' => self.pad(if *b { b"true" } else { b"false" }),
                 _ => self.bad_verb(verb, v),
             },
-            Value::Int(i) => self.fmt_integer(*i as u64, true, verb, v),
+            Value::Int(i) | Value::Int64(i) => self.fmt_integer(*i as u64, true, verb, v),
+            Value::Uint64(u) => self.fmt_integer(*u, false, verb, v),
             Value::Uint8(u) => self.fmt_integer(*u as u64, false, verb, v),
             Value::Float(x) => self.fmt_float(*x, verb, v),
             Value::Complex(re, im) => match verb {
@@ -459,6 +459,10 @@ impl Printer {
                 }
                 self.buf.push(if self.f.sharp_v { b'}' } else { b']' });
             }
+            Value::Object(o) => match verb {
+                'v' | 's' | 'x' | 'X' | 'q' => self.fmt_string(&o.display(), verb, v),
+                _ => self.bad_verb(verb, v),
+            },
             Value::Time(t) => match verb {
                 'v' | 's' | 'x' | 'X' | 'q' => {
                     let s = super::sprig_time::go_time_string(t);

@@ -25,7 +25,38 @@ use super::sprig_time::go_format;
 use super::strconv::quote;
 use super::value::{ElemType, Value};
 
-/// Every Sprig function this engine provides, by template name.
+/// A group of Sprig functions in a file of its own: its names, their Go signatures and how they run
+/// (on arguments already checked against the signature).
+pub struct Family {
+    pub names: &'static [&'static str],
+    pub signature: fn(&str) -> Option<Sig>,
+    pub call: fn(&str, &[Value]) -> Result<Value, String>,
+}
+
+/// Every family; a name belongs to exactly one (the unit tests check).
+pub const FAMILIES: &[Family] = &[Family {
+    names: NAMES,
+    signature,
+    call: call_base,
+}];
+
+/// The family and signature of the Sprig function `name`, if it is one.
+pub fn lookup(name: &str) -> Option<(u8, Sig)> {
+    FAMILIES
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| (f.signature)(name).map(|sig| (i as u8, sig)))
+}
+
+/// Runs the Sprig function `name` of family `family`.
+pub fn call(family: u8, name: &str, a: &[Value]) -> Result<Value, String> {
+    match FAMILIES.get(family as usize) {
+        Some(f) => (f.call)(name, a),
+        None => Err(format!("{name} is not a Sprig function")),
+    }
+}
+
+/// The functions of the base family (this file), by template name.
 pub const NAMES: &[&str] = &[
     "default",
     "empty",
@@ -91,7 +122,7 @@ pub const NAMES: &[&str] = &[
 
 use Param::{Any, Bool, Int, Map, Str};
 
-/// The Go signature of a Sprig function.
+/// The Go signature of a base-family function.
 pub fn signature(name: &str) -> Option<Sig> {
     let s = |fixed: &'static [Param], variadic: Option<Param>| Some(Sig { fixed, variadic });
     match name {
@@ -123,32 +154,32 @@ pub fn signature(name: &str) -> Option<Sig> {
 }
 
 /// Sprig's `strval`: strings as they are, anything else as `fmt.Sprintf("%v")`.
-fn strval(v: &Value) -> Vec<u8> {
+pub(super) fn strval(v: &Value) -> Vec<u8> {
     match v {
         Value::Str(s) => s.to_vec(),
         other => sprint(std::slice::from_ref(other), PrintMode::Print),
     }
 }
 
-fn bytes(v: &Value) -> &[u8] {
+pub(super) fn bytes(v: &Value) -> &[u8] {
     match v {
         Value::Str(s) => s,
         _ => b"",
     }
 }
 
-fn int(v: &Value) -> i64 {
+pub(super) fn int(v: &Value) -> i64 {
     match v {
         Value::Int(i) => *i,
         _ => 0,
     }
 }
 
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     String::from_utf8_lossy(bytes(v)).into_owned()
 }
 
-fn str_list(items: Vec<Vec<u8>>) -> Value {
+pub(super) fn str_list(items: Vec<Vec<u8>>) -> Value {
     Value::List(
         Rc::new(items.into_iter().map(Value::str).collect()),
         ElemType::Str,
@@ -156,9 +187,10 @@ fn str_list(items: Vec<Vec<u8>>) -> Value {
 }
 
 /// Go's `cast.ToInt64`: numbers truncate, strings parse (base prefixes allowed), else 0.
-fn to_int64(v: &Value) -> i64 {
+pub(super) fn to_int64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
+        Value::Uint64(u) => *u as i64,
         Value::Uint8(u) => *u as i64,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => *b as i64,
@@ -187,15 +219,19 @@ fn to_int64(v: &Value) -> i64 {
 }
 
 /// `reflect.DeepEqual` on template values.
-fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
+pub(super) fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
     if depth > 100 {
         return false;
     }
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
+        (Value::Uint64(x), Value::Uint64(y)) => x == y,
         (Value::Uint8(x), Value::Uint8(y)) => x == y,
+        (Value::Object(x), Value::Object(y)) => {
+            x.type_name() == y.type_name() && x.deep_equal(y.as_ref())
+        }
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Complex(a1, b1), Value::Complex(a2, b2)) => a1 == a2 && b1 == b2,
         (Value::Str(x), Value::Str(y)) => x == y,
@@ -221,14 +257,14 @@ fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
     }
 }
 
-fn capped(len: usize) -> Result<(), String> {
+pub(super) fn capped(len: usize) -> Result<(), String> {
     if len > MAX_OUTPUT {
         return Err(format!("result would exceed {MAX_OUTPUT} bytes"));
     }
     Ok(())
 }
 
-fn map_chars(s: &[u8], f: impl FnMut(char) -> char) -> Vec<u8> {
+pub(super) fn map_chars(s: &[u8], f: impl FnMut(char) -> char) -> Vec<u8> {
     String::from_utf8_lossy(s)
         .chars()
         .map(f)
@@ -236,7 +272,7 @@ fn map_chars(s: &[u8], f: impl FnMut(char) -> char) -> Vec<u8> {
         .into_bytes()
 }
 
-fn simple_upper(c: char) -> char {
+pub(super) fn simple_upper(c: char) -> char {
     let mut u = c.to_uppercase();
     match (u.next(), u.next()) {
         (Some(x), None) => x,
@@ -244,7 +280,7 @@ fn simple_upper(c: char) -> char {
     }
 }
 
-fn simple_lower(c: char) -> char {
+pub(super) fn simple_lower(c: char) -> char {
     let mut u = c.to_lowercase();
     match (u.next(), u.next()) {
         (Some(x), None) => x,
@@ -253,7 +289,7 @@ fn simple_lower(c: char) -> char {
 }
 
 /// Go's `strings.Title` word-boundary rule.
-fn is_separator(c: char) -> bool {
+pub(super) fn is_separator(c: char) -> bool {
     if c.is_ascii() {
         return !(c.is_ascii_alphanumeric() || c == '_');
     }
@@ -263,14 +299,14 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace()
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
     }
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn replace_all(src: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
+pub(super) fn replace_all(src: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
     if old.is_empty() {
         // Go inserts `new` before every rune and at the end.
         let s = String::from_utf8_lossy(src);
@@ -294,7 +330,7 @@ fn replace_all(src: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
     out
 }
 
-fn split(orig: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
+pub(super) fn split(orig: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
     if sep.is_empty() {
         return String::from_utf8_lossy(orig)
             .chars()
@@ -311,7 +347,7 @@ fn split(orig: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
     parts
 }
 
-fn trim_set(s: &[u8], cutset: &[u8]) -> Vec<u8> {
+pub(super) fn trim_set(s: &[u8], cutset: &[u8]) -> Vec<u8> {
     let set: Vec<char> = String::from_utf8_lossy(cutset).chars().collect();
     String::from_utf8_lossy(s)
         .trim_matches(|c| set.contains(&c))
@@ -332,7 +368,7 @@ fn indent(spaces: i64, v: &[u8]) -> Result<Vec<u8>, String> {
     Ok([pad, body].concat())
 }
 
-fn list_of(v: &Value, what: &str) -> Result<Rc<Vec<Value>>, String> {
+pub(super) fn list_of(v: &Value, what: &str) -> Result<Rc<Vec<Value>>, String> {
     match v {
         Value::List(l, _) => Ok(l.clone()),
         other => Err(format!("Cannot find {what} on type {}", kind_name(other))),
@@ -340,11 +376,13 @@ fn list_of(v: &Value, what: &str) -> Result<Rc<Vec<Value>>, String> {
 }
 
 /// Go's `reflect.Kind` name, as Sprig's messages use it.
-fn kind_name(v: &Value) -> &'static str {
+pub(super) fn kind_name(v: &Value) -> &'static str {
     match v {
         Value::Nil => "invalid",
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
+        Value::Uint64(_) => "uint64",
         Value::Uint8(_) => "uint8",
         Value::Float(_) => "float64",
         Value::Complex(..) => "complex128",
@@ -352,11 +390,12 @@ fn kind_name(v: &Value) -> &'static str {
         Value::List(..) => "slice",
         Value::Map(_) => "map",
         Value::Secret(_) | Value::Time(_) => "struct",
+        Value::Object(o) => o.kind(),
     }
 }
 
-/// Runs the Sprig function `name` on arguments already checked against its signature.
-pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
+/// Runs the base family's function `name` on arguments already checked against its signature.
+fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
     let s = |b: Vec<u8>| Ok(Value::str(b));
     match name {
         "default" => Ok(if a.len() < 2 || !a[1].truth() {
@@ -655,7 +694,7 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
 }
 
 /// Sprig's `strslice`: a list's non-nil items as strings, nil as none, anything else as one.
-fn strslice(v: &Value) -> Vec<Vec<u8>> {
+pub(super) fn strslice(v: &Value) -> Vec<Vec<u8>> {
     match v {
         Value::List(l, _) => l.iter().filter(|v| !v.is_nil()).map(strval).collect(),
         Value::Nil => Vec::new(),
@@ -663,7 +702,7 @@ fn strslice(v: &Value) -> Vec<Vec<u8>> {
     }
 }
 
-fn hex(b: &[u8]) -> Vec<u8> {
+pub(super) fn hex(b: &[u8]) -> Vec<u8> {
     b.iter()
         .flat_map(|x| format!("{x:02x}").into_bytes())
         .collect()

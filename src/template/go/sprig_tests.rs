@@ -227,3 +227,15 @@ fn env_functions_are_not_provided() {
     assert!(GoEngine.compile("s", b"{{ env \"HOME\" }}").is_err());
     assert!(GoEngine.compile("s", b"{{ expandenv \"$HOME\" }}").is_err());
 }
+
+#[test]
+fn every_name_belongs_to_one_family_and_has_a_signature() {
+    let mut seen = std::collections::HashSet::new();
+    for f in super::sprig::FAMILIES {
+        for name in f.names {
+            assert!(seen.insert(*name), "{name} is in two families");
+            assert!((f.signature)(name).is_some(), "{name} has no signature");
+            assert!(super::sprig::lookup(name).is_some(), "{name} is not found");
+        }
+    }
+}

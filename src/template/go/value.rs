@@ -15,6 +15,29 @@ pub enum ElemType {
     Secret,
     /// `[]string` (Sprig's `splitList`, `keys`).
     Str,
+    /// `[]int` (Sprig's `until`, `untilStep`).
+    Int,
+    /// `[][]interface {}` (Sprig's `chunk`).
+    List,
+}
+
+/// A Go value with fields or methods of its own that templates can reach (`.Major` of a semver
+/// version, `.Cert` of a generated certificate). Implemented beside the function that makes it.
+pub trait GoObject: std::fmt::Debug {
+    /// The Go type name (`%T`, `typeOf`): `*semver.Version`, `sprig.certificate`.
+    fn type_name(&self) -> &'static str;
+    /// The `reflect.Kind` name (`kindOf`): `ptr` or `struct`.
+    fn kind(&self) -> &'static str;
+    /// The field or method `name` called with `args`; `None` when the type has no such member.
+    fn member(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
+    /// What `%v`, `%s` and `print` show: a `String()` method's text, or a struct's `{f1 f2}`.
+    fn display(&self) -> Vec<u8>;
+    /// `json.Marshal` of the value.
+    fn to_json(&self) -> Vec<u8>;
+    /// `reflect.DeepEqual` with another object (only ever called with one of the same type name).
+    fn deep_equal(&self, other: &dyn GoObject) -> bool {
+        self.display() == other.display()
+    }
 }
 
 /// A shared, mutable map: Go maps are references, and Sprig's `set` changes them in place.
@@ -26,6 +49,10 @@ pub enum Value {
     Nil,
     Bool(bool),
     Int(i64),
+    /// A Go `int64` (what Sprig's arithmetic and conversions return).
+    Int64(i64),
+    /// A Go `uint64` (a semver version's parts).
+    Uint64(u64),
     /// A byte, as `index` on a string returns (`uint8`).
     Uint8(u8),
     Float(f64),
@@ -36,6 +63,8 @@ pub enum Value {
     Secret(Rc<Secret>),
     /// A `time.Time` (Sprig's `now`).
     Time(chrono::DateTime<chrono::FixedOffset>),
+    /// A value of a Go type with members of its own (see [`GoObject`]).
+    Object(Rc<dyn GoObject>),
 }
 
 /// The exported fields of the secret struct, in declaration order.
@@ -66,12 +95,24 @@ impl Value {
         matches!(self, Value::Nil)
     }
 
+    /// The value of any Go integer kind as an `i64` (a `uint64` above `i64::MAX` is not one).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            Value::Uint8(u) => Some(*u as i64),
+            Value::Uint64(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
     /// Go's `reflect.Type.String()` of the value (`<nil>` for nil).
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Uint64(_) => "uint64",
             Value::Uint8(_) => "uint8",
             Value::Float(_) => "float64",
             Value::Complex(..) => "complex128",
@@ -79,9 +120,12 @@ impl Value {
             Value::List(_, ElemType::Any) => "[]interface {}",
             Value::List(_, ElemType::Secret) => "[]main.Secret",
             Value::List(_, ElemType::Str) => "[]string",
+            Value::List(_, ElemType::Int) => "[]int",
+            Value::List(_, ElemType::List) => "[][]interface {}",
             Value::Map(_) => "map[string]interface {}",
             Value::Secret(_) => SECRET_TYPE,
             Value::Time(_) => "time.Time",
+            Value::Object(o) => o.type_name(),
         }
     }
 
@@ -90,14 +134,15 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint64(u) => *u != 0,
             Value::Uint8(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
             Value::Complex(r, i) => *r != 0.0 || *i != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::List(l, _) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Secret(_) | Value::Time(_) => true,
+            Value::Secret(_) | Value::Time(_) | Value::Object(_) => true,
         }
     }
 
