@@ -24,6 +24,18 @@ pub enum Param {
     Bool,
     /// `map[string]interface {}`.
     Map,
+    /// `int64`.
+    Int64,
+    /// `uint32` (a literal is truncated to 32 bits, as `reflect.Value.SetUint` does).
+    Uint32,
+    /// `float64`.
+    Float,
+    /// `time.Time`.
+    Time,
+    /// `[]interface {}`.
+    List,
+    /// A Go struct or pointer type with members ([`super::value::GoObject`]), by its type name.
+    Object(&'static str),
 }
 
 pub struct Sig {

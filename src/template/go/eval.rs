@@ -286,13 +286,42 @@ impl State<'_> {
             (Param::Str, Value::Str(_)) => Ok(v),
             (Param::Int, Value::Int(_))
             | (Param::Bool, Value::Bool(_))
-            | (Param::Map, Value::Map(_)) => Ok(v),
+            | (Param::Map, Value::Map(_))
+            | (Param::Int64, Value::Int64(_))
+            | (Param::Float, Value::Float(_))
+            | (Param::Time, Value::Time(_))
+            | (Param::List, Value::List(_, super::value::ElemType::Any)) => Ok(v),
+            (Param::Object(t), Value::Object(o)) if o.type_name() == t => Ok(v),
             (Param::Map, Value::Nil) => Ok(Value::map(Default::default())),
-            (Param::Int | Param::Bool, Value::Nil) => self.err(
+            (Param::List, Value::Nil) => Ok(Value::List(
+                std::rc::Rc::new(Vec::new()),
+                super::value::ElemType::Any,
+            )),
+            (
+                Param::Int
+                | Param::Bool
+                | Param::Int64
+                | Param::Uint32
+                | Param::Float
+                | Param::Time
+                | Param::Object(_),
+                Value::Nil,
+            ) => self.err(
                 At(pos, node),
                 format!("invalid value; expected {}", param_type(p)),
             ),
-            (Param::Int | Param::Bool | Param::Map, other) => self.err(
+            (
+                Param::Int
+                | Param::Bool
+                | Param::Map
+                | Param::Int64
+                | Param::Uint32
+                | Param::Float
+                | Param::Time
+                | Param::List
+                | Param::Object(_),
+                other,
+            ) => self.err(
                 At(pos, node),
                 format!(
                     "wrong type for value; expected {}; got {}",
@@ -316,7 +345,17 @@ impl State<'_> {
         match n {
             Arg::Dot(_) => return self.validate(pos, n, dot.clone(), p),
             Arg::Nil(_) => {
-                if matches!(p, Param::Str | Param::Int | Param::Bool) {
+                if matches!(
+                    p,
+                    Param::Str
+                        | Param::Int
+                        | Param::Bool
+                        | Param::Int64
+                        | Param::Uint32
+                        | Param::Float
+                        | Param::Time
+                        | Param::Object(_)
+                ) {
                     return self.err(
                         At(pos, n),
                         format!("cannot assign nil to {}", param_type(p)),
@@ -385,6 +424,21 @@ impl State<'_> {
             (Param::Str, _) => self.err(At(pos, n), format!("expected string; found {n}")),
             (Param::Int, Arg::Number(_, num)) if num.is_int => Ok(Value::Int(num.int)),
             (Param::Int, _) => self.err(At(pos, n), format!("expected integer; found {n}")),
+            (Param::Int64, Arg::Number(_, num)) if num.is_int => Ok(Value::Int64(num.int)),
+            (Param::Int64, _) => self.err(At(pos, n), format!("expected integer; found {n}")),
+            // Go's `reflect.Value.SetUint` keeps the low 32 bits.
+            (Param::Uint32, Arg::Number(_, num)) if num.is_uint => {
+                Ok(Value::Uint64(num.uint as u32 as u64))
+            }
+            (Param::Uint32, _) => {
+                self.err(At(pos, n), format!("expected unsigned integer; found {n}"))
+            }
+            (Param::Float, Arg::Number(_, num)) if num.is_float => Ok(Value::Float(num.float)),
+            (Param::Float, _) => self.err(At(pos, n), format!("expected float; found {n}")),
+            (Param::Time | Param::List | Param::Object(_), _) => self.err(
+                At(pos, n),
+                format!("can't handle {n} for arg of type {}", param_type(p)),
+            ),
             (Param::Bool, Arg::Bool(_, b)) => Ok(Value::Bool(*b)),
             (Param::Bool, _) => self.err(At(pos, n), format!("expected bool; found {n}")),
             (Param::Map, _) => self.err(
@@ -407,6 +461,12 @@ fn param_type(p: Param) -> &'static str {
         Param::Map => "map[string]interface {}",
         Param::Value => "reflect.Value",
         Param::Any => "interface {}",
+        Param::Int64 => "int64",
+        Param::Uint32 => "uint32",
+        Param::Float => "float64",
+        Param::Time => "time.Time",
+        Param::List => "[]interface {}",
+        Param::Object(t) => t,
     }
 }
 
