@@ -21,6 +21,7 @@ pub mod fsutil;
 pub mod last_write;
 pub mod leases;
 pub mod logging;
+pub mod process_hardening;
 pub mod restart_policy;
 pub mod sensitive;
 pub mod signals;

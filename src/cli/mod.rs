@@ -59,6 +59,9 @@ pub fn main() -> ExitCode {
         eprintln!("error: --log-level: {e}");
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
+    if let Err(e) = crate::process_hardening::protect_process_memory() {
+        tracing::warn!("{e}; other processes of this user may be able to read the agent's memory");
+    }
     match cli.command {
         Command::Agent(args) => agent::run(args),
         Command::DevServer(args) => dev_server::run(args),

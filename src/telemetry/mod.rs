@@ -2,6 +2,7 @@
 
 pub mod listener;
 pub mod metrics;
+pub mod outside_text;
 pub mod readiness;
 
 pub use metrics::Metrics;

@@ -1,0 +1,108 @@
+//! Hardening, end to end against the real binary: what a reload command inherits and what other
+//! processes can see of the agent's memory (issue "Hardening").
+
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::*;
+
+#[test]
+fn a_reload_command_never_holds_the_agent_credentials() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\nauth:\n  type: universal-auth\ntemplates:\n  - destination-path: {{dir}}/out\n    template-content: x\n    config:\n      execute:\n        command: tr '\\0' '\\n' < /proc/$$/environ > {{dir}}/child-env\n        timeout: 5\n",
+        dev.url()
+    );
+    let agent = Agent::start_with(
+        dir.path(),
+        &cfg,
+        &[],
+        &[
+            ("KMS_UNIVERSAL_AUTH_CLIENT_ID", "test-client"),
+            ("KMS_UNIVERSAL_AUTH_CLIENT_SECRET", "test-secret"),
+            ("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", "test-secret"),
+            ("HARDENING_TEST_VISIBLE", "yes"),
+        ],
+    );
+    wait_until("the command's environment", Duration::from_secs(20), || {
+        agent.read("child-env").contains("HARDENING_TEST_VISIBLE")
+    });
+    let env = agent.read("child-env");
+    assert!(env.contains("HARDENING_TEST_VISIBLE=yes"), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+    assert!(
+        !env.contains("test-secret"),
+        "the child holds the secret:\n{env}"
+    );
+    assert!(
+        !env.lines()
+            .any(|l| l.starts_with("KMS_") || l.starts_with("INFISICAL_")),
+        "the child holds the agent's variables:\n{env}"
+    );
+}
+
+/// Whether `/proc/PID` says the process may be dumped: for a non-dumpable process the kernel
+/// makes its `/proc` entries belong to root, whoever runs it.
+fn proc_owner(pid: u32) -> u32 {
+    std::fs::metadata(format!("/proc/{pid}/mem")).unwrap().uid()
+}
+
+#[test]
+fn other_processes_cannot_read_the_agent_memory() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    )
+    .replace("{dir}", &dir.path().display().to_string());
+    std::fs::write(dir.path().join("agent.yaml"), cfg).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
+    cmd.args(["agent", "--config"])
+        .arg(dir.path().join("agent.yaml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let as_root = nix::unistd::geteuid().is_root();
+    let nobody = 65534;
+    if as_root {
+        // Run the agent as another user, so that ownership of /proc/PID tells dumpable (owned by
+        // that user) from non-dumpable (owned by root).
+        for f in ["", "client-id", "client-secret", "agent.yaml"] {
+            let p = dir.path().join(f);
+            let mode = if f.is_empty() { 0o777 } else { 0o644 };
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .unwrap();
+        }
+        cmd.uid(nobody).gid(nobody);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let token = dir.path().join("token");
+    wait_until("the token sink", Duration::from_secs(20), || token.exists());
+    let pid = child.id();
+    if as_root {
+        assert_eq!(
+            proc_owner(pid),
+            0,
+            "/proc/{pid} belongs to the agent's user: it is dumpable"
+        );
+    } else {
+        // Same user, no privilege: reading another process's memory needs it to be dumpable.
+        let err = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert!(core.split_whitespace().nth(4) == Some("0"), "{core}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
