@@ -8,11 +8,43 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Sensitive<T = String>(T);
 
-impl<T> Sensitive<T> {
+/// What of a sensitive value the log must never show (see [`crate::telemetry::redaction`]).
+pub trait Redact {
+    fn each_text(&self, f: &mut dyn FnMut(&str));
+}
+
+impl Redact for String {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        f(self)
+    }
+}
+
+impl Redact for serde_json::Value {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        match self {
+            serde_json::Value::String(s) => f(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| v.each_text(f)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| v.each_text(f)),
+            _ => {}
+        }
+    }
+}
+
+impl Redact for serde_json::Map<String, serde_json::Value> {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        self.values().for_each(|v| v.each_text(f))
+    }
+}
+
+impl<T: Redact> Sensitive<T> {
+    /// Wraps `value` and registers its text for redaction from every log line.
     pub fn new(value: T) -> Self {
+        value.each_text(&mut crate::telemetry::redaction::register);
         Self(value)
     }
+}
 
+impl<T> Sensitive<T> {
     /// The secret value. Never format it into a message.
     pub fn expose(&self) -> &T {
         &self.0
@@ -23,9 +55,9 @@ impl<T> Sensitive<T> {
     }
 }
 
-impl<T> From<T> for Sensitive<T> {
+impl<T: Redact> From<T> for Sensitive<T> {
     fn from(value: T) -> Self {
-        Self(value)
+        Self::new(value)
     }
 }
 

@@ -106,3 +106,60 @@ fn other_processes_cannot_read_the_agent_memory() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A server on 127.0.0.1 that answers every request with `status` and `body`, like a KMS (or a
+/// proxy in front of it) that echoes what it was sent.
+fn answering_server(status: u16, body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_server_message_cannot_put_a_secret_or_a_forged_line_in_the_log() {
+    let url = answering_server(
+        400,
+        r#"{"statusCode":400,"message":"clientSecret test-secret is invalid\nlevel=ERROR forged line \u001b[31mred","error":"BadRequest"}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {url}\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\n",
+        universal_auth_block(dir.path())
+    );
+    let agent = Agent::start(dir.path(), &cfg);
+    wait_until(
+        "the refused login in the log",
+        Duration::from_secs(20),
+        || agent.logs().contains("is invalid"),
+    );
+    let logs = agent.logs();
+    assert!(
+        !logs.contains("test-secret"),
+        "the secret is in the log:\n{logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}'),
+        "an ESC byte is in the log:\n{logs}"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.trim_start().starts_with("level=ERROR forged")),
+        "the server forged a log line:\n{logs}"
+    );
+    assert!(logs.contains("<redacted> is invalid"), "{logs}");
+}

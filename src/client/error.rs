@@ -282,7 +282,8 @@ pub fn classify_error(
     ctx.status = Some(status);
     ctx.req_id = parsed.req_id.clone();
     ctx.error_label = parsed.error.clone();
-    ctx.message = parsed.message_text();
+    // The server's words are outside text: escaped so they cannot forge a log line.
+    ctx.message = crate::telemetry::outside_text::escape(parsed.message_text().as_bytes());
     if ctx.message.is_empty() && !body.is_empty() && parsed.error.is_none() {
         ctx.message = format!("non-JSON error body ({} bytes)", body.len());
     }

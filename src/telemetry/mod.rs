@@ -4,6 +4,7 @@ pub mod listener;
 pub mod metrics;
 pub mod outside_text;
 pub mod readiness;
+pub mod redaction;
 
 pub use metrics::Metrics;
 pub use readiness::Readiness;
