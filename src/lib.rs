@@ -24,6 +24,7 @@ pub mod logging;
 pub mod process_hardening;
 pub mod restart_policy;
 pub mod sensitive;
+pub mod server_numbers;
 pub mod signals;
 pub mod telemetry;
 pub mod template;

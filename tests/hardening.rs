@@ -163,3 +163,38 @@ fn a_server_message_cannot_put_a_secret_or_a_forged_line_in_the_log() {
     );
     assert!(logs.contains("<redacted> is invalid"), "{logs}");
 }
+
+#[test]
+fn a_token_ttl_of_two_to_the_63_is_survived() {
+    let huge = 1u64 << 63;
+    let dev = DevServer::start(&default_seed(huge, huge));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\ntemplates:\n  - destination-path: {{dir}}/out\n    template-content: '{{{{ (getSecretByName \"proj-1\" \"dev\" \"/\" \"A\").Value }}}}'\n    config:\n      polling-interval: 1s\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let mut agent = Agent::start(dir.path(), &cfg);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while agent.read("out") != "1" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no render:\n{}",
+            agent.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    dev.set_secret("proj-1", "dev", "/", "A", "2");
+    wait_until("the next render", Duration::from_secs(20), || {
+        agent.read("out") == "2"
+    });
+    assert!(
+        agent.child.try_wait().unwrap().is_none(),
+        "{}",
+        agent.logs()
+    );
+    assert!(!agent.logs().contains("panicked"), "{}", agent.logs());
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "{status:?}\n{}", agent.logs());
+}

@@ -129,8 +129,8 @@ async fn credential(
 fn grant(token: AccessToken) -> TokenGrant {
     TokenGrant {
         access_token: token.access_token,
-        expires_in: Duration::from_secs(token.expires_in),
-        max_ttl: Duration::from_secs(token.access_token_max_ttl),
+        expires_in: crate::server_numbers::server_duration(token.expires_in),
+        max_ttl: crate::server_numbers::server_duration(token.access_token_max_ttl),
     }
 }
 

@@ -27,12 +27,17 @@ pub struct TokenRecord {
 
 impl TokenRecord {
     fn ttl_passed(&self, now: DateTime<Utc>) -> bool {
-        self.force_expired || (self.ttl > 0 && now > self.renewed_at + secs(self.ttl))
+        self.force_expired || (self.ttl > 0 && passed(now, self.renewed_at, self.ttl))
     }
 
     fn max_ttl_passed(&self, now: DateTime<Utc>) -> bool {
-        self.max_ttl > 0 && now > self.created_at + secs(self.max_ttl)
+        self.max_ttl > 0 && passed(now, self.created_at, self.max_ttl)
     }
+}
+
+/// Whether `n` seconds after `from` is before `now`; a time past chrono's range never comes.
+fn passed(now: DateTime<Utc>, from: DateTime<Utc>, n: u64) -> bool {
+    from.checked_add_signed(secs(n)).is_some_and(|t| now > t)
 }
 
 fn secs(n: u64) -> TimeDelta {
@@ -88,7 +93,8 @@ impl Tokens {
             "authTokenType": "identityAccessToken", "iat": iat,
         });
         if record.max_ttl > 0 {
-            claims["exp"] = json!(record.created_at.timestamp() + record.max_ttl as i64);
+            let max = i64::try_from(record.max_ttl).unwrap_or(i64::MAX);
+            claims["exp"] = json!(record.created_at.timestamp().saturating_add(max));
         }
         self.records.insert(id, record);
         self.sign(&claims)
@@ -169,7 +175,14 @@ impl Tokens {
         let id = self.decode(token)?;
         let (old_id, mut record) = self.check_id(&id)?;
         let now = Utc::now();
-        if record.max_ttl > 0 && now + secs(record.ttl) > record.created_at + secs(record.max_ttl) {
+        let renewed_expiry = now.checked_add_signed(secs(record.ttl));
+        let max_expiry = record.created_at.checked_add_signed(secs(record.max_ttl));
+        let past_max = match (renewed_expiry, max_expiry) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(r), Some(m)) => r > m,
+        };
+        if record.max_ttl > 0 && past_max {
             self.records.remove(&old_id);
             return Err(ApiError::unauthorized(
                 "Failed to renew MI access token past its Max TTL expiration",
