@@ -198,3 +198,61 @@ fn a_token_ttl_of_two_to_the_63_is_survived() {
     let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "{status:?}\n{}", agent.logs());
 }
+
+/// A server on 127.0.0.1 that answers every request with 200 and a body that never ends.
+fn endless_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                let _ = s.read(&mut buf);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if s.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 1 << 20];
+                let framed = [
+                    format!("{:x}\r\n", chunk.len()).into_bytes(),
+                    chunk,
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
+                while s.write_all(&framed).is_ok() {}
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn an_endless_answer_is_cut_at_the_body_limit() {
+    let url = endless_server();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {url}\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\n",
+        universal_auth_block(dir.path())
+    );
+    let agent = Agent::start(dir.path(), &cfg);
+    wait_until(
+        "the refused answer in the log",
+        Duration::from_secs(60),
+        || agent.logs().contains("over the agent's limit of 64 MiB"),
+    );
+    let peak = peak_rss_kib(agent.child.id());
+    eprintln!("peak RSS while refusing an endless answer: {peak} KiB");
+    assert!(
+        peak < (64 + 64) * 1024,
+        "peak RSS {peak} KiB while reading an endless answer"
+    );
+}

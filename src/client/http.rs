@@ -25,6 +25,7 @@ use super::secrets::{
 };
 use super::tls::{describe_tls_failure, load_ca_bundle};
 use crate::backoff::{RandomSource, Sleeper, ThreadRandom, TokioSleeper};
+use crate::config::defaults::MAX_RESPONSE_BODY;
 use crate::sensitive::Sensitive;
 use crate::template::{ProjectRef, Secret};
 
@@ -260,11 +261,39 @@ impl KmsClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(ctx.clone(), e, true))?;
+        let body = self.read_body(&ctx, response).await?;
         decode_response(ctx, status, retry_after, &body)
+    }
+
+    /// The response body, read as it arrives and refused at [`MAX_RESPONSE_BODY`] bytes.
+    async fn read_body(
+        &self,
+        ctx: &RequestContext,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, ApiError> {
+        let too_big = || ApiError::Decode {
+            ctx: Box::new(ctx.clone()),
+            detail: format!(
+                "the response body is over the agent's limit of {} MiB",
+                MAX_RESPONSE_BODY >> 20
+            ),
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > MAX_RESPONSE_BODY as u64 {
+            return Err(too_big());
+        }
+        let mut body = Vec::with_capacity(announced as usize);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(ctx.clone(), e, true))?
+        {
+            if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, ctx: RequestContext, e: reqwest::Error, answered: bool) -> ApiError {

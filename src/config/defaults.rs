@@ -44,6 +44,11 @@ pub const CACHE_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// expiry are evicted first.
 pub const CACHE_MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(1000).expect("non-zero");
 
+/// The largest KMS answer the agent reads: a body over it (a 2 GiB or endless answer from a broken
+/// server or proxy) is refused as undecodable once this much has arrived, so it can never use more
+/// memory than this. Real answers are far smaller (10,000 secrets are about 5 MiB).
+pub const MAX_RESPONSE_BODY: usize = 64 * 1024 * 1024;
+
 /// `templates[].config.polling-interval`: how often secrets are checked for changes.
 pub const TEMPLATE_POLLING_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// `templates[].config.execute.timeout`: time a reload command may run before its process group
