@@ -15,7 +15,7 @@ use super::directory::Directory;
 use super::renderer::RendererMsg;
 use crate::cache::CachedLease;
 use crate::fetch::FetchFailure;
-use crate::leases::schedule::{next_step, reusable, LeaseStep};
+use crate::leases::schedule::{dead_lease_delay, dead_on_arrival, next_step, reusable, LeaseStep};
 use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
 use crate::restart_policy::{equal_jitter, exponential};
 use crate::sensitive::Sensitive;
@@ -76,6 +76,8 @@ struct Managed {
     /// Renderers that use this lease: re-rendered when it is replaced.
     users: HashMap<ActorId, ActorRef<RendererMsg>>,
     failures: u32,
+    /// Leases in a row that arrived dead (see `dead_on_arrival`).
+    dead_in_a_row: u32,
     timer: Option<JoinHandle<()>>,
 }
 
@@ -281,7 +283,11 @@ fn get(
         reply,
     };
     match &m.current {
-        Some(g) if g.info.expire_at > SystemTime::now() => answer(&waiter, Ok(credentials(g))),
+        // While a dead-on-arrival lease waits out its backoff, templates keep its credentials
+        // rather than asking for another one at once.
+        Some(g) if g.info.expire_at > SystemTime::now() || m.dead_in_a_row > 0 => {
+            answer(&waiter, Ok(credentials(g)))
+        }
         _ => {
             m.waiters.push(waiter);
             if !m.creating {
@@ -372,6 +378,30 @@ fn created(
                 }
             }
             publish_active_count(state);
+            let now = SystemTime::now();
+            let Some(m) = state.leases.get_mut(&spec) else {
+                return;
+            };
+            if dead_on_arrival(&info, now) {
+                m.dead_in_a_row += 1;
+                let delay = dead_lease_delay(m.dead_in_a_row, rand::random::<f64>());
+                let lived = info.expire_at.duration_since(now).unwrap_or_default();
+                tracing::warn!(dynamic_secret = %spec.name, lease_id = %info.lease_id, lives = ?lived, replace_in = ?delay, "the server granted a lease that is already (nearly) expired: a TTL of 0, or the server's clock is ahead of the agent's by about the lease TTL; replacing it after a backoff");
+                if let Some(t) = m.timer.take() {
+                    t.abort();
+                }
+                m.timer = Some(send_later(
+                    myself,
+                    delay,
+                    LeaseMsg::Due {
+                        spec,
+                        lease_id: info.lease_id,
+                        replace: true,
+                    },
+                ));
+                return;
+            }
+            m.dead_in_a_row = 0;
             schedule(myself, state, &spec, &info);
         }
         Err(e) => {

@@ -256,3 +256,34 @@ fn an_endless_answer_is_cut_at_the_body_limit() {
         "peak RSS {peak} KiB while reading an endless answer"
     );
 }
+
+#[test]
+fn a_server_granting_dead_leases_gets_a_handful_of_creations_not_a_storm() {
+    // TTL 0: every lease the server grants expires the moment it is created.
+    let seed = default_seed(300, 3600).replace("default-ttl: 60", "default-ttl: 0");
+    let dev = DevServer::start(&seed);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n{}templates:\n  - destination-path: {{dir}}/creds\n    template-content: '{{{{ with dynamic_secret \"proj\" \"dev\" \"/\" \"redis\" }}}}{{{{ .DB_USERNAME }}}}{{{{ end }}}}'\n    config:\n      polling-interval: 1s\n      execute:\n        command: echo run >> {{dir}}/runs\n        timeout: 5\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let agent = Agent::start(dir.path(), &cfg);
+    wait_until("the first render", Duration::from_secs(20), || {
+        agent.read("creds").starts_with("user-")
+    });
+    std::thread::sleep(Duration::from_secs(12));
+    let created = dev.requests_matching("POST", "/leases");
+    let runs = agent.read("runs").lines().count();
+    assert!(
+        (1..=4).contains(&created),
+        "{created} leases created in 12 s\n{}",
+        agent.logs()
+    );
+    assert!(runs <= 4, "the reload command ran {runs} times");
+    assert!(
+        agent.logs().contains("already (nearly) expired"),
+        "no warning naming the cause:\n{}",
+        agent.logs()
+    );
+}

@@ -12,6 +12,7 @@ use crate::client::{
 };
 use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
 use crate::sensitive::Sensitive;
+use crate::server_numbers;
 
 pub struct KmsLeases {
     client: Arc<KmsClient>,
@@ -47,30 +48,47 @@ fn failure(error: ApiError, renewing: bool) -> LeaseFailure {
     }
 }
 
-/// Describes `lease`; its dynamic secret (when the answer carried it) gives the max TTL and the
-/// default TTL a renewal adds when the template asked for none.
+/// How long `lease` lives, measured on the server's own clock (`expireAt - createdAt`), so that
+/// any skew between the server's clock and the agent's does not matter; without `createdAt`, from
+/// the agent's clock (the best that can be done). Clamped like every server number.
+fn server_lifetime(lease: &Lease, now: SystemTime) -> Duration {
+    let created = lease
+        .created_at
+        .as_deref()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    let lifetime = match created {
+        Some(c) => (lease.expire_at - c.with_timezone(&chrono::Utc))
+            .to_std()
+            .unwrap_or_default(),
+        None => SystemTime::from(lease.expire_at)
+            .duration_since(now)
+            .unwrap_or_default(),
+    };
+    server_numbers::clamp(lifetime)
+}
+
+/// Describes `lease` on the agent's clock: it expires its server lifetime after the agent received
+/// it. Its dynamic secret (when the answer carried it) gives the max TTL and the default TTL a
+/// renewal adds when the template asked for none.
 fn lease_info(
     lease: &Lease,
     dynamic_secret: Option<&DynamicSecretInfo>,
     spec: &LeaseSpec,
 ) -> LeaseInfo {
-    let created_at = lease
-        .created_at
-        .as_deref()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(SystemTime::from)
-        .unwrap_or_else(SystemTime::now);
+    let now = SystemTime::now();
     let requested = spec.ttl.as_deref().and_then(|t| parse_ms_duration(t).ok());
     LeaseInfo {
         lease_id: lease.id.clone(),
-        created_at,
-        expire_at: SystemTime::from(lease.expire_at),
+        created_at: now,
+        expire_at: now + server_lifetime(lease, now),
         max_expire_at: dynamic_secret
             .and_then(|d| d.max_ttl().ok().flatten())
-            .map(|m| created_at + m),
-        renew_ttl: requested
-            .or_else(|| dynamic_secret.and_then(|d| d.default_ttl().ok()))
-            .unwrap_or(Duration::ZERO),
+            .map(|m| now + server_numbers::clamp(m)),
+        renew_ttl: server_numbers::clamp(
+            requested
+                .or_else(|| dynamic_secret.and_then(|d| d.default_ttl().ok()))
+                .unwrap_or(Duration::ZERO),
+        ),
     }
 }
 
@@ -115,8 +133,15 @@ impl LeaseApi for KmsLeases {
                 .renew_lease(token, &lease.lease_id, &request)
                 .await
                 .map_err(|e| failure(e, true))?;
+            // The renewed lease's lifetime since its creation, on the server's clock, counted from
+            // when the agent received it at creation.
+            let expire_at = if renewed.created_at.is_some() {
+                lease.created_at + server_lifetime(&renewed, lease.created_at)
+            } else {
+                SystemTime::now() + server_lifetime(&renewed, SystemTime::now())
+            };
             Ok(LeaseInfo {
-                expire_at: SystemTime::from(renewed.expire_at),
+                expire_at,
                 ..lease.clone()
             })
         })
@@ -166,5 +191,42 @@ impl LeaseApi for KmsLeases {
                 Err(e) => Err(failure(e, false)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(created: Option<&str>, expire: &str) -> Lease {
+        serde_json::from_value(serde_json::json!({
+            "id": "l", "expireAt": expire, "createdAt": created,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_lease_lives_its_server_lifetime_whatever_the_clock_skew() {
+        let now = SystemTime::now();
+        // The server's clock is two minutes behind: expireAt is already past on ours.
+        let server_now = chrono::Utc::now() - chrono::TimeDelta::seconds(120);
+        let created = server_now.to_rfc3339();
+        let expire = (server_now + chrono::TimeDelta::seconds(60)).to_rfc3339();
+        assert_eq!(
+            server_lifetime(&lease(Some(&created), &expire), now),
+            Duration::from_secs(60)
+        );
+        // Without createdAt the agent's own clock is all there is.
+        assert_eq!(server_lifetime(&lease(None, &expire), now), Duration::ZERO);
+        // An expiry before creation is a lease that is already over, not a panic.
+        assert_eq!(
+            server_lifetime(&lease(Some(&expire), &created), now),
+            Duration::ZERO
+        );
+        // Year 9999 is clamped like every server number.
+        assert_eq!(
+            server_lifetime(&lease(Some(&created), "9999-01-01T00:00:00Z"), now),
+            server_numbers::MAX_SERVER_DURATION
+        );
     }
 }

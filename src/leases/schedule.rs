@@ -7,6 +7,16 @@
 use std::time::{Duration, SystemTime};
 
 use super::LeaseInfo;
+use crate::restart_policy::{equal_jitter, exponential};
+
+/// A lease that arrives with less than this to live is dead on arrival (a TTL of 0, or a server
+/// whose answers put expiry in the past): it is used, but not replaced at once.
+pub const MIN_LEASE_LIFETIME: Duration = Duration::from_secs(2);
+/// The wait before replacing a dead-on-arrival lease, doubling with each one in a row up to
+/// [`DEAD_LEASE_BACKOFF_MAX`]: a server that keeps granting dead leases costs a handful of
+/// creations a minute, not hundreds (each may be a real database user on the target system).
+pub const DEAD_LEASE_BACKOFF_BASE: Duration = Duration::from_secs(5);
+pub const DEAD_LEASE_BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// Never schedule lease work closer together than this.
 pub const MIN_DELAY: Duration = Duration::from_millis(200);
@@ -35,6 +45,26 @@ pub fn next_step(lease: &LeaseInfo, now: SystemTime) -> LeaseStep {
     }
 }
 
+/// Whether `lease`, just received at `now`, is dead on arrival.
+pub fn dead_on_arrival(lease: &LeaseInfo, now: SystemTime) -> bool {
+    lease
+        .expire_at
+        .duration_since(now)
+        .map_or(true, |left| left < MIN_LEASE_LIFETIME)
+}
+
+/// The wait before replacing the `in_a_row`-th dead-on-arrival lease in a row (`unit` in [0, 1)).
+pub fn dead_lease_delay(in_a_row: u32, unit: f64) -> Duration {
+    equal_jitter(
+        exponential(
+            DEAD_LEASE_BACKOFF_BASE,
+            DEAD_LEASE_BACKOFF_MAX,
+            in_a_row.saturating_sub(1),
+        ),
+        unit,
+    )
+}
+
 /// Whether a cached lease may be reused after a restart.
 pub fn reusable(lease: &LeaseInfo, now: SystemTime) -> bool {
     lease
@@ -46,6 +76,26 @@ pub fn reusable(lease: &LeaseInfo, now: SystemTime) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dead_leases_are_replaced_a_handful_of_times_a_minute() {
+        let now = SystemTime::now();
+        assert!(dead_on_arrival(&lease(now, 0, None, 0), now));
+        assert!(dead_on_arrival(&lease(now, 1, None, 60), now));
+        assert!(!dead_on_arrival(&lease(now, 60, None, 60), now));
+        // The fastest a server granting only dead leases can make the agent go (no jitter).
+        let mut t = Duration::ZERO;
+        let mut created = 1;
+        for n in 1.. {
+            t += dead_lease_delay(n, 0.0);
+            if t > Duration::from_secs(60) {
+                break;
+            }
+            created += 1;
+        }
+        assert!(created <= 6, "{created} leases in a minute");
+        assert_eq!(dead_lease_delay(100, 1.0), DEAD_LEASE_BACKOFF_MAX);
+    }
 
     fn lease(now: SystemTime, expires_in: u64, max_in: Option<u64>, ttl: u64) -> LeaseInfo {
         LeaseInfo {
