@@ -204,7 +204,7 @@ fn revoke(state: &mut AuthState, reply: RpcReplyPort<bool>) {
             None => true,
         };
         for sink in &sinks {
-            if let Err(e) = empty_file(&sink.path) {
+            if let Err(e) = empty_file(&sink.path, sink.mode) {
                 tracing::warn!(sink = %sink.path.display(), error = %e, "cannot empty the token sink");
             }
         }

@@ -5,7 +5,7 @@
 //! instant), are flushed with `fsync`, then renamed over the destination; the directory is synced
 //! so the rename survives a crash.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -110,14 +110,14 @@ fn create_dir_all_private(dir: &Path) -> Result<(), WriteError> {
         })
 }
 
-/// Truncates a file to zero bytes in place, keeping its mode (used to empty token sinks on
-/// shutdown). A missing file is not an error.
-pub fn empty_file(path: &Path) -> io::Result<()> {
-    match OpenOptions::new().write(true).truncate(true).open(path) {
-        Ok(f) => f.sync_all(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+/// Empties a token sink on shutdown: replaces it with an empty file of `mode`, atomically like
+/// every write, so that a symlink planted at the sink's path is replaced, never followed (its
+/// target keeps its bytes). A missing file is left missing.
+pub fn empty_file(path: &Path, mode: u32) -> Result<(), WriteError> {
+    if fs::symlink_metadata(path).is_err() {
+        return Ok(());
     }
+    write_atomic(path, b"", mode)
 }
 
 #[cfg(test)]
@@ -201,12 +201,29 @@ mod tests {
     }
 
     #[test]
-    fn empty_file_truncates_and_tolerates_missing() {
+    fn empty_file_empties_and_tolerates_missing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sink");
         write_atomic(&path, b"token", 0o600).unwrap();
-        empty_file(&path).unwrap();
+        empty_file(&path, 0o600).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"");
-        empty_file(&dir.path().join("missing")).unwrap();
+        empty_file(&dir.path().join("missing"), 0o600).unwrap();
+        assert!(!dir.path().join("missing").exists());
+    }
+
+    #[test]
+    fn emptying_a_symlinked_sink_leaves_the_target_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        fs::write(&target, b"not yours").unwrap();
+        let sink = dir.path().join("sink");
+        std::os::unix::fs::symlink(&target, &sink).unwrap();
+        empty_file(&sink, 0o600).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"not yours");
+        assert!(!fs::symlink_metadata(&sink)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&sink).unwrap(), b"");
     }
 }

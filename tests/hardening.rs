@@ -287,3 +287,33 @@ fn a_server_granting_dead_leases_gets_a_handful_of_creations_not_a_storm() {
         agent.logs()
     );
 }
+
+#[test]
+fn the_shutdown_wipe_of_a_symlinked_sink_leaves_its_target_alone() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n  revoke-credentials-on-shutdown: true\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let mut agent = Agent::start(dir.path(), &cfg);
+    let sink = agent.path("token");
+    wait_until("the token sink", Duration::from_secs(20), || {
+        std::fs::metadata(&sink).is_ok_and(|m| m.len() > 0)
+    });
+    // Someone swaps the sink for a link to a file the agent (as root) could write.
+    let precious = dir.path().join("precious");
+    std::fs::write(&precious, "keep me").unwrap();
+    std::fs::remove_file(&sink).unwrap();
+    std::os::unix::fs::symlink(&precious, &sink).unwrap();
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "{status:?}\n{}", agent.logs());
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read(&sink).unwrap(),
+        b"",
+        "the sink was not emptied"
+    );
+}
