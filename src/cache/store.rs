@@ -50,6 +50,8 @@ pub enum DropReason {
     TooLarge {
         len: u64,
     },
+    /// Not a regular file (a symlink, FIFO or device planted under an entry's name): never read.
+    NotRegular(&'static str),
     /// Not decryptable with the current key, or not authentic.
     Sealed(OpenError),
     /// Decrypted, but not a lease (position only: the parser's message could quote content).
@@ -66,6 +68,7 @@ impl std::fmt::Display for DropReason {
         match self {
             DropReason::Unreadable(kind) => write!(f, "cannot be read ({kind}); left in place"),
             DropReason::TooLarge { len } => write!(f, "too large for an entry ({len} bytes)"),
+            DropReason::NotRegular(what) => write!(f, "is a {what}, not a regular file"),
             DropReason::Sealed(e) => e.fmt(f),
             DropReason::Unparsable { line, column } => write!(
                 f,
@@ -301,19 +304,12 @@ impl LeaseCache {
     }
 
     fn read_header(&self, name: &str) -> Option<format::Header> {
-        let bytes = fs::read(self.dir.join(name)).ok()?;
+        let bytes = read_entry_file(&self.dir.join(name)).ok()?;
         format::read_header(&bytes).ok()
     }
 
     fn read_entry(&self, key: &CacheKey, name: &str) -> Result<CachedLease, DropReason> {
-        let path = self.dir.join(name);
-        let len = fs::metadata(&path)
-            .map_err(|e| DropReason::Unreadable(e.kind()))?
-            .len();
-        if len > format::MAX_FILE_LEN {
-            return Err(DropReason::TooLarge { len });
-        }
-        let bytes = fs::read(&path).map_err(|e| DropReason::Unreadable(e.kind()))?;
+        let bytes = read_entry_file(&self.dir.join(name))?;
         let plaintext = format::open(key, name, &bytes).map_err(DropReason::Sealed)?;
         let lease: CachedLease =
             serde_json::from_slice(&plaintext).map_err(|e| DropReason::Unparsable {
@@ -341,6 +337,51 @@ impl LeaseCache {
             removed,
         }
     }
+}
+
+/// Reads an entry file: only a regular file (opened without following a symlink and without
+/// blocking on a FIFO), at most [`format::MAX_FILE_LEN`] bytes.
+fn read_entry_file(path: &Path) -> Result<Vec<u8>, DropReason> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => DropReason::NotRegular("symlink"),
+            _ => DropReason::Unreadable(e.kind()),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| DropReason::Unreadable(e.kind()))?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        return Err(DropReason::NotRegular(if t.is_fifo() {
+            "FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "device"
+        } else if t.is_socket() {
+            "socket"
+        } else if t.is_dir() {
+            "directory"
+        } else {
+            "special file"
+        }));
+    }
+    if meta.len() > format::MAX_FILE_LEN {
+        return Err(DropReason::TooLarge { len: meta.len() });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(format::MAX_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DropReason::Unreadable(e.kind()))?;
+    if bytes.len() as u64 > format::MAX_FILE_LEN {
+        return Err(DropReason::TooLarge {
+            len: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
 }
 
 fn seal_lease(key: &CacheKey, name: &str, lease: &CachedLease) -> Result<Vec<u8>, CacheError> {

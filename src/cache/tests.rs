@@ -345,3 +345,40 @@ fn old_leftover_temp_files_are_cleaned() {
     assert!(fresh.exists(), "a write may still be in progress");
     assert!(!stale.exists());
 }
+
+#[test]
+fn a_fifo_or_a_link_to_dev_zero_under_an_entry_name_is_dropped_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = key("k1");
+    let cache = LeaseCache::open(tmp.path(), k.clone()).unwrap();
+    let good = lease("good", 10_000, "x");
+    cache.put(&good).unwrap();
+    let zero = format::file_name(&k, &lease("zero", 1, "x").key);
+    let fifo = format::file_name(&k, &lease("fifo", 1, "x").key);
+    std::os::unix::fs::symlink("/dev/zero", tmp.path().join(&zero)).unwrap();
+    nix::unistd::mkfifo(
+        &tmp.path().join(&fifo),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let report = cache.load_all().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(report.entries, vec![good]);
+    let mut reasons: Vec<String> = report
+        .dropped
+        .iter()
+        .map(|d| d.reason.to_string())
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "is a FIFO, not a regular file",
+            "is a symlink, not a regular file"
+        ]
+    );
+    assert!(report.dropped.iter().all(|d| d.removed));
+    assert!(fs::symlink_metadata(tmp.path().join(&zero)).is_err());
+}
