@@ -317,3 +317,70 @@ fn the_shutdown_wipe_of_a_symlinked_sink_leaves_its_target_alone() {
         "the sink was not emptied"
     );
 }
+
+/// The listener's address, from the agent's log line.
+fn listener_addr(agent: &Agent) -> String {
+    let mut addr = String::new();
+    wait_until("the listener", Duration::from_secs(10), || {
+        let logs = agent.logs();
+        addr = logs
+            .lines()
+            .find(|l| l.contains("serving /healthz"))
+            .and_then(|l| l.split("address=").nth(1))
+            .and_then(|a| a.split_whitespace().next())
+            .unwrap_or("")
+            .to_string();
+        !addr.is_empty()
+    });
+    addr
+}
+
+#[test]
+fn a_thousand_idle_listener_connections_do_not_stop_renders() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n{}listener:\n  address: 127.0.0.1:0\ntemplates:\n  - destination-path: {{dir}}/out\n    template-content: '{{{{ (getSecretByName \"proj-1\" \"dev\" \"/\" \"A\").Value }}}}'\n    config:\n      polling-interval: 1s\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let agent = Agent::start(dir.path(), &cfg);
+    let addr = listener_addr(&agent);
+    wait_until("the render", Duration::from_secs(20), || {
+        agent.read("out") == "1"
+    });
+    // The agent gets the usual limit of 1,024 descriptors; this test needs more for its sockets.
+    let pid = agent.child.id() as i32;
+    let limit = nix::libc::rlimit {
+        rlim_cur: 1024,
+        rlim_max: 1024,
+    };
+    assert_eq!(
+        unsafe { nix::libc::prlimit(pid, nix::libc::RLIMIT_NOFILE, &limit, std::ptr::null_mut()) },
+        0
+    );
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, hard.min(4096), hard).unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..1100 {
+        if let Ok(s) = std::net::TcpStream::connect(&addr) {
+            idle.push(s);
+        }
+    }
+    assert!(idle.len() >= 1000, "only {} connections opened", idle.len());
+    dev.set_secret("proj-1", "dev", "/", "A", "2");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while agent.read("out") != "2" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "renders stopped under 1,100 idle connections:\n{}",
+            agent.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    assert!(fds < 200, "the agent holds {fds} descriptors");
+}

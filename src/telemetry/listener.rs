@@ -1,17 +1,33 @@
 //! The operator listener: `/healthz`, `/readyz` and `/metrics` over plain HTTP (loopback by
 //! default).
+//!
+//! Any local user can connect, so the listener bounds what a connection may hold: at most
+//! [`MAX_CONNECTIONS`] at once (more are closed at once, leaving file descriptors for renders),
+//! request headers within [`HEADER_TIMEOUT`], and each connection at most [`CONNECTION_LIFETIME`].
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
 
 use super::{Metrics, Readiness};
+
+/// Connections served at once; a scraper and a probe or two need a handful.
+pub const MAX_CONNECTIONS: usize = 32;
+/// Time a client has to send a request's headers (slowloris, idle keep-alive).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a connection stays open, however busy.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 struct Shared {
@@ -39,9 +55,7 @@ impl TelemetryServer {
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
             .with_state(Shared { metrics, readiness });
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = tokio::spawn(accept_loop(listener, app));
         Ok(Self { addr, task })
     }
 
@@ -53,6 +67,38 @@ impl TelemetryServer {
 impl Drop for TelemetryServer {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, app: Router) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, most likely: wait rather than spin.
+                tracing::warn!(error = %e, "listener: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(app.oneshot(req).await.unwrap_or_else(|e| match e {})) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+            drop(slot);
+        });
     }
 }
 
