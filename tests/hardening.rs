@@ -384,3 +384,30 @@ fn a_thousand_idle_listener_connections_do_not_stop_renders() {
         .count();
     assert!(fds < 200, "the agent holds {fds} descriptors");
 }
+
+#[test]
+fn a_config_of_one_string_aliased_many_times_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.yaml");
+    let long = "x".repeat(4 << 20);
+    let mut doc = format!("x-bomb: &s {long}\nx-copies: [");
+    doc.push_str(&vec!["*s"; 5000].join(", "));
+    doc.push_str("]\n");
+    std::fs::write(&path, doc).unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_kms"))
+        .args(["agent", "validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // Measured ~0.5 s in a debug build (RELIABILITY.md); the bound only tells a bomb (minutes,
+    // gigabytes) from a refusal, on a loaded machine.
+    eprintln!("refused in {took:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("too large"),
+        "{out:?}"
+    );
+}

@@ -44,6 +44,10 @@ pub const CACHE_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// expiry are evicted first.
 pub const CACHE_MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(1000).expect("non-zero");
 
+/// The largest configuration document read (a file or `KMS_AGENT_CONFIG_BASE64`, decoded): 16 MiB
+/// is room for tens of thousands of templates with inline content.
+pub const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
+
 /// The largest KMS answer the agent reads: a body over it (a 2 GiB or endless answer from a broken
 /// server or proxy) is refused as undecodable once this much has arrived, so it can never use more
 /// memory than this. Real answers are far smaller (10,000 secrets are about 5 MiB).

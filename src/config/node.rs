@@ -80,6 +80,9 @@ enum Open {
 const MAX_DEPTH: usize = 64;
 // 1M nodes: room for tens of thousands of templates, still bounded for an alias bomb.
 const MAX_NODES: usize = 1_000_000;
+/// Bytes of scalar text in the document once aliases are expanded: a long string aliased many
+/// times stays few nodes but many bytes. Four times the largest document file accepted.
+pub const MAX_EXPANDED_BYTES: usize = 4 * super::defaults::MAX_CONFIG_BYTES;
 
 #[derive(Default)]
 struct TreeBuilder {
@@ -89,17 +92,24 @@ struct TreeBuilder {
     error: Option<(Marker, &'static str)>,
     /// Nodes built so far, alias copies included.
     nodes: usize,
+    /// Scalar bytes so far, alias copies included.
+    bytes: usize,
 }
 
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.kind {
-        NodeKind::Scalar { .. } => 0,
-        NodeKind::Seq(items) => items.iter().map(count_nodes).sum(),
+/// The nodes and scalar bytes of `node`.
+fn size(node: &Node) -> (usize, usize) {
+    match &node.kind {
+        NodeKind::Scalar { text, .. } => (1, text.len()),
+        NodeKind::Seq(items) => items.iter().map(size).fold((1, 0), add),
         NodeKind::Map(pairs) => pairs
             .iter()
-            .map(|(k, v)| count_nodes(k) + count_nodes(v))
-            .sum(),
+            .map(|(k, v)| add(size(k), size(v)))
+            .fold((1, 0), add),
     }
+}
+
+fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
+    (a.0.saturating_add(b.0), a.1.saturating_add(b.1))
 }
 
 impl TreeBuilder {
@@ -156,6 +166,10 @@ impl MarkedEventReceiver for TreeBuilder {
         }
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
+                self.bytes += text.len();
+                if self.bytes > MAX_EXPANDED_BYTES {
+                    return self.fail(mark, "document too large");
+                }
                 let plain = style == TScalarStyle::Plain;
                 self.finish_node(
                     Node {
@@ -188,8 +202,10 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some(node) => {
-                    self.nodes += count_nodes(node);
-                    if self.nodes > MAX_NODES {
+                    let (nodes, bytes) = size(node);
+                    self.nodes = self.nodes.saturating_add(nodes);
+                    self.bytes = self.bytes.saturating_add(bytes);
+                    if self.nodes > MAX_NODES || self.bytes > MAX_EXPANDED_BYTES {
                         return self.fail(mark, "document too large after alias expansion");
                     }
                     let node = node.clone();
@@ -244,6 +260,18 @@ mod tests {
         );
         assert!(e[1].1.is_null());
         assert!(e[2].1.is_null());
+    }
+
+    #[test]
+    fn a_long_string_aliased_many_times_is_refused_quickly() {
+        let long = "x".repeat(4 << 20);
+        let mut doc = format!("a: &s {long}\nb: [");
+        doc.push_str(&vec!["*s"; 2000].join(", "));
+        doc.push_str("]\n");
+        let started = std::time::Instant::now();
+        let err = parse(&doc).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(err.to_string().contains("too large"), "{err}");
     }
 
     #[test]

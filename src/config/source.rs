@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 
-use super::defaults::CONFIG_BASE64_ENV;
+use super::defaults::{CONFIG_BASE64_ENV, MAX_CONFIG_BYTES};
 use super::env::Env;
 use super::error::{ConfigError, ErrorKind};
 use super::model::ConfigOrigin;
@@ -46,12 +46,33 @@ impl ConfigSource {
     pub(crate) fn read(&self, env: &dyn Env) -> Result<(String, ConfigOrigin), ConfigError> {
         let fail = |reason: String| ConfigError::new("", None, ErrorKind::Source(reason));
         match self {
-            ConfigSource::File(path) => std::fs::read_to_string(path)
-                .map(|text| (text, ConfigOrigin::File(path.clone())))
-                .map_err(|e| fail(format!("cannot read {}: {e}", path.display()))),
+            ConfigSource::File(path) => {
+                use std::io::Read;
+                let mut text = String::new();
+                std::fs::File::open(path)
+                    .and_then(|f| {
+                        f.take(MAX_CONFIG_BYTES as u64 + 1)
+                            .read_to_string(&mut text)
+                    })
+                    .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+                if text.len() > MAX_CONFIG_BYTES {
+                    return Err(fail(format!(
+                        "{} is larger than {} MiB",
+                        path.display(),
+                        MAX_CONFIG_BYTES >> 20
+                    )));
+                }
+                Ok((text, ConfigOrigin::File(path.clone())))
+            }
             ConfigSource::EnvBase64 => {
                 let encoded = env.var(CONFIG_BASE64_ENV).unwrap_or_default();
                 let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+                if compact.len() / 4 * 3 > MAX_CONFIG_BYTES {
+                    return Err(fail(format!(
+                        "{CONFIG_BASE64_ENV} holds more than {} MiB",
+                        MAX_CONFIG_BYTES >> 20
+                    )));
+                }
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(compact)
                     .map_err(|_| fail(format!("{CONFIG_BASE64_ENV} is not valid base64")))?;
