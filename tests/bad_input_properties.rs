@@ -48,3 +48,77 @@ proptest! {
         }
     }
 }
+
+/// A printf directive: flags, a width and a precision (literal or `*`, from small to beyond Go's
+/// 1e6 cap), an optional argument index and a verb.
+fn directive() -> impl Strategy<Value = String> {
+    let num = prop_oneof![
+        Just(String::new()),
+        (0u64..20).prop_map(|n| n.to_string()),
+        Just("*".to_string()),
+        prop_oneof![
+            Just("999999"),
+            Just("1000000"),
+            Just("1000001"),
+            Just("65536"),
+            Just("99999999999999999999")
+        ]
+        .prop_map(str::to_string),
+    ];
+    (
+        "[-+# 0]{0,3}",
+        num.clone(),
+        proptest::option::of(num),
+        proptest::option::of("\\[[0-9]{1,2}\\]"),
+        "[vdsqxXoObBcUeEfFgGtTpwz%!]",
+    )
+        .prop_map(|(flags, wid, prec, index, verb)| {
+            let prec = prec.map(|p| format!(".{p}")).unwrap_or_default();
+            format!("%{flags}{}{wid}{prec}{verb}", index.unwrap_or_default())
+        })
+}
+
+/// A printf argument literal of any kind the engine has.
+fn argument() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        prop_oneof![
+            Just("-1"),
+            Just("0"),
+            Just("1000000"),
+            Just("-1000001"),
+            Just("65536")
+        ]
+        .prop_map(str::to_string),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:e}")),
+        Just("5e-324".to_string()),
+        Just("1.7976931348623157e308".to_string()),
+        "[a-z\\\\u{1F600}\\n]{0,5}".prop_map(|s| format!("{s:?}")),
+        Just("nil".to_string()),
+        Just("true".to_string()),
+        Just("(list 1 \"x\")".to_string()),
+        Just("(dict \"k\" 1)".to_string()),
+        Just("(index \"Z\" 0)".to_string()),
+        Just("'a'".to_string()),
+        Just("2i".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    #[test]
+    fn printf_never_panics_whatever_its_widths_and_precisions(
+        directives in proptest::collection::vec(directive(), 1..4),
+        args in proptest::collection::vec(argument(), 0..4),
+    ) {
+        let format = directives.concat();
+        let src = format!("{{{{ printf {format:?} {} }}}}", args.join(" "));
+        let engine = kms_agent::template::go::GoEngine;
+        let outcome = std::panic::catch_unwind(|| {
+            engine.compile("p", src.as_bytes()).map(|t| t.render(&Snapshot::new()).is_ok())
+        });
+        prop_assert!(outcome.is_ok(), "{} panicked", src);
+    }
+}

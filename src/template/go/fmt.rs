@@ -186,10 +186,11 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                 arg_num = next;
                 p.f.prec_present = ok;
                 p.f.prec = n.max(0) as usize;
+                // Go: a negative precision argument makes no sense, and says so.
                 if n < 0 {
                     p.f.prec_present = false;
                 }
-                if !ok {
+                if !p.f.prec_present {
                     p.buf.extend_from_slice(b"%!(BADPREC)");
                 }
                 after_index = false;

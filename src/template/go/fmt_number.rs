@@ -107,7 +107,15 @@ impl Printer {
     fn fmt_unicode(&mut self, u: u64) {
         let mut s = format!("U+{:04X}", u);
         if self.f.prec_present && self.f.prec > 4 {
-            s = format!("U+{:0width$X}", u, width = self.f.prec);
+            // Zero-padded to `prec` hex digits (by hand: Rust's formatter refuses widths over 65535).
+            let hex = format!("{u:X}");
+            s = String::with_capacity(2 + self.f.prec.max(hex.len()));
+            s.push_str("U+");
+            s.extend(std::iter::repeat_n(
+                '0',
+                self.f.prec.saturating_sub(hex.len()),
+            ));
+            s.push_str(&hex);
         }
         if self.f.sharp {
             if let Some(r) = u32::try_from(u).ok().and_then(char::from_u32) {

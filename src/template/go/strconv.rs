@@ -27,8 +27,25 @@ fn shortest(v: f64) -> Digits {
     digits_from_exp(&format!("{:e}", v))
 }
 
+/// An f64's exact decimal expansion has at most 767 significant digits and 1074 after the point:
+/// past these every digit is 0, so formatting at these precisions (Rust's formatter refuses more
+/// than 65535) and padding with zeros is exact. Go allows precisions up to 1e6.
+const MAX_SIGNIFICANT_DIGITS: usize = 800;
+const MAX_FRACTION_DIGITS: usize = 1100;
+
 fn rounded(v: f64, ndigits: usize) -> Digits {
-    digits_from_exp(&format!("{:.*e}", ndigits.saturating_sub(1), v))
+    let n = ndigits.min(MAX_SIGNIFICANT_DIGITS);
+    digits_from_exp(&format!("{:.*e}", n.saturating_sub(1), v))
+}
+
+/// `v` with exactly `prec` digits after the point, rounded as Go rounds (to nearest, ties even on
+/// the exact value).
+fn fixed(v: f64, prec: usize) -> String {
+    let mut s = format!("{:.*}", prec.min(MAX_FRACTION_DIGITS), v);
+    if prec > MAX_FRACTION_DIGITS && v.is_finite() {
+        s.extend(std::iter::repeat_n('0', prec - MAX_FRACTION_DIGITS));
+    }
+    s
 }
 
 fn fmt_e(out: &mut String, d: &Digits, prec: i32, upper: bool) {
@@ -146,7 +163,7 @@ pub fn format_float(v: f64, verb: char, prec: i32) -> String {
                 let p = (d.d.len() as i32 - d.dp).max(0);
                 fmt_f(&mut out, &d, p);
             } else {
-                out.push_str(&format!("{:.*}", prec as usize, a));
+                out.push_str(&fixed(a, prec as usize));
             }
         }
         _ => {
