@@ -234,13 +234,34 @@ impl DataSource for Recording<'_> {
 
 async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     state.passes += 1;
-    maybe_test_panic(&state.args.plan.id);
+    maybe_test_crash(&state.args.plan.id);
     let source = Recording {
         inner: &state.snapshot,
         used: Mutex::new(vec![]),
     };
-    let outcome = state.args.plan.template.render(&source);
-    let used = source.used.into_inner().unwrap_or_default();
+    // A panic inside the engine (a bug: no input should reach one) is this template's render
+    // error, not a crash of the actor: the last good file stays and the render is retried with
+    // backoff, like any failure. Unwind safety: a render builds its state afresh from `source`
+    // and the immutable compiled template, and the poisoned-or-not `used` list is only read.
+    let template = &state.args.plan.template;
+    let id = &state.args.plan.id;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        maybe_test_panic(id);
+        template.render(&source)
+    }));
+    let used = source
+        .used
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Ok(outcome) = outcome else {
+        return fail(
+            myself,
+            state,
+            "the template engine failed unexpectedly (an internal error, not the template's); \
+             retrying"
+                .into(),
+        );
+    };
     match outcome {
         Ok(RenderOutcome::Done(bytes)) => {
             state.known = used;
@@ -391,21 +412,35 @@ fn schedule(
     }));
 }
 
-/// Test-only fault hook: `KMS_TEST_PANIC_TEMPLATE=<id>:<n>` makes the first `n` renders of that
-/// template panic (counted across restarts), to exercise the supervisor.
+/// Test-only fault hooks, `<VAR>=<id>:<n>`: the first `n` renders of that template panic
+/// (counted across restarts). `KMS_TEST_PANIC_TEMPLATE` panics inside the engine call (an engine
+/// bug), `KMS_TEST_CRASH_TEMPLATE` in the actor itself, outside it (a crash of the renderer).
 #[cfg(feature = "test-hooks")]
-fn maybe_test_panic(id: &str) {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static PANICS: AtomicU32 = AtomicU32::new(0);
-    if let Ok(spec) = std::env::var("KMS_TEST_PANIC_TEMPLATE") {
+fn test_hook(var: &str, id: &str, count: &std::sync::atomic::AtomicU32) {
+    if let Ok(spec) = std::env::var(var) {
         if let Some((target, n)) = spec.rsplit_once(':') {
             let n: u32 = n.parse().unwrap_or(0);
-            if target == id && PANICS.fetch_add(1, Ordering::SeqCst) < n {
-                panic!("test hook: renderer {id} panics on purpose");
+            if target == id && count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < n {
+                panic!("test hook {var}: renderer {id} panics on purpose");
             }
         }
     }
 }
 
+#[cfg(feature = "test-hooks")]
+fn maybe_test_panic(id: &str) {
+    static PANICS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    test_hook("KMS_TEST_PANIC_TEMPLATE", id, &PANICS);
+}
+
+#[cfg(feature = "test-hooks")]
+fn maybe_test_crash(id: &str) {
+    static CRASHES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    test_hook("KMS_TEST_CRASH_TEMPLATE", id, &CRASHES);
+}
+
 #[cfg(not(feature = "test-hooks"))]
 fn maybe_test_panic(_: &str) {}
+
+#[cfg(not(feature = "test-hooks"))]
+fn maybe_test_crash(_: &str) {}

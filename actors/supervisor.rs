@@ -54,6 +54,15 @@ pub enum Child {
     Exec(usize),
 }
 
+impl Child {
+    /// A renderer or a command runner: one template's, whose failure is that template's alone.
+    /// The others (cache, auth, fetcher, leases) serve every template: past the restart budget
+    /// the agent stops, so that the service manager restarts it whole.
+    pub fn is_per_template(&self) -> bool {
+        matches!(self, Child::Renderer(_) | Child::Exec(_))
+    }
+}
+
 pub struct SupervisorArgs {
     pub plan: AgentPlan,
     pub exit: oneshot::Sender<AgentExit>,
@@ -219,6 +228,13 @@ impl Actor for Supervisor {
         match decision {
             RestartDecision::RestartAfter(delay) => {
                 tracing::error!(child = ?child, reason = %why, restart_in = ?delay, "actor ended unexpectedly; restarting");
+                myself.send_after(delay, move || SupervisorMsg::Respawn(child));
+            }
+            // A template's own actors only ever fail that template: they are restarted, at the
+            // longest backoff once they have used up the budget, for as long as the agent runs.
+            RestartDecision::Escalate if child.is_per_template() => {
+                let delay = policy.max_backoff;
+                tracing::error!(child = ?child, reason = %why, restart_in = ?delay, "actor keeps crashing; it fails only its template, restarting it");
                 myself.send_after(delay, move || SupervisorMsg::Respawn(child));
             }
             RestartDecision::Escalate => {

@@ -13,6 +13,19 @@ pub fn protect_process_memory() -> Result<(), String> {
     Ok(())
 }
 
+/// Replaces the default panic report (which prints the panic's message, and a backtrace with
+/// `RUST_BACKTRACE`, to stderr past the log's redaction) with a log line naming only where it
+/// happened: a message could hold a secret value.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(location = %at, "internal error (a panic; its message is not logged, as it could hold a secret value)");
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -287,46 +287,123 @@ fn server_faults_are_survived_and_files_keep_their_last_good_content() {
 }
 
 /// Needs the binary built with `--features test-hooks` (as `make test` does).
+/// Polls `cond` until it holds, or panics after `timeout` with the agent's log.
+#[cfg(feature = "test-hooks")]
+fn wait_logged(agent: &Agent, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}:\n{}",
+            agent.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[cfg(feature = "test-hooks")]
 #[test]
-fn a_panicking_renderer_is_restarted_and_too_many_crashes_stop_the_agent() {
+fn a_crashing_renderer_is_restarted_and_never_stops_the_agent() {
     let dev = DevServer::start(&default_seed(300, 3600));
-    let dir = tempfile::tempdir().unwrap();
     let templates = format!(
         "templates:\n{}{}",
         template_block("crashy", "1s", None),
         template_block("steady", "1s", None)
     );
-    // The first template's id is `templates[0]`: it panics on its first 2 renders, then works.
+    // The first template's id is `templates[0]`: its actor crashes on its first 2 renders.
+    let dir = tempfile::tempdir().unwrap();
     let agent = Agent::start_with(
         dir.path(),
         &config(&dev, dir.path(), &templates),
         &[],
-        &[("KMS_TEST_PANIC_TEMPLATE", "templates[0]:2")],
+        &[("KMS_TEST_CRASH_TEMPLATE", "templates[0]:2")],
     );
-    wait_until(
-        "both files despite the crashes",
-        Duration::from_secs(15),
-        || agent.read("crashy") == "A=1\n" && agent.read("steady") == "A=1\n",
-    );
+    wait_logged(&agent, "both files despite the crashes", Duration::from_secs(15), || {
+        agent.read("crashy") == "A=1\n" && agent.read("steady") == "A=1\n"
+    });
     assert!(agent.logs().contains("restarting"), "{}", agent.logs());
     drop(agent);
 
-    // Always panicking: past the restart limit the agent stops with a non-zero exit.
+    // Crashing every time, far past the restart budget (5 in 60 s): the template is restarted
+    // at the longest backoff for as long as it takes, and the others carry on.
     let dir2 = tempfile::tempdir().unwrap();
     let mut agent = Agent::start_with(
         dir2.path(),
         &config(&dev, dir2.path(), &templates),
         &[],
-        &[("KMS_TEST_PANIC_TEMPLATE", "templates[0]:1000")],
+        &[("KMS_TEST_CRASH_TEMPLATE", "templates[0]:1000")],
     );
-    let Some(status) = agent.wait_exit(Duration::from_secs(60)) else {
-        panic!("the agent must give up:\n{}", agent.logs());
-    };
-    assert!(!status.success(), "{}", agent.logs());
-    assert_eq!(
-        agent.read("steady"),
-        "A=1\n",
-        "the other template kept rendering meanwhile"
+    wait_logged(&agent, "the budget used up", Duration::from_secs(60), || {
+        agent.logs().contains("it fails only its template")
+    });
+    dev.set_secret("proj-1", "dev", "/", "A", "2");
+    wait_logged(&agent, "the steady template to follow", Duration::from_secs(15), || {
+        agent.read("steady") == "A=2\n"
+    });
+    assert!(agent.child.try_wait().unwrap().is_none(), "{}", agent.logs());
+    agent.signal(Signal::SIGTERM);
+    let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "{status:?}\n{}", agent.logs());
+}
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn an_engine_panic_is_that_template_render_error_and_the_others_stay_fresh() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!(
+        "templates:\n{}{}",
+        template_block("bad", "1s", None),
+        template_block("good", "1s", None)
     );
+    let cfg = format!(
+        "{}listener:\n  address: 127.0.0.1:0\n{templates}",
+        config(&dev, dir.path(), "")
+    );
+    let mut agent = Agent::start_with(
+        dir.path(),
+        &cfg,
+        &[],
+        &[("KMS_TEST_PANIC_TEMPLATE", "templates[0]:1000000")],
+    );
+    wait_logged(&agent, "the good file", Duration::from_secs(15), || {
+        agent.read("good") == "A=1\n"
+    });
+    let token = std::fs::read_to_string(agent.path("token")).unwrap();
+    assert!(!token.is_empty());
+    // Well past the old budget of 5 crashes in 60 s (the bad template fails every retry).
+    for value in ["2", "3", "4"] {
+        dev.set_secret("proj-1", "dev", "/", "A", value);
+        let want = format!("A={value}\n");
+        wait_logged(&agent, "the good template to follow", Duration::from_secs(15), || {
+            agent.read("good") == want
+        });
+    }
+    assert!(!agent.path("bad").exists(), "the bad template wrote a file");
+    let logs = agent.logs();
+    assert!(logs.contains("the template engine failed unexpectedly"), "{logs}");
+    assert!(!logs.contains("panics on purpose"), "a panic message reached the log:\n{logs}");
+    let addr = logs
+        .lines()
+        .find(|l| l.contains("serving /healthz"))
+        .and_then(|l| l.split("address=").nth(1))
+        .and_then(|a| a.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let metrics = http()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let errors = metrics
+        .lines()
+        .find(|l| l.starts_with("kms_agent_renders_total") && l.contains("templates[0]") && l.contains("error"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(errors >= 3.0, "{metrics}");
+    agent.signal(Signal::SIGTERM);
+    let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "{status:?}\n{logs}");
 }

@@ -59,6 +59,7 @@ pub fn main() -> ExitCode {
         eprintln!("error: --log-level: {e}");
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
+    crate::process_hardening::install_panic_hook();
     if let Err(e) = crate::process_hardening::protect_process_memory() {
         tracing::warn!("{e}; other processes of this user may be able to read the agent's memory");
     }
