@@ -1,7 +1,7 @@
 //! Logging in with the configured machine identity.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use futures::future::BoxFuture;
 
