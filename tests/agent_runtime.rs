@@ -318,9 +318,12 @@ fn a_crashing_renderer_is_restarted_and_never_stops_the_agent() {
         &[],
         &[("KMS_TEST_CRASH_TEMPLATE", "templates[0]:2")],
     );
-    wait_logged(&agent, "both files despite the crashes", Duration::from_secs(15), || {
-        agent.read("crashy") == "A=1\n" && agent.read("steady") == "A=1\n"
-    });
+    wait_logged(
+        &agent,
+        "both files despite the crashes",
+        Duration::from_secs(15),
+        || agent.read("crashy") == "A=1\n" && agent.read("steady") == "A=1\n",
+    );
     assert!(agent.logs().contains("restarting"), "{}", agent.logs());
     drop(agent);
 
@@ -333,14 +336,24 @@ fn a_crashing_renderer_is_restarted_and_never_stops_the_agent() {
         &[],
         &[("KMS_TEST_CRASH_TEMPLATE", "templates[0]:1000")],
     );
-    wait_logged(&agent, "the budget used up", Duration::from_secs(60), || {
-        agent.logs().contains("it fails only its template")
-    });
+    wait_logged(
+        &agent,
+        "the budget used up",
+        Duration::from_secs(60),
+        || agent.logs().contains("it fails only its template"),
+    );
     dev.set_secret("proj-1", "dev", "/", "A", "2");
-    wait_logged(&agent, "the steady template to follow", Duration::from_secs(15), || {
-        agent.read("steady") == "A=2\n"
-    });
-    assert!(agent.child.try_wait().unwrap().is_none(), "{}", agent.logs());
+    wait_logged(
+        &agent,
+        "the steady template to follow",
+        Duration::from_secs(15),
+        || agent.read("steady") == "A=2\n",
+    );
+    assert!(
+        agent.child.try_wait().unwrap().is_none(),
+        "{}",
+        agent.logs()
+    );
     agent.signal(Signal::SIGTERM);
     let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "{status:?}\n{}", agent.logs());
@@ -375,14 +388,23 @@ fn an_engine_panic_is_that_template_render_error_and_the_others_stay_fresh() {
     for value in ["2", "3", "4"] {
         dev.set_secret("proj-1", "dev", "/", "A", value);
         let want = format!("A={value}\n");
-        wait_logged(&agent, "the good template to follow", Duration::from_secs(15), || {
-            agent.read("good") == want
-        });
+        wait_logged(
+            &agent,
+            "the good template to follow",
+            Duration::from_secs(15),
+            || agent.read("good") == want,
+        );
     }
     assert!(!agent.path("bad").exists(), "the bad template wrote a file");
     let logs = agent.logs();
-    assert!(logs.contains("the template engine failed unexpectedly"), "{logs}");
-    assert!(!logs.contains("panics on purpose"), "a panic message reached the log:\n{logs}");
+    assert!(
+        logs.contains("the template engine failed unexpectedly"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("panics on purpose"),
+        "a panic message reached the log:\n{logs}"
+    );
     let addr = logs
         .lines()
         .find(|l| l.contains("serving /healthz"))
@@ -398,7 +420,11 @@ fn an_engine_panic_is_that_template_render_error_and_the_others_stay_fresh() {
         .unwrap();
     let errors = metrics
         .lines()
-        .find(|l| l.starts_with("kms_agent_renders_total") && l.contains("templates[0]") && l.contains("error"))
+        .find(|l| {
+            l.starts_with("kms_agent_renders_total")
+                && l.contains("templates[0]")
+                && l.contains("error")
+        })
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse::<f64>().ok())
         .unwrap_or(0.0);

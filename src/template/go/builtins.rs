@@ -24,16 +24,23 @@ pub enum Param {
     Bool,
     /// `map[string]interface {}`.
     Map,
+    // Until the Sprig families now being written take them (remove the allow then).
+    #[allow(dead_code)]
     /// `int64`.
     Int64,
+    #[allow(dead_code)]
     /// `uint32` (a literal is truncated to 32 bits, as `reflect.Value.SetUint` does).
     Uint32,
+    #[allow(dead_code)]
     /// `float64`.
     Float,
+    #[allow(dead_code)]
     /// `time.Time`.
     Time,
+    #[allow(dead_code)]
     /// `[]interface {}`.
     List,
+    #[allow(dead_code)]
     /// A Go struct or pointer type with members ([`super::value::GoObject`]), by its type name.
     Object(&'static str),
 }

@@ -16,8 +16,10 @@ pub enum ElemType {
     /// `[]string` (Sprig's `splitList`, `keys`).
     Str,
     /// `[]int` (Sprig's `until`, `untilStep`).
+    #[allow(dead_code)] // until the Sprig families take it
     Int,
     /// `[][]interface {}` (Sprig's `chunk`).
+    #[allow(dead_code)] // until the Sprig families take it
     List,
 }
 
@@ -64,6 +66,7 @@ pub enum Value {
     /// A `time.Time` (Sprig's `now`).
     Time(chrono::DateTime<chrono::FixedOffset>),
     /// A value of a Go type with members of its own (see [`GoObject`]).
+    #[allow(dead_code)] // until the Sprig families take it
     Object(Rc<dyn GoObject>),
 }
 
