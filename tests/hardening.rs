@@ -411,3 +411,39 @@ fn a_config_of_one_string_aliased_many_times_is_refused_at_once() {
         "{out:?}"
     );
 }
+
+#[test]
+fn two_spellings_of_one_destination_are_a_clash_naming_both_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("x"), dir.path().join("link")).unwrap();
+    let config = dir.path().join("agent.yaml");
+    // `./x/out` and `x/out` passed as two files; so did a symlinked directory.
+    for (a, b) in [
+        ("./x/out", "x/out"),
+        ("x/out", "link/out"),
+        ("x/out", "x/../x//out"),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "auth:\n  type: universal-auth\n  config:\n    client-id: /etc/kms/id\n    client-secret: /etc/kms/secret\n\
+                 templates:\n  - template-content: a\n    destination-path: {a}\n  - template-content: b\n    destination-path: {b}\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kms"))
+            .current_dir(dir.path())
+            .args(["agent", "validate", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a} and {b}: {stderr}");
+        assert!(
+            stderr.contains("templates[1].destination-path")
+                && stderr.contains("same file as templates[0].destination-path"),
+            "{a} and {b}: {stderr}"
+        );
+    }
+}

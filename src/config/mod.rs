@@ -18,6 +18,7 @@ mod duration;
 mod env;
 mod error;
 mod fields;
+mod file_identity;
 mod model;
 mod node;
 mod permissions;

@@ -14,6 +14,7 @@ use super::fields::{
     boolean, choice, duration, missing, non_empty, optional_path, permissions, present,
     required_path, unsigned,
 };
+use super::file_identity::{file_identity, FileIdentity};
 use super::model::*;
 use super::raw::{RawConfig, RawExecute, RawKms, RawPersistentCache, RawSink, RawTemplate};
 use super::reader::{Leaf, Site};
@@ -454,10 +455,13 @@ fn listener(
     Some(ListenerConfig { address })
 }
 
-/// Two templates writing one file, or a template overwriting a sink, would fight forever.
+/// Two templates writing one file, or a template overwriting a sink, would fight forever; every
+/// spelling of one file counts ([`file_identity`]).
 fn check_file_clashes(raw: &RawConfig, errs: &mut Errors) {
     // A map, not a list: with 10,000 templates a pairwise scan took most of start-up.
-    let mut seen: HashMap<PathBuf, &str> = HashMap::new();
+    let mut seen: HashMap<FileIdentity, &str> = HashMap::new();
+    // Relative paths are opened from the agent's working directory.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let files = raw
         .sinks
         .iter()
@@ -471,7 +475,7 @@ fn check_file_clashes(raw: &RawConfig, errs: &mut Errors) {
         if leaf.text.trim().is_empty() {
             continue;
         }
-        let key = normalize(Path::new(&leaf.text));
+        let key = file_identity(Path::new(&leaf.text), &cwd);
         match seen.get(&key) {
             Some(first) => errs.push(
                 &leaf.path,
@@ -483,9 +487,4 @@ fn check_file_clashes(raw: &RawConfig, errs: &mut Errors) {
             }
         }
     }
-}
-
-/// Lexical normalization (`a/./b/` = `a/b`); no file system access.
-fn normalize(path: &Path) -> PathBuf {
-    path.components().collect()
 }
