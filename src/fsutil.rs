@@ -66,24 +66,47 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), Write
     Ok(())
 }
 
-/// Writes only when the file's bytes (or its mode) differ from `contents`/`mode`.
+/// Writes only when the file's bytes (or its mode) differ from `contents`/`mode`. Anything at
+/// `path` that is not a regular file (a symlink, a FIFO, a device) counts as different and is
+/// replaced by the rename, never read: reading a planted FIFO blocked the render for good.
 pub fn write_if_changed(
     path: &Path,
     contents: &[u8],
     mode: u32,
 ) -> Result<WriteOutcome, WriteError> {
-    if let Ok(meta) = fs::metadata(path) {
-        let same_mode = meta.permissions().mode() & 0o7777 == mode;
-        if same_mode && meta.len() == contents.len() as u64 {
-            if let Ok(existing) = fs::read(path) {
-                if existing == contents {
-                    return Ok(WriteOutcome::Unchanged);
-                }
-            }
-        }
+    if regular_file_holds(path, contents, mode) {
+        return Ok(WriteOutcome::Unchanged);
     }
     write_atomic(path, contents, mode)?;
     Ok(WriteOutcome::Written)
+}
+
+/// Whether `path` is a regular file with permission bits `mode` holding exactly `contents`:
+/// opened without following a symlink or blocking on a FIFO, and never read past
+/// `contents.len() + 1` bytes (a file that grew is not read whole).
+fn regular_file_holds(path: &Path, contents: &[u8], mode: u32) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    if !meta.file_type().is_file()
+        || meta.permissions().mode() & 0o7777 != mode
+        || meta.len() != contents.len() as u64
+    {
+        return false;
+    }
+    let mut existing = Vec::with_capacity(contents.len());
+    file.take(contents.len() as u64 + 1)
+        .read_to_end(&mut existing)
+        .is_ok_and(|_| existing == contents)
 }
 
 fn parent_dir(path: &Path) -> Result<&Path, WriteError> {
@@ -225,5 +248,33 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(fs::read(&sink).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_fifo_or_a_symlink_at_the_path_is_replaced_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // An empty render onto an empty FIFO of the right mode used to block in `read`.
+        assert_eq!(
+            write_if_changed(&fifo, b"", 0o600).unwrap(),
+            WriteOutcome::Written
+        );
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_file());
+
+        let target = dir.path().join("target");
+        fs::write(&target, b"same").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(
+            write_if_changed(&link, b"same", 0o600).unwrap(),
+            WriteOutcome::Written
+        );
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_file());
+        assert_eq!(
+            write_if_changed(&link, b"same", 0o600).unwrap(),
+            WriteOutcome::Unchanged
+        );
     }
 }

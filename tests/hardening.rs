@@ -447,3 +447,31 @@ fn two_spellings_of_one_destination_are_a_clash_naming_both_templates() {
         );
     }
 }
+
+#[test]
+fn an_empty_render_onto_a_planted_fifo_completes_and_replaces_it() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n{}templates:\n  - destination-path: {{dir}}/out\n    template-content: '{{{{ \"\" }}}}'\n    config:\n      polling-interval: 1s\n      execute:\n        command: echo ran > {{dir}}/ran\n        timeout: 5\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let mut agent = Agent::start(dir.path(), &cfg);
+    // The render used to block reading the FIFO (a FIFO of length 0 looked like the empty render):
+    // the template stayed "not rendered" and its command never ran.
+    wait_until(
+        "the command after the render",
+        Duration::from_secs(20),
+        || agent.path("ran").exists(),
+    );
+    let t = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(t.is_file() && !t.is_fifo(), "{t:?}");
+    assert_eq!(std::fs::read(&fifo).unwrap(), b"");
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(agent.wait_exit(Duration::from_secs(20)).is_some());
+}
