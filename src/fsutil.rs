@@ -133,6 +133,45 @@ fn create_dir_all_private(dir: &Path) -> Result<(), WriteError> {
         })
 }
 
+/// Removes the temporary files an interrupted [`write_atomic`] of `path` left beside it
+/// (`.<file name>.<6 random characters>.tmp`, regular files owned by this user): an agent killed
+/// mid-write leaves one holding the secret, and nothing else would ever remove it. Returns how
+/// many were removed.
+pub fn remove_leftover_temps(path: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(dir), Some(name)) = (parent_dir(path), path.file_name()) else {
+        return 0;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let uid = nix::unistd::geteuid().as_raw();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(random) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        // tempfile's default: 6 alphanumeric characters.
+        if random.len() != 6 || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if meta.file_type().is_file() && meta.uid() == uid && fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Empties a token sink on shutdown: replaces it with an empty file of `mode`, atomically like
 /// every write, so that a symlink planted at the sink's path is replaced, never followed (its
 /// target keeps its bytes). A missing file is left missing.
@@ -276,5 +315,35 @@ mod tests {
             write_if_changed(&link, b"same", 0o600).unwrap(),
             WriteOutcome::Unchanged
         );
+    }
+
+    #[test]
+    fn leftover_temporaries_of_the_file_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.env");
+        for name in [".out.env.AbC123.tmp", ".out.env.zzzzzz.tmp"] {
+            fs::write(dir.path().join(name), "secret").unwrap();
+        }
+        let keep = [
+            ".out.env.toolong1.tmp",
+            ".other.AbC123.tmp",
+            "out.env",
+            ".out.env.AbC123.tmp.bak",
+        ];
+        for name in keep {
+            fs::write(dir.path().join(name), "x").unwrap();
+        }
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join(".out.env.link12.tmp"))
+            .unwrap();
+        assert_eq!(remove_leftover_temps(&path), 2);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        want.push(".out.env.link12.tmp".into());
+        want.sort();
+        assert_eq!(left, want);
     }
 }

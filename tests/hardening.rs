@@ -475,3 +475,36 @@ fn an_empty_render_onto_a_planted_fifo_completes_and_replaces_it() {
     agent.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(agent.wait_exit(Duration::from_secs(20)).is_some());
 }
+
+#[test]
+fn a_temporary_file_left_by_a_killed_agent_is_removed_at_the_next_start() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "kms:\n  address: {}\n{}sinks:\n  - type: file\n    config:\n      path: {{dir}}/token\ntemplates:\n  - destination-path: {{dir}}/out\n    template-content: '{{{{ (getSecretByName \"proj-1\" \"dev\" \"/\" \"A\").Value }}}}'\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let mut agent = Agent::start(dir.path(), &cfg);
+    wait_until("the first render", Duration::from_secs(20), || {
+        !agent.read("out").is_empty()
+    });
+    agent.signal(nix::sys::signal::Signal::SIGKILL);
+    agent.wait_exit(Duration::from_secs(10)).unwrap();
+    // What a SIGKILL between the temporary file's creation and its rename leaves behind.
+    let leftovers = [".out.Xy12ab.tmp", ".token.Qw34er.tmp"];
+    for name in leftovers {
+        std::fs::write(dir.path().join(name), "secret-from-the-killed-write").unwrap();
+    }
+    let mut agent = Agent::start(dir.path(), &cfg);
+    wait_until("the leftovers removed", Duration::from_secs(20), || {
+        leftovers.iter().all(|n| !dir.path().join(n).exists())
+    });
+    assert!(
+        agent.logs().contains("removed temporary files"),
+        "{}",
+        agent.logs()
+    );
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(agent.wait_exit(Duration::from_secs(20)).is_some());
+}

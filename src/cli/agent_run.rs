@@ -170,6 +170,18 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
         };
     }
 
+    // A killed agent may have left a temporary file (holding a secret) beside a destination or sink.
+    for path in config
+        .templates
+        .iter()
+        .map(|t| t.destination.as_path())
+        .chain(config.sinks.iter().map(|s| s.path.as_path()))
+    {
+        let removed = crate::fsutil::remove_leftover_temps(path);
+        if removed > 0 {
+            tracing::info!(path = %path.display(), removed, "removed temporary files left by an interrupted write");
+        }
+    }
     let readiness = Arc::new(Readiness::new(loaded.iter().map(|l| l.id.clone())));
     let _listener = match &config.listener {
         Some(l) => {
