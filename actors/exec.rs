@@ -11,6 +11,9 @@ pub enum ExecMsg {
     Finished(ExecOutcome),
     /// Reply once no command is running or queued, with the number of failed runs so far.
     Drain(RpcReplyPort<u32>),
+    /// The shutdown grace is running out: drop the queued re-run (the running command is about
+    /// to be killed) and reply.
+    Abandon(RpcReplyPort<()>),
 }
 
 pub struct ExecArgs {
@@ -84,6 +87,10 @@ impl Actor for ExecActor {
             ExecMsg::Drain(reply) if state.running => state.drains.push(reply),
             ExecMsg::Drain(reply) => {
                 let _ = reply.send(state.failures);
+            }
+            ExecMsg::Abandon(reply) => {
+                state.rerun = false;
+                let _ = reply.send(());
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
@@ -15,6 +16,7 @@ use super::fetcher::{FetcherActor, FetcherArgs};
 use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs, LeaseMsg};
 use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
 use super::renderer::{RendererActor, RendererArgs, RendererMsg};
+use crate::exec::{signal_running_commands, DEFAULT_KILL_GRACE};
 use crate::restart_policy::{RestartDecision, RestartTracker};
 
 /// How the agent ended: the process exit code and why.
@@ -436,6 +438,10 @@ async fn spawn_child(
     Ok(())
 }
 
+/// What a shutdown keeps after the commands' share of the grace: revocation and stopping the
+/// core children.
+const AFTER_COMMANDS: Duration = Duration::from_secs(3);
+
 /// Stops the children in order (renderers, then commands after they finish, then the fetcher and
 /// auth), reports the exit, and stops the supervisor.
 async fn finish(
@@ -454,11 +460,35 @@ async fn finish(
             let _ = cell.stop_and_wait(None, Some(remaining())).await;
         }
     }
+    // Commands get the grace but the time the later steps need: killing them, revoking, stopping.
+    let commands_deadline = deadline
+        .checked_sub(DEFAULT_KILL_GRACE + AFTER_COMMANDS)
+        .unwrap_or_else(Instant::now);
     let mut failed_commands = 0;
+    let mut unfinished = Vec::new();
     for exec in state.execs.values() {
-        match exec.call(ExecMsg::Drain, Some(remaining())).await {
+        let left = commands_deadline.saturating_duration_since(Instant::now());
+        match exec.call(ExecMsg::Drain, Some(left)).await {
             Ok(ractor::rpc::CallResult::Success(failures)) => failed_commands += failures,
-            _ => tracing::warn!("a command was still running at the end of the shutdown timeout"),
+            _ => unfinished.push(exec.clone()),
+        }
+    }
+    if !unfinished.is_empty() {
+        failed_commands += unfinished.len() as u32;
+        for exec in &unfinished {
+            let _ = exec
+                .call(ExecMsg::Abandon, Some(Duration::from_millis(500)))
+                .await;
+        }
+        let groups = signal_running_commands(Signal::SIGTERM);
+        tracing::warn!(commands = groups, grace = ?state.plan.shutdown_timeout, "commands still running as the shutdown grace runs out; terminating their process groups");
+        let kill_at = Instant::now() + DEFAULT_KILL_GRACE;
+        for exec in &unfinished {
+            let left = kill_at.saturating_duration_since(Instant::now());
+            let _ = exec.call(ExecMsg::Drain, Some(left)).await;
+        }
+        if signal_running_commands(Signal::SIGKILL) > 0 {
+            tracing::warn!("commands ignored SIGTERM; killed their process groups");
         }
     }
     if state.plan.exit_after_auth && code == 0 && failed_commands > 0 {

@@ -8,9 +8,11 @@
 //! name the agent's own credentials and configuration (`KMS_UNIVERSAL_AUTH_CLIENT_SECRET`,
 //! `KMS_AGENT_CONFIG_BASE64`, ...), which a reload script has no business holding.
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -35,6 +37,42 @@ const OUTPUT_DRAIN: Duration = Duration::from_millis(500);
 
 /// Prefixes of the variables a command does not inherit.
 const PRIVATE_PREFIXES: [&[u8]; 2] = [b"KMS_", b"INFISICAL_"];
+
+/// The process groups of the commands running now, so that a shutdown can end them all (its
+/// grace ran out, or a second signal) whatever actor or task is waiting for them.
+static RUNNING_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Keeps a command's process group in [`RUNNING_GROUPS`] while its shell runs.
+struct RunningGroup(i32);
+
+impl RunningGroup {
+    fn register(pgid: Pid) -> RunningGroup {
+        if let Ok(mut groups) = RUNNING_GROUPS.lock() {
+            groups.insert(pgid.as_raw());
+        }
+        RunningGroup(pgid.as_raw())
+    }
+}
+
+impl Drop for RunningGroup {
+    fn drop(&mut self) {
+        if let Ok(mut groups) = RUNNING_GROUPS.lock() {
+            groups.remove(&self.0);
+        }
+    }
+}
+
+/// Sends `signal` to the process group of every command still running; returns how many.
+pub fn signal_running_commands(signal: Signal) -> usize {
+    let groups: Vec<i32> = match RUNNING_GROUPS.lock() {
+        Ok(g) => g.iter().copied().collect(),
+        Err(_) => return 0,
+    };
+    for &g in &groups {
+        let _ = killpg(Pid::from_raw(g), signal);
+    }
+    groups.len()
+}
 
 /// Whether a command inherits the environment variable `name`.
 pub fn inherits(name: &OsStr) -> bool {
@@ -88,6 +126,7 @@ pub async fn run_command(spec: &CommandSpec, tag: &str) -> ExecOutcome {
         Err(e) => return ExecOutcome::SpawnFailed(e.to_string()),
     };
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
+    let running = pgid.map(RunningGroup::register);
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
         readers.push(tokio::spawn(log_output(out, tag.to_string(), "stdout")));
@@ -96,6 +135,7 @@ pub async fn run_command(spec: &CommandSpec, tag: &str) -> ExecOutcome {
         readers.push(tokio::spawn(log_output(err, tag.to_string(), "stderr")));
     }
     let outcome = wait_or_kill(&mut child, spec, pgid, tag).await;
+    drop(running);
     // The shell is gone; whatever still holds the pipes (a daemon it started) gets a moment to
     // finish writing, then the agent's ends are closed.
     for r in readers {

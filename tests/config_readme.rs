@@ -56,6 +56,7 @@ fn expected_defaults() -> BTreeMap<&'static str, String> {
             "kms.revoke-credentials-on-shutdown",
             defaults::REVOKE_CREDENTIALS_ON_SHUTDOWN.to_string(),
         ),
+        ("kms.shutdown-grace", d(defaults::SHUTDOWN_GRACE)),
         (
             "kms.retry-strategy.max-retries",
             defaults::RETRY_MAX_RETRIES.to_string(),

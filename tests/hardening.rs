@@ -508,3 +508,90 @@ fn a_temporary_file_left_by_a_killed_agent_is_removed_at_the_next_start() {
     agent.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(agent.wait_exit(Duration::from_secs(20)).is_some());
 }
+
+/// Processes of process group `pgid` that are alive (zombies waiting for a reaper excluded).
+fn live_members(pgid: i32) -> Vec<i32> {
+    let mut live = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" {
+            live.push(head.split_whitespace().next().unwrap().parse().unwrap());
+        }
+    }
+    live
+}
+
+/// An agent whose template's command ignores SIGTERM and sleeps an hour (timeout 1h), with
+/// `kms.shutdown-grace` of `grace`; returns the agent and the command's process group.
+fn agent_with_a_stubborn_command(
+    dir: &std::path::Path,
+    dev: &DevServer,
+    grace: &str,
+) -> (Agent, i32) {
+    let cfg = format!(
+        "kms:\n  address: {}\n  shutdown-grace: {grace}\n{}templates:\n  - destination-path: {{dir}}/out\n    template-content: x\n    config:\n      execute:\n        command: echo $$ > {{dir}}/pgid; trap '' TERM; sleep 3600\n        timeout: 1h\n",
+        dev.url(),
+        universal_auth_block(dir)
+    );
+    let agent = Agent::start(dir, &cfg);
+    let mut pgid = 0;
+    wait_until(
+        "the command's process group",
+        Duration::from_secs(20),
+        || {
+            pgid = agent.read("pgid").trim().parse().unwrap_or(0);
+            pgid > 0 && live_members(pgid).len() >= 2
+        },
+    );
+    (agent, pgid)
+}
+
+#[test]
+fn sigterm_with_an_hour_long_command_exits_within_the_grace_and_kills_its_group() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let (mut agent, pgid) = agent_with_a_stubborn_command(dir.path(), &dev, "4s");
+    let started = std::time::Instant::now();
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    // Before: the agent waited for the command's own 1h timeout.
+    let status = agent.wait_exit(Duration::from_secs(30));
+    let took = started.elapsed();
+    assert!(
+        status.is_some(),
+        "still running after 30 s\n{}",
+        agent.logs()
+    );
+    eprintln!("figure: exited {took:?} after SIGTERM (grace 4s)");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    wait_until("the group gone", Duration::from_secs(5), || {
+        live_members(pgid).is_empty()
+    });
+    assert!(
+        agent.logs().contains("terminating their process groups"),
+        "{}",
+        agent.logs()
+    );
+}
+
+#[test]
+fn a_second_signal_kills_the_running_commands_before_exiting() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let (mut agent, pgid) = agent_with_a_stubborn_command(dir.path(), &dev, "10m");
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    agent.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = agent.wait_exit(Duration::from_secs(10)).expect("exited");
+    assert_eq!(status.code(), Some(130), "{}", agent.logs());
+    // Before: exit 130 left the command running as an orphan.
+    wait_until("the group gone", Duration::from_secs(5), || {
+        live_members(pgid).is_empty()
+    });
+}

@@ -16,12 +16,13 @@ use crate::client::{
 };
 use crate::config::{self, Config, ConfigSource, ProcessEnv};
 use crate::dry_run::{dry_run, DryRunTemplate};
-use crate::exec::{CommandSpec, DEFAULT_KILL_GRACE};
+use crate::exec::{signal_running_commands, CommandSpec, DEFAULT_KILL_GRACE};
 use crate::restart_policy::RestartPolicy;
 use crate::signals::{signal_events, SignalEvent};
 use crate::telemetry::listener::TelemetryServer;
 use crate::telemetry::{Metrics, Readiness};
 use crate::template::load::{load_templates, LoadedTemplate};
+use nix::sys::signal::Signal;
 
 /// Exit code when a second SIGTERM/SIGINT cuts a graceful shutdown short.
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -214,7 +215,16 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
         revoke_on_shutdown: config.kms.revoke_credentials_on_shutdown,
         cache: config.cache.as_ref().map(cache_args),
         restart_policy: RestartPolicy::default(),
-        shutdown_timeout: longest_command + DEFAULT_KILL_GRACE + SHUTDOWN_SLACK,
+        // A signal's shutdown is bounded by the grace; an exit-after-auth run lets its commands
+        // finish within their own timeouts.
+        shutdown_timeout: if config.kms.exit_after_auth {
+            config
+                .kms
+                .shutdown_grace
+                .max(longest_command + DEFAULT_KILL_GRACE + SHUTDOWN_SLACK)
+        } else {
+            config.kms.shutdown_grace
+        },
         max_concurrent_fetches: MAX_CONCURRENT_FETCHES,
         metrics,
         readiness,
@@ -248,7 +258,8 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
             exit = &mut wait => return exit.code,
             Some(event) = signals.next() => match event {
                 SignalEvent::Shutdown if stopping => {
-                    tracing::warn!("second signal: exiting at once");
+                    let killed = signal_running_commands(Signal::SIGKILL);
+                    tracing::warn!(commands_killed = killed, "second signal: exiting at once");
                     return EXIT_INTERRUPTED;
                 }
                 SignalEvent::Shutdown => {

@@ -22,6 +22,11 @@ pub const API_VERSION: ApiVersion = ApiVersion::Auto;
 pub const EXIT_AFTER_AUTH: bool = false;
 /// `kms.revoke-credentials-on-shutdown`.
 pub const REVOKE_CREDENTIALS_ON_SHUTDOWN: bool = false;
+/// `kms.shutdown-grace`: how long a shutdown on SIGTERM may take as a whole (commands still
+/// running are then terminated, then killed); inside Kubernetes' default 30 s with room to spare.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// The longest `kms.shutdown-grace` accepted.
+pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
 /// `kms.retry-strategy.max-retries`: retries of a failed request (0 = none).
 pub const RETRY_MAX_RETRIES: u32 = 3;
 /// `kms.retry-strategy.base-delay`: first retry delay, doubled each retry.

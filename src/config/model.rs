@@ -48,6 +48,8 @@ pub struct KmsConfig {
     pub api_version: ApiVersion,
     pub exit_after_auth: bool,
     pub revoke_credentials_on_shutdown: bool,
+    /// How long a shutdown may take as a whole; commands still running are then killed.
+    pub shutdown_grace: Duration,
     pub retry: RetryStrategy,
 }
 

@@ -22,6 +22,7 @@ pub(crate) const KMS_KEYS: &[&str] = &[
     "api-version",
     "exit-after-auth",
     "revoke-credentials-on-shutdown",
+    "shutdown-grace",
     "retry-strategy",
 ];
 pub(crate) const TLS_KEYS: &[&str] = &["ca-cert"];
@@ -121,6 +122,7 @@ pub(crate) struct RawKms {
     pub api_version: Option<Leaf>,
     pub exit_after_auth: Option<Leaf>,
     pub revoke_credentials_on_shutdown: Option<Leaf>,
+    pub shutdown_grace: Option<Leaf>,
     pub retry: Option<RawRetry>,
 }
 
@@ -258,6 +260,7 @@ fn read_kms(m: &MapReader<'_>, errs: &mut Errors) -> RawKms {
         api_version: m.leaf("api-version", errs),
         exit_after_auth: m.leaf("exit-after-auth", errs),
         revoke_credentials_on_shutdown: m.leaf("revoke-credentials-on-shutdown", errs),
+        shutdown_grace: m.leaf("shutdown-grace", errs),
         retry: m.map("retry-strategy", RETRY_KEYS, errs).map(|r| RawRetry {
             site: r.site.clone(),
             max_retries: r.leaf("max-retries", errs),

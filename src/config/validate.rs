@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine as _;
 
@@ -84,6 +85,7 @@ fn kms(raw: Option<&RawKms>, errs: &mut Errors) -> Option<KmsConfig> {
         api_version: None,
         exit_after_auth: None,
         revoke_credentials_on_shutdown: None,
+        shutdown_grace: None,
         retry: None,
     };
     let raw = raw.unwrap_or(&none);
@@ -108,6 +110,7 @@ fn kms(raw: Option<&RawKms>, errs: &mut Errors) -> Option<KmsConfig> {
         defaults::REVOKE_CREDENTIALS_ON_SHUTDOWN,
         errs,
     );
+    let shutdown_grace = shutdown_grace(raw.shutdown_grace.as_ref(), errs);
     let retry = retry(raw, errs);
     Some(KmsConfig {
         address: address?,
@@ -116,8 +119,21 @@ fn kms(raw: Option<&RawKms>, errs: &mut Errors) -> Option<KmsConfig> {
         api_version: api_version?,
         exit_after_auth: exit_after_auth?,
         revoke_credentials_on_shutdown: revoke?,
+        shutdown_grace: shutdown_grace?,
         retry: retry?,
     })
+}
+
+/// `kms.shutdown-grace`: bounded, so that the shutdown deadline is always a real instant.
+fn shutdown_grace(leaf: Option<&Leaf>, errs: &mut Errors) -> Option<Duration> {
+    let grace = duration(leaf, defaults::SHUTDOWN_GRACE, true, errs)?;
+    if grace > defaults::MAX_SHUTDOWN_GRACE {
+        if let Some(l) = present(leaf) {
+            errs.invalid(&l.path, l.at, "must be at most 1h");
+        }
+        return None;
+    }
+    Some(grace)
 }
 
 fn address(leaf: Option<&Leaf>, errs: &mut Errors) -> Option<reqwest::Url> {
