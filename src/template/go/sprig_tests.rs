@@ -239,3 +239,30 @@ fn every_name_belongs_to_one_family_and_has_a_signature() {
         }
     }
 }
+
+// ---- encoding ----
+
+#[test]
+fn encoding_get_host_by_name_does_no_io() {
+    let t = GoEngine
+        .compile("s", br#"{{ getHostByName "localhost" }}"#)
+        .unwrap();
+    let err = t.render(&Snapshot::new()).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("templates do no network I/O"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn encoding_large_inputs_are_bounded() {
+    // b32enc of a large string is refused before it is built past the output cap.
+    assert!(fails(
+        r#"{{ $s := repeat 4500000 "0123456789" }}{{ b32enc $s | len }}"#
+    ));
+    assert_eq!(r(r#"{{ b32enc (repeat 1000 "ab") | len }}"#), "3200");
+    assert_eq!(
+        r(r#"{{ urlJoin (dict "path" (repeat 10000 "?")) | len }}"#),
+        "30000"
+    );
+}
