@@ -266,3 +266,86 @@ fn encoding_large_inputs_are_bounded() {
         "30000"
     );
 }
+
+// ---- crypto ----
+
+#[test]
+fn crypto_bcrypt_and_htpasswd_verify() {
+    let h = r(r#"{{ bcrypt "s3cret ✓" }}"#);
+    assert!(h.starts_with("$2a$10$"), "{h}");
+    assert!(bcrypt::verify("s3cret ✓", &h).unwrap());
+    assert!(!bcrypt::verify("s3cret", &h).unwrap());
+    let line = r(r#"{{ htpasswd "admin" "pw" }}"#);
+    let (user, hash) = line.split_once(':').unwrap();
+    assert_eq!(user, "admin");
+    assert!(bcrypt::verify("pw", hash).unwrap());
+}
+
+#[test]
+fn crypto_counts_and_days_are_bounded() {
+    // Refused before anything is built or generated.
+    assert!(fails(r#"{{ randBytes 2000000 }}"#));
+    assert!(fails(r#"{{ randBytes 9223372036854775807 }}"#));
+    assert!(fails(r#"{{ randBytes -9223372036854775808 }}"#));
+    assert_eq!(r(r#"{{ randBytes 1000000 | len }}"#), "1333336");
+    for src in [
+        r#"{{ genCA "x" 106752 }}"#,
+        r#"{{ genCA "x" -9223372036854775808 }}"#,
+        r#"{{ genSelfSignedCert "x" nil nil 9223372036854775807 }}"#,
+        r#"{{ genSelfSignedCertWithKey "x" nil nil -106752 (genPrivateKey "ecdsa") }}"#,
+    ] {
+        assert!(fails(src), "{src}");
+    }
+    assert_eq!(
+        r(
+            r#"{{ (genSelfSignedCertWithKey "x" nil nil 106751 (genPrivateKey "ed25519")).Cert | hasPrefix "-----BEGIN" }}"#
+        ),
+        "true"
+    );
+    // A huge input to encryptAES is refused by the output cap, not built.
+    assert!(fails(r#"{{ encryptAES "k" (repeat 60000000 "x") }}"#));
+}
+
+#[test]
+fn crypto_signed_certificates_verify_against_their_ca() {
+    use x509_parser::prelude::*;
+    let out = r(
+        r#"{{ $ca := genCA "my-ca" 365 }}{{ $c := genSignedCertWithKey "svc" (list "10.0.0.1" "::ffff:1.2.3.4" "::1") (list "a.example") 30 $ca (genPrivateKey "ecdsa") }}{{ $ca.Cert }}@@{{ $c.Cert }}"#,
+    );
+    let (ca_pem, leaf_pem) = out.split_once("@@").unwrap();
+    let der = |pem: &str| {
+        let (_, p) = parse_x509_pem(pem.as_bytes()).unwrap();
+        p.contents
+    };
+    let (ca_der, leaf_der) = (der(ca_pem), der(leaf_pem));
+    let (_, ca) = parse_x509_certificate(&ca_der).unwrap();
+    let (_, leaf) = parse_x509_certificate(&leaf_der).unwrap();
+    assert!(ca.is_ca());
+    assert!(!leaf.is_ca());
+    assert_eq!(leaf.issuer(), ca.subject());
+    assert_eq!(leaf.subject().to_string(), "CN=svc");
+    let days =
+        (leaf.validity().not_after.timestamp() - leaf.validity().not_before.timestamp()) / 86_400;
+    assert_eq!(days, 30);
+    let sans = leaf.subject_alternative_name().unwrap().unwrap();
+    let names: Vec<String> = sans
+        .value
+        .general_names
+        .iter()
+        .map(|g| format!("{g:?}"))
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(
+        names[1].contains("[1, 2, 3, 4]"),
+        "an IPv4-mapped address is IPv4: {names:?}"
+    );
+    let ca_key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        ca.public_key().subject_public_key.data.to_vec(),
+    );
+    ca_key
+        .verify(leaf.tbs_certificate.as_ref(), &leaf.signature_value.data)
+        .expect("the leaf is signed by the CA");
+    // 128 random bits, a positive INTEGER.
+    assert!((1..=17).contains(&leaf.raw_serial().len()));
+}
