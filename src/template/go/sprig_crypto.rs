@@ -826,7 +826,9 @@ impl GoObject for Certificate {
             _ => return None,
         };
         if !args.is_empty() {
-            return Some(Err(format!("{name} is not a method but has arguments")));
+            return Some(Err(format!(
+                "{name} has arguments but cannot be invoked as function"
+            )));
         }
         Some(Ok(Value::str(v)))
     }
