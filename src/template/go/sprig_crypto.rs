@@ -986,7 +986,9 @@ fn certificate(
     params.subject_alt_names = sans;
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now;
-    params.not_after = now + time::Duration::days(days);
+    params.not_after = now
+        .checked_add(time::Duration::days(days))
+        .ok_or_else(|| format!("daysValid {days} is out of range"))?;
     let mut serial = [0u8; 16];
     fill_random(&mut serial);
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));

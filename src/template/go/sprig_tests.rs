@@ -296,12 +296,12 @@ fn crypto_counts_and_days_are_bounded() {
     ] {
         assert!(fails(src), "{src}");
     }
-    assert_eq!(
-        r(
-            r#"{{ (genSelfSignedCertWithKey "x" nil nil 106751 (genPrivateKey "ed25519")).Cert | hasPrefix "-----BEGIN" }}"#
-        ),
-        "true"
-    );
+    for days in [106751, -106751] {
+        let src = format!(
+            r#"{{{{ (genSelfSignedCertWithKey "x" nil nil {days} (genPrivateKey "ed25519")).Cert | hasPrefix "-----BEGIN" }}}}"#
+        );
+        assert_eq!(r(&src), "true", "{days}");
+    }
     // A huge input to encryptAES is refused by the output cap, not built.
     assert!(fails(r#"{{ encryptAES "k" (repeat 60000000 "x") }}"#));
 }
