@@ -576,7 +576,8 @@ enum Key {
     Dsa(Vec<u8>),
 }
 
-/// RSA keys above this many bits are refused: ring signs with at most 8192.
+/// RSA keys above this many bits are refused outright (parsing a larger one costs time for
+/// nothing: ring signs with keys of 2048 to 4096 bits only).
 const MAX_RSA_BITS: usize = 8192;
 
 impl Key {
@@ -785,8 +786,13 @@ impl Key {
     }
 
     fn key_pair(&self) -> Result<rcgen::KeyPair, String> {
-        rcgen::KeyPair::try_from(self.pkcs8()?.as_slice())
-            .map_err(|e| format!("error creating certificate: {e}"))
+        rcgen::KeyPair::try_from(self.pkcs8()?.as_slice()).map_err(|e| match self {
+            // ring signs with RSA keys of 2048 to 4096 bits only (Go takes any size).
+            Key::Rsa(_) => format!(
+                "error creating certificate: RSA keys that sign certificates must be 2048 to 4096 bits here ({e})"
+            ),
+            _ => format!("error creating certificate: {e}"),
+        })
     }
 }
 
