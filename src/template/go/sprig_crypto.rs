@@ -118,8 +118,9 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             if n < 0 {
                 return Err("runtime error: makeslice: len out of range".into());
             }
-            items_capped(name, n as usize)?;
-            let mut buf = vec![0u8; n as usize];
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            items_capped(name, n)?;
+            let mut buf = vec![0u8; n];
             fill_random(&mut buf);
             s(b64(&buf))
         }
