@@ -239,3 +239,203 @@ fn every_name_belongs_to_one_family_and_has_a_signature() {
         }
     }
 }
+
+// ---- encoding ----
+
+#[test]
+fn encoding_get_host_by_name_does_no_io() {
+    let t = GoEngine
+        .compile("s", br#"{{ getHostByName "localhost" }}"#)
+        .unwrap();
+    let err = t.render(&Snapshot::new()).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("templates do no network I/O"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn encoding_large_inputs_are_bounded() {
+    // b32enc of a large string is refused before it is built past the output cap.
+    assert!(fails(
+        r#"{{ $s := repeat 4500000 "0123456789" }}{{ b32enc $s | len }}"#
+    ));
+    assert_eq!(r(r#"{{ b32enc (repeat 1000 "ab") | len }}"#), "3200");
+    assert_eq!(
+        r(r#"{{ urlJoin (dict "path" (repeat 10000 "?")) | len }}"#),
+        "30000"
+    );
+}
+
+// ---- crypto ----
+
+#[test]
+fn crypto_bcrypt_and_htpasswd_verify() {
+    let h = r(r#"{{ bcrypt "s3cret ✓" }}"#);
+    assert!(h.starts_with("$2a$10$"), "{h}");
+    assert!(bcrypt::verify("s3cret ✓", &h).unwrap());
+    assert!(!bcrypt::verify("s3cret", &h).unwrap());
+    let line = r(r#"{{ htpasswd "admin" "pw" }}"#);
+    let (user, hash) = line.split_once(':').unwrap();
+    assert_eq!(user, "admin");
+    assert!(bcrypt::verify("pw", hash).unwrap());
+}
+
+#[test]
+fn crypto_counts_and_days_are_bounded() {
+    // Refused before anything is built or generated.
+    assert!(fails(r#"{{ randBytes 2000000 }}"#));
+    assert!(fails(r#"{{ randBytes 9223372036854775807 }}"#));
+    assert!(fails(r#"{{ randBytes -9223372036854775808 }}"#));
+    assert_eq!(r(r#"{{ randBytes 1000000 | len }}"#), "1333336");
+    for src in [
+        r#"{{ genCA "x" 106752 }}"#,
+        r#"{{ genCA "x" -9223372036854775808 }}"#,
+        r#"{{ genSelfSignedCert "x" nil nil 9223372036854775807 }}"#,
+        r#"{{ genSelfSignedCertWithKey "x" nil nil -106752 (genPrivateKey "ecdsa") }}"#,
+    ] {
+        assert!(fails(src), "{src}");
+    }
+    for days in [106751, -106751] {
+        let src = format!(
+            r#"{{{{ (genSelfSignedCertWithKey "x" nil nil {days} (genPrivateKey "ed25519")).Cert | hasPrefix "-----BEGIN" }}}}"#
+        );
+        assert_eq!(r(&src), "true", "{days}");
+    }
+    // A huge input to encryptAES is refused by the output cap, not built.
+    assert!(fails(r#"{{ encryptAES "k" (repeat 60000000 "x") }}"#));
+}
+
+#[test]
+fn crypto_signed_certificates_verify_against_their_ca() {
+    use x509_parser::prelude::*;
+    let out = r(
+        r#"{{ $ca := genCA "my-ca" 365 }}{{ $c := genSignedCertWithKey "svc" (list "10.0.0.1" "::ffff:1.2.3.4" "::1") (list "a.example") 30 $ca (genPrivateKey "ecdsa") }}{{ $ca.Cert }}@@{{ $c.Cert }}"#,
+    );
+    let (ca_pem, leaf_pem) = out.split_once("@@").unwrap();
+    let der = |pem: &str| {
+        let (_, p) = parse_x509_pem(pem.as_bytes()).unwrap();
+        p.contents
+    };
+    let (ca_der, leaf_der) = (der(ca_pem), der(leaf_pem));
+    let (_, ca) = parse_x509_certificate(&ca_der).unwrap();
+    let (_, leaf) = parse_x509_certificate(&leaf_der).unwrap();
+    assert!(ca.is_ca());
+    assert!(!leaf.is_ca());
+    assert_eq!(leaf.issuer(), ca.subject());
+    assert_eq!(leaf.subject().to_string(), "CN=svc");
+    let days =
+        (leaf.validity().not_after.timestamp() - leaf.validity().not_before.timestamp()) / 86_400;
+    assert_eq!(days, 30);
+    let sans = leaf.subject_alternative_name().unwrap().unwrap();
+    let names: Vec<String> = sans
+        .value
+        .general_names
+        .iter()
+        .map(|g| format!("{g:?}"))
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(
+        names[1].contains("[1, 2, 3, 4]"),
+        "an IPv4-mapped address is IPv4: {names:?}"
+    );
+    let ca_key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        ca.public_key().subject_public_key.data.to_vec(),
+    );
+    ca_key
+        .verify(leaf.tbs_certificate.as_ref(), &leaf.signature_value.data)
+        .expect("the leaf is signed by the CA");
+    // 128 random bits, a positive INTEGER.
+    assert!((1..=17).contains(&leaf.raw_serial().len()));
+}
+
+#[test]
+fn encoding_url_parse_refuses_what_go_refuses() {
+    // Generated URL-ish strings that Go's url.Parse (through Sprig's urlParse) refused.
+    for u in [
+        "'-%-",
+        "http:// s3",
+        "..=~]%:'%zz/",
+        "http://pw@%::1ü..",
+        "%zz#::1/%",
+        "::1:_%zz&::1",
+        "%zz%zz::1pw/!&",
+        "http:////1//a1:&%zz",
+        "//a[_'s3%2F ",
+        "http://[http+[s3",
+        "http://%zzhost.example&a=[",
+        "http://::1%%+",
+        "http://:-//http+*/=h",
+        "http://a.:%zz",
+        "http://+=/%41s3//;:%zz",
+        "http://;*%zz=+.~",
+        "http://:'",
+        "http://%2F!a%zz'~",
+        "_http::1.%2580=",
+        "http://pw%",
+        "http:// host.example%25a?s3",
+        "]-%25%zzB",
+        "%+B#%25",
+        "http://:ü s3",
+        "http://%zzhttpuser]#80%25*",
+        "http:// ",
+        "//::1:host.example~B",
+        "-:üuser",
+        "http://s3 ~",
+        "http:// httpü%as3+::1",
+        "=%üuser",
+        "http://1@::1%zz;*~%25%2F",
+        "+%41~'a:user",
+        ":..host.example!",
+        "http://%41::1+",
+        "http:///80%zz[]a",
+        "http://%2F:.._ http%25]",
+        "http://80%2F//*%%25",
+        "http://]%41pw",
+        "http://h#%zz%2F",
+        "http://http=80.ü&:h~",
+        "host.example'%:?a'",
+        "http://::11.. ~a+1//",
+        "http://%25:~80..;",
+        "http://:%2F%2F",
+        "http%41!%zzü_",
+        "http://B% '",
+        "::1=s3hBB%2F",
+        "http://-%2F::1;+1[_",
+        "///.@%-host.example1",
+        "%2F::1?B::1http",
+        "::1",
+        "http://-s3:s3",
+        "http://%41[.::1%25#%80&",
+        "http://%4180;%25?*",
+        "%!//",
+        "http://a%h80%4180/]",
+        "http://.pwaü=user@",
+        "a%2F%user",
+        "#%a",
+        ";userB%zz-a?@",
+        "http://%2Fuser",
+        "%zz;&=a%;%25http",
+        "// a ",
+        ";-//a::1%41%#..",
+        "::1host.example%.",
+        "://",
+        "h%::1=+80*:",
+        "%host.example+",
+        "http://::1=+..@%2F-%",
+        ":@+..pw=",
+        "http://%user/",
+        "http://%41B%2Fs3",
+        ":~pw",
+        "http://%:[::1h",
+        "-::1+_%41",
+        "http://a/~..%zzuser..%2F",
+        "=host.example::1http_http'a",
+        "http://]%",
+        "..pw:",
+    ] {
+        let src = format!("{{{{ urlParse {u:?} }}}}");
+        assert!(fails(&src), "{u:?} parsed, Go refuses it");
+    }
+}

@@ -66,7 +66,6 @@ pub enum Value {
     /// A `time.Time` (Sprig's `now`).
     Time(chrono::DateTime<chrono::FixedOffset>),
     /// A value of a Go type with members of its own (see [`GoObject`]).
-    #[allow(dead_code)] // until the Sprig families take it
     Object(Rc<dyn GoObject>),
 }
 
