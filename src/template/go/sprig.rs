@@ -63,11 +63,9 @@ pub const FAMILIES: &[Family] = &[
 
 /// Most items a Sprig function may build from a count it is given (`until`, `seq`, `repeat` of a
 /// list, `randBytes`, ...): a list of a million values is already far beyond any real template.
-#[allow(dead_code)] // until the Sprig families take it
 pub(super) const MAX_ITEMS: usize = 1_000_000;
 
 /// Refuses a count above [`MAX_ITEMS`], naming the function.
-#[allow(dead_code)] // until the Sprig families take it
 pub(super) fn items_capped(name: &str, n: usize) -> Result<(), String> {
     if n > MAX_ITEMS {
         return Err(format!(

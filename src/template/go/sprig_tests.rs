@@ -239,3 +239,57 @@ fn every_name_belongs_to_one_family_and_has_a_signature() {
         }
     }
 }
+
+// ---- lists ----
+
+fn big_list(n: i64) -> super::value::Value {
+    use super::value::{ElemType, Value};
+    Value::List(
+        std::rc::Rc::new((0..n).map(Value::Int).collect()),
+        ElemType::Any,
+    )
+}
+
+#[test]
+fn lists_bound_what_they_build() {
+    use super::sprig_lists::call;
+    // concat doubling a list runs into the item bound instead of memory.
+    let half = big_list(600_000);
+    assert!(call("concat", &[half.clone(), half.clone()]).is_err());
+    assert!(call("concat", std::slice::from_ref(&half)).is_ok());
+    // uniq of many distinct items is not quadratic.
+    let start = std::time::Instant::now();
+    let Ok(super::value::Value::List(u, _)) = call("uniq", &[big_list(200_000)]) else {
+        panic!("uniq failed")
+    };
+    assert_eq!(u.len(), 200_000);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn lists_odd_sizes_and_indices_are_errors_not_panics() {
+    assert!(fails("{{ chunk 0 (list 1 2) }}"));
+    assert!(fails("{{ chunk -1 (list) }}"));
+    assert_eq!(r("{{ chunk -9223372036854775808 (list 1 2) }}"), "[]");
+    assert_eq!(r("{{ chunk 9223372036854775807 (list 1 2) }}"), "[[1 2]]");
+    assert!(fails("{{ mustSlice (list 1) 0 9223372036854775807 }}"));
+    assert!(fails("{{ mustSlice (list 1) -9223372036854775808 }}"));
+    assert!(!fails(
+        r#"{{ mustSlice (list 1 2) "9999999999999999999999" 1 }}"#
+    ));
+    assert!(fails("{{ rest nil }}"));
+    assert_eq!(
+        r("{{ mustHas 1 nil }} {{ uniq (list 1.5 1.5) }}"),
+        "false [1.5]"
+    );
+    // NaN equals nothing, not even itself.
+    use super::value::{ElemType, Value};
+    let nans = Value::List(
+        std::rc::Rc::new(vec![Value::Float(f64::NAN), Value::Float(f64::NAN)]),
+        ElemType::Any,
+    );
+    match super::sprig_lists::call("uniq", &[nans]) {
+        Ok(Value::List(l, _)) => assert_eq!(l.len(), 2),
+        other => panic!("{other:?}"),
+    }
+}

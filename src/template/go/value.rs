@@ -19,7 +19,6 @@ pub enum ElemType {
     #[allow(dead_code)] // until the Sprig families take it
     Int,
     /// `[][]interface {}` (Sprig's `chunk`).
-    #[allow(dead_code)] // until the Sprig families take it
     List,
 }
 
