@@ -293,3 +293,56 @@ fn lists_odd_sizes_and_indices_are_errors_not_panics() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---- dicts ----
+
+#[test]
+fn dicts_self_holding_maps_stop_with_an_error() {
+    // Go recurses forever (a fatal stack overflow); the engine stops at a depth.
+    let cyclic = r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "self" $d }}"#;
+    assert!(fails(&format!("{cyclic}{{{{ merge $d $d }}}}")));
+    assert!(fails(&format!(
+        "{cyclic}{{{{ mustMergeOverwrite $d $d }}}}"
+    )));
+    assert!(fails(&format!("{cyclic}{{{{ deepCopy $d }}}}")));
+    assert!(fails(&format!("{cyclic}{{{{ mustToJson $d }}}}")));
+    assert!(fails(&format!("{cyclic}{{{{ toRawJson $d }}}}")));
+    // A map merged into itself once is fine.
+    assert_eq!(
+        r(r#"{{ $d := dict "a" (dict "b" 1) }}{{ merge $d $d | toJson }}"#),
+        r#"{"a":{"b":1}}"#
+    );
+}
+
+#[test]
+fn dicts_deep_values_are_bounded() {
+    use super::value::{ElemType, Value};
+    let mut v = Value::Int(1);
+    for _ in 0..500 {
+        v = Value::List(std::rc::Rc::new(vec![v]), ElemType::Any);
+    }
+    assert!(super::sprig_dicts::call("deepCopy", &[v]).is_err());
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let src = format!("{{{{ mustFromJson {deep:?} }}}}");
+    assert!(fails(&src));
+}
+
+#[test]
+fn dicts_flow_and_raw_json() {
+    match GoEngine
+        .compile("s", b"a{{ fail \"no way\" }}b")
+        .unwrap()
+        .render(&Snapshot::new())
+    {
+        Err(e) => assert!(format!("{e:?}").contains("no way"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        r(r#"{{ toRawJson (list "<&>" "\\u003c") }}"#),
+        r#"["<&>","\\u003c"]"#
+    );
+    assert_eq!(
+        r(r#"{{ mustFromJson "\"a\xe2\x82b\"" | printf "%q" }}"#),
+        r#""a��b""#
+    );
+}
