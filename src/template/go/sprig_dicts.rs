@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::builtins::{Param, Sig};
-use super::sprig::{bytes, deep_equal, kind_name};
+use super::sprig::{bytes, deep_equal, kind_name, MAX_ITEMS};
 use super::sprig_json::to_json;
 use super::unicode::decode_rune;
 use super::value::{MapRef, Value};
@@ -46,6 +46,8 @@ pub const NAMES: &[&str] = &[
 
 /// How deep `merge` and `deepCopy` go into nested maps and lists. Go recurses without a bound
 /// (a map holding itself, which `set` can make, overflows its stack); these stop with an error.
+/// They also visit at most `MAX_ITEMS` values, as maps shared at every level of a nesting
+/// (`$a = dict "x" $a "y" $a`, repeated) double the work per level.
 const MAX_DEPTH: usize = 100;
 
 use Param::{Any, Map, Str};
@@ -116,12 +118,20 @@ fn kind(v: &Value) -> Kind {
 
 /// mergo's `deepMerge` of the map, struct or pointer `s` into `d`, both held by a map (so `d`
 /// cannot be set: only a map `d` changes, in place). Mismatched kinds panic or err as in Go.
-fn merge_value(d: &Value, s: &Value, overwrite: bool, depth: usize) -> Result<(), MergeErr> {
+fn merge_value(
+    d: &Value,
+    s: &Value,
+    overwrite: bool,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<(), MergeErr> {
     let unaddressable =
         || MergeErr::Panic("reflect: reflect.Value.Set using unaddressable value".into());
     match (kind(d), d, s) {
         (_, Value::Nil, _) => Ok(()),
-        (Kind::Map, Value::Map(dm), Value::Map(sm)) => merge_into(dm, sm, overwrite, depth + 1),
+        (Kind::Map, Value::Map(dm), Value::Map(sm)) => {
+            merge_into(dm, sm, overwrite, depth + 1, budget)
+        }
         (Kind::Map, _, _) if overwrite => Err(unaddressable()),
         (Kind::Map, _, _) => Ok(()),
         (Kind::Fields, _, _) if d.type_name() == s.type_name() => Ok(()),
@@ -155,7 +165,13 @@ fn merge_value(d: &Value, s: &Value, overwrite: bool, depth: usize) -> Result<()
 /// map merges into a map already there; a list is taken when overwriting; otherwise the value
 /// is taken when overwriting or when `dst` has none or an empty one, except that a non-empty
 /// value stays when `src` holds a map or a list (even a string stays in place of a map).
-fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Result<(), MergeErr> {
+fn merge_into(
+    dst: &MapRef,
+    src: &MapRef,
+    overwrite: bool,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<(), MergeErr> {
     if depth > MAX_DEPTH {
         return Err(MergeErr::Panic(format!(
             "maps nested more than {MAX_DEPTH} deep (or holding themselves)"
@@ -163,6 +179,11 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Resu
     }
     let keys: Vec<Vec<u8>> = src.borrow().keys().cloned().collect();
     for k in keys {
+        *budget = budget.checked_sub(1).ok_or_else(|| {
+            MergeErr::Panic(format!(
+                "more than {MAX_ITEMS} entries to merge (maps shared many times over)"
+            ))
+        })?;
         // Read afresh: `src` may be `dst` or hold it.
         let Some(s) = src.borrow().get(&k).cloned() else {
             continue;
@@ -176,7 +197,7 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Resu
         }
         if kind(&s) != Kind::Other {
             if let Some(d) = &d {
-                merge_value(d, &s, overwrite, depth)?;
+                merge_value(d, &s, overwrite, depth, budget)?;
             }
         }
         if overwrite && matches!(s, Value::List(..)) {
@@ -203,9 +224,10 @@ fn merge(name: &str, a: &[Value]) -> Result<Value, String> {
     let Value::Map(dst) = &a[0] else {
         return Err(format!("{name}: the destination is not a map"));
     };
+    let mut budget = MAX_ITEMS;
     for src in &a[1..] {
         let Value::Map(src) = src else { continue };
-        match merge_into(dst, src, overwrite, 0) {
+        match merge_into(dst, src, overwrite, 0, &mut budget) {
             Ok(()) => {}
             Err(MergeErr::Returned(e)) if must => return Err(e),
             Err(MergeErr::Returned(_)) => return Ok(Value::str("")),
@@ -216,12 +238,15 @@ fn merge(name: &str, a: &[Value]) -> Result<Value, String> {
 }
 
 /// copystructure's `Copy`: maps and lists copied all the way down, other values as they are.
-fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
+fn deep_copy(v: &Value, depth: usize, budget: &mut usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!(
             "deepCopy error: values nested more than {MAX_DEPTH} deep (or holding themselves)"
         ));
     }
+    *budget = budget.checked_sub(1).ok_or_else(|| {
+        format!("deepCopy error: more than {MAX_ITEMS} values to copy (shared many times over)")
+    })?;
     Ok(match v {
         Value::Map(m) => {
             let entries: Vec<(Vec<u8>, Value)> = m
@@ -231,14 +256,14 @@ fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
                 .collect();
             let mut out = BTreeMap::new();
             for (k, v) in entries {
-                out.insert(k, deep_copy(&v, depth + 1)?);
+                out.insert(k, deep_copy(&v, depth + 1, budget)?);
             }
             Value::map(out)
         }
         Value::List(l, t) => Value::List(
             Rc::new(
                 l.iter()
-                    .map(|v| deep_copy(v, depth + 1))
+                    .map(|v| deep_copy(v, depth + 1, budget))
                     .collect::<Result<_, _>>()?,
             ),
             *t,
@@ -367,7 +392,7 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
                     "deepCopy error: reflect: call of reflect.Value.Type on zero Value".into(),
                 );
             }
-            deep_copy(&a[0], 0)
+            deep_copy(&a[0], 0, &mut { MAX_ITEMS })
         }
         "typeOf" => Ok(Value::str(a[0].type_name())),
         "typeIs" => b(bytes(&a[0]) == a[1].type_name().as_bytes()),

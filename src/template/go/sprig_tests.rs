@@ -346,3 +346,46 @@ fn dicts_flow_and_raw_json() {
         r#""a��b""#
     );
 }
+
+/// A map of `levels` levels whose every level holds the next one twice: 2^levels paths.
+fn shared_maps(levels: usize) -> super::value::Value {
+    use super::value::Value;
+    let mut v = Value::map([(b"v".to_vec(), Value::Int(1))].into());
+    for _ in 0..levels {
+        v = Value::map([(b"x".to_vec(), v.clone()), (b"y".to_vec(), v)].into());
+    }
+    v
+}
+
+#[test]
+fn dicts_maps_shared_many_times_over_do_not_hang() {
+    use super::sprig_dicts::call;
+    let start = std::time::Instant::now();
+    let (a, b) = (shared_maps(60), shared_maps(60));
+    assert!(matches!(
+        call("deepEqual", &[a.clone(), b.clone()]),
+        Ok(super::value::Value::Bool(true))
+    ));
+    assert!(call("deepCopy", std::slice::from_ref(&a)).is_err());
+    assert!(call("merge", &[a.clone(), b.clone()]).is_err());
+    assert!(call("mustMergeOverwrite", &[a.clone(), a.clone()]).is_err());
+    assert!(super::sprig_lists::call(
+        "uniq",
+        &[super::value::Value::List(
+            std::rc::Rc::new(vec![a.clone(), b.clone(), a]),
+            super::value::ElemType::Any,
+        )]
+    )
+    .is_ok());
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // A small one still copies and merges.
+    assert!(call("deepCopy", &[shared_maps(5)]).is_ok());
+    assert!(call("merge", &[shared_maps(5), shared_maps(5)]).is_ok());
+    // Go compares maps holding themselves as equal.
+    assert_eq!(
+        r(
+            r#"{{ $a := dict }}{{ $_ := set $a "s" $a }}{{ $b := dict }}{{ $_ = set $b "s" $b }}{{ deepEqual $a $b }}"#
+        ),
+        "true"
+    );
+}
