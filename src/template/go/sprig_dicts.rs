@@ -7,11 +7,11 @@
 //! mustDeepCopy typeOf typeIs typeIsLike kindOf kindIs deepEqual all any fail toRawJson
 //! mustFromJson mustToJson mustToPrettyJson mustToRawJson.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::builtins::{Param, Sig};
-use super::sprig::{bytes, deep_equal, kind_name, MAX_ITEMS};
+use super::sprig::{bytes, capped, deep_equal, kind_name, MAX_ITEMS};
 use super::sprig_json::to_json;
 use super::unicode::decode_rune;
 use super::value::{MapRef, Value};
@@ -341,6 +341,51 @@ fn unescape_html(json: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Refuses a value whose JSON would exceed the output bound, before writing any: maps and lists
+/// shared many times over are small in memory but enormous written out. Sizes a lower bound of
+/// the bytes, each shared list or map once.
+fn json_capped(v: &Value) -> Result<(), String> {
+    fn size(v: &Value, depth: usize, memo: &mut HashMap<usize, usize>) -> usize {
+        if depth > MAX_DEPTH {
+            // Deeper than json.Marshal goes here: to_json reports it.
+            return 0;
+        }
+        let ptr = match v {
+            Value::Str(s) => return s.len() + 2,
+            Value::List(l, _) => Rc::as_ptr(l) as usize,
+            Value::Map(m) => Rc::as_ptr(m) as usize,
+            _ => return 1,
+        };
+        if let Some(n) = memo.get(&ptr) {
+            return *n;
+        }
+        let mut n = 1usize;
+        match v {
+            Value::List(l, _) => {
+                for e in l.iter() {
+                    n = n.saturating_add(size(e, depth + 1, memo) + 1);
+                }
+            }
+            Value::Map(m) => {
+                let entries: Vec<(usize, Value)> = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, e)| (k.len(), e.clone()))
+                    .collect();
+                for (k, e) in entries {
+                    n = n
+                        .saturating_add(k + 4)
+                        .saturating_add(size(&e, depth + 1, memo));
+                }
+            }
+            _ => {}
+        }
+        memo.insert(ptr, n);
+        n
+    }
+    capped(size(v, 0, &mut HashMap::new()))
+}
+
 /// `json.Unmarshal` into `interface {}`, with its error. Go keeps invalid UTF-8 inside strings
 /// as U+FFFD, one per bad byte.
 fn must_from_json(s: &[u8]) -> Result<Value, String> {
@@ -408,9 +453,13 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
         "any" => b(a.iter().any(Value::truth)),
         "fail" => Err(String::from_utf8_lossy(bytes(&a[0])).into_owned()),
         "mustToJson" | "mustToPrettyJson" => {
+            json_capped(&a[0])?;
             Ok(Value::str(to_json(&a[0], name == "mustToPrettyJson")?))
         }
-        "toRawJson" | "mustToRawJson" => Ok(Value::str(unescape_html(&to_json(&a[0], false)?))),
+        "toRawJson" | "mustToRawJson" => {
+            json_capped(&a[0])?;
+            Ok(Value::str(unescape_html(&to_json(&a[0], false)?)))
+        }
         "mustFromJson" => must_from_json(bytes(&a[0])),
         _ => Err(format!("{name} is not a Sprig function")),
     }

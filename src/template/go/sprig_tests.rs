@@ -377,6 +377,15 @@ fn dicts_maps_shared_many_times_over_do_not_hang() {
         )]
     )
     .is_ok());
+    for f in [
+        "mustToJson",
+        "mustToPrettyJson",
+        "toRawJson",
+        "mustToRawJson",
+    ] {
+        assert!(call(f, std::slice::from_ref(&b)).is_err(), "{f}");
+        assert!(call(f, &[shared_maps(5)]).is_ok(), "{f}");
+    }
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
     // A small one still copies and merges.
     assert!(call("deepCopy", &[shared_maps(5)]).is_ok());
