@@ -237,7 +237,8 @@ fn merge(name: &str, a: &[Value]) -> Result<Value, String> {
     Ok(a[0].clone())
 }
 
-/// copystructure's `Copy`: maps and lists copied all the way down, other values as they are.
+/// copystructure's `Copy`: maps and lists copied all the way down, Go objects as their
+/// `GoObject::deep_copy` says, other values as they are.
 fn deep_copy(v: &Value, depth: usize, budget: &mut usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!(
@@ -268,6 +269,7 @@ fn deep_copy(v: &Value, depth: usize, budget: &mut usize) -> Result<Value, Strin
             ),
             *t,
         ),
+        Value::Object(o) => o.deep_copy().unwrap_or_else(|| v.clone()),
         other => other.clone(),
     })
 }

@@ -398,3 +398,42 @@ fn dicts_maps_shared_many_times_over_do_not_hang() {
         "true"
     );
 }
+
+#[derive(Debug)]
+struct Opaque;
+
+impl super::value::GoObject for Opaque {
+    fn type_name(&self) -> &'static str {
+        "*test.Opaque"
+    }
+    fn kind(&self) -> &'static str {
+        "ptr"
+    }
+    fn member(
+        &self,
+        _: &str,
+        _: &[super::value::Value],
+    ) -> Option<Result<super::value::Value, String>> {
+        None
+    }
+    fn display(&self) -> Vec<u8> {
+        b"opaque".to_vec()
+    }
+    fn to_json(&self) -> Vec<u8> {
+        b"{}".to_vec()
+    }
+    fn deep_copy(&self) -> Option<super::value::Value> {
+        Some(super::value::Value::str("zero"))
+    }
+}
+
+#[test]
+fn dicts_deep_copy_asks_go_objects() {
+    use super::value::Value;
+    let obj = Value::Object(std::rc::Rc::new(Opaque));
+    let d = Value::map([(b"v".to_vec(), obj)].into());
+    let Ok(Value::Map(c)) = super::sprig_dicts::call("deepCopy", &[d]) else {
+        panic!("deepCopy failed")
+    };
+    assert!(matches!(&c.borrow()[b"v".as_slice()], Value::Str(s) if &s[..] == b"zero"));
+}

@@ -39,6 +39,11 @@ pub trait GoObject: std::fmt::Debug {
     fn deep_equal(&self, other: &dyn GoObject) -> bool {
         self.display() == other.display()
     }
+    /// What copystructure's `Copy` (Sprig's `deepCopy`) makes of it, when not the value itself:
+    /// it copies exported fields only, so `*semver.Version` (all unexported) copies to 0.0.0.
+    fn deep_copy(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// A shared, mutable map: Go maps are references, and Sprig's `set` changes them in place.
