@@ -256,6 +256,18 @@ pub(super) fn to_int64(v: &Value) -> i64 {
 
 /// `reflect.DeepEqual` on template values.
 pub(super) fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
+    deep_equal_seen(a, b, depth, &mut std::collections::HashSet::new())
+}
+
+/// `reflect.DeepEqual` remembering the pairs of lists and maps it has compared, as Go does: a
+/// pair met again counts as equal (its first comparison decides), so maps holding themselves
+/// compare without end and maps shared many times over compare once.
+fn deep_equal_seen(
+    a: &Value,
+    b: &Value,
+    depth: usize,
+    seen: &mut std::collections::HashSet<(usize, usize)>,
+) -> bool {
     if depth > 100 {
         return false;
     }
@@ -274,20 +286,26 @@ pub(super) fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
         (Value::Secret(x), Value::Secret(y)) => x == y,
         (Value::Time(x), Value::Time(y)) => x == y,
         (Value::List(x, t1), Value::List(y, t2)) => {
-            t1 == t2
-                && x.len() == y.len()
-                && x.iter()
-                    .zip(y.iter())
-                    .all(|(p, q)| deep_equal(p, q, depth + 1))
+            if t1 != t2 || x.len() != y.len() {
+                return false;
+            }
+            if Rc::ptr_eq(x, y) || !seen.insert((Rc::as_ptr(x) as usize, Rc::as_ptr(y) as usize)) {
+                return true;
+            }
+            x.iter()
+                .zip(y.iter())
+                .all(|(p, q)| deep_equal_seen(p, q, depth + 1, seen))
         }
         (Value::Map(x), Value::Map(y)) => {
-            if Rc::ptr_eq(x, y) {
+            if Rc::ptr_eq(x, y) || !seen.insert((Rc::as_ptr(x) as usize, Rc::as_ptr(y) as usize)) {
                 return true;
             }
             let (x, y) = (x.borrow(), y.borrow());
             x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w, depth + 1)))
+                && x.iter().all(|(k, v)| {
+                    y.get(k)
+                        .is_some_and(|w| deep_equal_seen(v, w, depth + 1, seen))
+                })
         }
         _ => false,
     }

@@ -439,3 +439,200 @@ fn encoding_url_parse_refuses_what_go_refuses() {
         assert!(fails(&src), "{u:?} parsed, Go refuses it");
     }
 }
+// ---- lists ----
+
+fn big_list(n: i64) -> super::value::Value {
+    use super::value::{ElemType, Value};
+    Value::List(
+        std::rc::Rc::new((0..n).map(Value::Int).collect()),
+        ElemType::Any,
+    )
+}
+
+#[test]
+fn lists_bound_what_they_build() {
+    use super::sprig_lists::call;
+    // concat doubling a list runs into the item bound instead of memory.
+    let half = big_list(600_000);
+    assert!(call("concat", &[half.clone(), half.clone()]).is_err());
+    assert!(call("concat", std::slice::from_ref(&half)).is_ok());
+    // uniq of many distinct items is not quadratic.
+    let start = std::time::Instant::now();
+    let Ok(super::value::Value::List(u, _)) = call("uniq", &[big_list(200_000)]) else {
+        panic!("uniq failed")
+    };
+    assert_eq!(u.len(), 200_000);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn lists_odd_sizes_and_indices_are_errors_not_panics() {
+    assert!(fails("{{ chunk 0 (list 1 2) }}"));
+    assert!(fails("{{ chunk -1 (list) }}"));
+    assert_eq!(r("{{ chunk -9223372036854775808 (list 1 2) }}"), "[]");
+    assert_eq!(r("{{ chunk 9223372036854775807 (list 1 2) }}"), "[[1 2]]");
+    assert!(fails("{{ mustSlice (list 1) 0 9223372036854775807 }}"));
+    assert!(fails("{{ mustSlice (list 1) -9223372036854775808 }}"));
+    assert!(!fails(
+        r#"{{ mustSlice (list 1 2) "9999999999999999999999" 1 }}"#
+    ));
+    assert!(fails("{{ rest nil }}"));
+    assert_eq!(
+        r("{{ mustHas 1 nil }} {{ uniq (list 1.5 1.5) }}"),
+        "false [1.5]"
+    );
+    // NaN equals nothing, not even itself.
+    use super::value::{ElemType, Value};
+    let nans = Value::List(
+        std::rc::Rc::new(vec![Value::Float(f64::NAN), Value::Float(f64::NAN)]),
+        ElemType::Any,
+    );
+    match super::sprig_lists::call("uniq", &[nans]) {
+        Ok(Value::List(l, _)) => assert_eq!(l.len(), 2),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- dicts ----
+
+#[test]
+fn dicts_self_holding_maps_stop_with_an_error() {
+    // Go recurses forever (a fatal stack overflow); the engine stops at a depth.
+    let cyclic = r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "self" $d }}"#;
+    assert!(fails(&format!("{cyclic}{{{{ merge $d $d }}}}")));
+    assert!(fails(&format!(
+        "{cyclic}{{{{ mustMergeOverwrite $d $d }}}}"
+    )));
+    assert!(fails(&format!("{cyclic}{{{{ deepCopy $d }}}}")));
+    assert!(fails(&format!("{cyclic}{{{{ mustToJson $d }}}}")));
+    assert!(fails(&format!("{cyclic}{{{{ toRawJson $d }}}}")));
+    // A map merged into itself once is fine.
+    assert_eq!(
+        r(r#"{{ $d := dict "a" (dict "b" 1) }}{{ merge $d $d | toJson }}"#),
+        r#"{"a":{"b":1}}"#
+    );
+}
+
+#[test]
+fn dicts_deep_values_are_bounded() {
+    use super::value::{ElemType, Value};
+    let mut v = Value::Int(1);
+    for _ in 0..500 {
+        v = Value::List(std::rc::Rc::new(vec![v]), ElemType::Any);
+    }
+    assert!(super::sprig_dicts::call("deepCopy", &[v]).is_err());
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let src = format!("{{{{ mustFromJson {deep:?} }}}}");
+    assert!(fails(&src));
+}
+
+#[test]
+fn dicts_flow_and_raw_json() {
+    match GoEngine
+        .compile("s", b"a{{ fail \"no way\" }}b")
+        .unwrap()
+        .render(&Snapshot::new())
+    {
+        Err(e) => assert!(format!("{e:?}").contains("no way"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        r(r#"{{ toRawJson (list "<&>" "\\u003c") }}"#),
+        r#"["<&>","\\u003c"]"#
+    );
+    assert_eq!(
+        r(r#"{{ mustFromJson "\"a\xe2\x82b\"" | printf "%q" }}"#),
+        r#""a��b""#
+    );
+}
+
+/// A map of `levels` levels whose every level holds the next one twice: 2^levels paths.
+fn shared_maps(levels: usize) -> super::value::Value {
+    use super::value::Value;
+    let mut v = Value::map([(b"v".to_vec(), Value::Int(1))].into());
+    for _ in 0..levels {
+        v = Value::map([(b"x".to_vec(), v.clone()), (b"y".to_vec(), v)].into());
+    }
+    v
+}
+
+#[test]
+fn dicts_maps_shared_many_times_over_do_not_hang() {
+    use super::sprig_dicts::call;
+    let start = std::time::Instant::now();
+    let (a, b) = (shared_maps(60), shared_maps(60));
+    assert!(matches!(
+        call("deepEqual", &[a.clone(), b.clone()]),
+        Ok(super::value::Value::Bool(true))
+    ));
+    assert!(call("deepCopy", std::slice::from_ref(&a)).is_err());
+    assert!(call("merge", &[a.clone(), b.clone()]).is_err());
+    assert!(call("mustMergeOverwrite", &[a.clone(), a.clone()]).is_err());
+    assert!(super::sprig_lists::call(
+        "uniq",
+        &[super::value::Value::List(
+            std::rc::Rc::new(vec![a.clone(), b.clone(), a]),
+            super::value::ElemType::Any,
+        )]
+    )
+    .is_ok());
+    for f in [
+        "mustToJson",
+        "mustToPrettyJson",
+        "toRawJson",
+        "mustToRawJson",
+    ] {
+        assert!(call(f, std::slice::from_ref(&b)).is_err(), "{f}");
+        assert!(call(f, &[shared_maps(5)]).is_ok(), "{f}");
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // A small one still copies and merges.
+    assert!(call("deepCopy", &[shared_maps(5)]).is_ok());
+    assert!(call("merge", &[shared_maps(5), shared_maps(5)]).is_ok());
+    // Go compares maps holding themselves as equal.
+    assert_eq!(
+        r(
+            r#"{{ $a := dict }}{{ $_ := set $a "s" $a }}{{ $b := dict }}{{ $_ = set $b "s" $b }}{{ deepEqual $a $b }}"#
+        ),
+        "true"
+    );
+}
+
+#[derive(Debug)]
+struct Opaque;
+
+impl super::value::GoObject for Opaque {
+    fn type_name(&self) -> &'static str {
+        "*test.Opaque"
+    }
+    fn kind(&self) -> &'static str {
+        "ptr"
+    }
+    fn member(
+        &self,
+        _: &str,
+        _: &[super::value::Value],
+    ) -> Option<Result<super::value::Value, String>> {
+        None
+    }
+    fn display(&self) -> Vec<u8> {
+        b"opaque".to_vec()
+    }
+    fn to_json(&self) -> Vec<u8> {
+        b"{}".to_vec()
+    }
+    fn deep_copy(&self) -> Option<super::value::Value> {
+        Some(super::value::Value::str("zero"))
+    }
+}
+
+#[test]
+fn dicts_deep_copy_asks_go_objects() {
+    use super::value::Value;
+    let obj = Value::Object(std::rc::Rc::new(Opaque));
+    let d = Value::map([(b"v".to_vec(), obj)].into());
+    let Ok(Value::Map(c)) = super::sprig_dicts::call("deepCopy", &[d]) else {
+        panic!("deepCopy failed")
+    };
+    assert!(matches!(&c.borrow()[b"v".as_slice()], Value::Str(s) if &s[..] == b"zero"));
+}

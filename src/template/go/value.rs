@@ -19,7 +19,6 @@ pub enum ElemType {
     #[allow(dead_code)] // until the Sprig families take it
     Int,
     /// `[][]interface {}` (Sprig's `chunk`).
-    #[allow(dead_code)] // until the Sprig families take it
     List,
 }
 
@@ -39,6 +38,11 @@ pub trait GoObject: std::fmt::Debug {
     /// `reflect.DeepEqual` with another object (only ever called with one of the same type name).
     fn deep_equal(&self, other: &dyn GoObject) -> bool {
         self.display() == other.display()
+    }
+    /// What copystructure's `Copy` (Sprig's `deepCopy`) makes of it, when not the value itself:
+    /// it copies exported fields only, so `*semver.Version` (all unexported) copies to 0.0.0.
+    fn deep_copy(&self) -> Option<Value> {
+        None
     }
 }
 
