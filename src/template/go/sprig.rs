@@ -576,7 +576,7 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
             items.sort();
             Ok(str_list(items))
         }
-        "add1" => Ok(Value::Int(to_int64(&a[0]).wrapping_add(1))),
+        "add1" => Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))),
         "join" => {
             let items = strslice(&a[1]);
             let out = items.join(bytes(&a[0]));
@@ -687,11 +687,11 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
             }))
         }
         "int" => Ok(Value::Int(to_int64(&a[0]))),
-        "add" => Ok(Value::Int(
+        "add" => Ok(Value::Int64(
             a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
         )),
-        "sub" => Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))),
-        "mul" => Ok(Value::Int(
+        "sub" => Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))),
+        "mul" => Ok(Value::Int64(
             a.iter().fold(1i64, |acc, v| acc.wrapping_mul(to_int64(v))),
         )),
         "div" | "mod" => {
@@ -699,7 +699,7 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
             if y == 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::Int(if name == "div" {
+            Ok(Value::Int64(if name == "div" {
                 x.wrapping_div(y)
             } else {
                 x.wrapping_rem(y)
