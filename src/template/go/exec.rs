@@ -228,34 +228,7 @@ impl<'a> State<'a> {
                     }
                 }
             }
-            Value::Int(n) => {
-                if b.pipe.decl.len() > 1 {
-                    return self.err(
-                        At(b.pos, &b.pipe),
-                        "can't use int to iterate over more than one variable",
-                    );
-                }
-                for i in 0..*n {
-                    ran = true;
-                    if self.one_iteration(b, Value::Nil, Value::Int(i), mark)? {
-                        break;
-                    }
-                }
-            }
-            Value::Uint8(n) => {
-                if b.pipe.decl.len() > 1 {
-                    return self.err(
-                        At(b.pos, &b.pipe),
-                        "can't use uint8 to iterate over more than one variable",
-                    );
-                }
-                for i in 0..*n {
-                    ran = true;
-                    if self.one_iteration(b, Value::Nil, Value::Uint8(i), mark)? {
-                        break;
-                    }
-                }
-            }
+            // Go 1.23 cannot range over an integer (that came with Go 1.24).
             Value::Nil => {}
             other => {
                 let at = b.pipe.cmds.last().map_or(b.pos, |c| c.pos);

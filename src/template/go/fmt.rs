@@ -116,7 +116,7 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                 b' ' => p.f.space = true,
                 c => {
                     if c.is_ascii_lowercase() && arg_num < args.len() {
-                        if c == b'v' {
+                        if c == b'v' || c == b'w' {
                             p.f.sharp_v = p.f.sharp;
                             p.f.sharp = false;
                             p.f.plus_v = p.f.plus;
@@ -231,7 +231,7 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
         } else if arg_num >= args.len() {
             p.bad_arg(verb, "MISSING");
         } else {
-            if verb == 'v' {
+            if verb == 'v' || verb == 'w' {
                 p.f.sharp_v = p.f.sharp;
                 p.f.sharp = false;
                 p.f.plus_v = p.f.plus;
@@ -368,6 +368,12 @@ impl Printer {
         }
         if verb == 'T' {
             self.fmt_s(v.type_name().as_bytes());
+            return;
+        }
+        if verb == 'w' {
+            // Sprintf wraps no errors: `%w` is a bad verb for every operand, reported whole
+            // (a list is `%!w([]interface {}=[x y])`, not one marker per element).
+            self.bad_verb(verb, v);
             return;
         }
         self.print_value(v, verb);

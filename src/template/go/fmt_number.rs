@@ -8,6 +8,14 @@ use super::value::Value;
 
 impl Printer {
     pub(super) fn fmt_integer(&mut self, u: u64, signed: bool, verb: char, v: &Value) {
+        if verb == 'v' && self.f.sharp_v && !signed {
+            // Go's fmt0x64: `%#v` of an unsigned integer (a byte from `index` on a string) is hex.
+            let old = self.f.sharp;
+            self.f.sharp = true;
+            self.fmt_integer(u, false, 'x', v);
+            self.f.sharp = old;
+            return;
+        }
         let (base, upper) = match verb {
             'v' | 'd' => (10, false),
             'b' => (2, false),
