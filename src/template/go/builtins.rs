@@ -31,10 +31,8 @@ pub enum Param {
     #[allow(dead_code)]
     /// `uint32` (a literal is truncated to 32 bits, as `reflect.Value.SetUint` does).
     Uint32,
-    #[allow(dead_code)]
     /// `float64`.
     Float,
-    #[allow(dead_code)]
     /// `time.Time`.
     Time,
     #[allow(dead_code)]

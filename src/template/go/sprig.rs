@@ -6,8 +6,9 @@
 //! Supported: default empty coalesce ternary quote squote upper lower title trim trimPrefix
 //! trimSuffix trimAll replace contains hasPrefix hasSuffix repeat substr trunc indent nindent
 //! nospace split splitList join list first last has dict get set hasKey keys values pluck b64enc
-//! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int add sub mul div mod now
-//! date uuidv4 randAlphaNum regexMatch regexReplaceAll sortAlpha add1.
+//! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int now date uuidv4
+//! randAlphaNum regexMatch regexReplaceAll sortAlpha (the integer arithmetic is in
+//! `sprig_numbers`).
 //!
 //! Where Go's map iteration is random (`keys`, `values`), keys come out sorted.
 
@@ -141,11 +142,6 @@ pub const NAMES: &[&str] = &[
     "toString",
     "atoi",
     "int",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "mod",
     "now",
     "date",
     "uuidv4",
@@ -153,7 +149,6 @@ pub const NAMES: &[&str] = &[
     "regexMatch",
     "regexReplaceAll",
     "sortAlpha",
-    "add1",
 ];
 
 use Param::{Any, Bool, Int, Map, Str};
@@ -164,8 +159,8 @@ pub fn signature(name: &str) -> Option<Sig> {
     match name {
         "default" => s(&[Any], Some(Any)),
         "empty" | "first" | "last" | "toJson" | "toPrettyJson" | "toString" | "int"
-        | "sortAlpha" | "add1" => s(&[Any], None),
-        "coalesce" | "quote" | "squote" | "list" | "dict" | "add" => s(&[], Some(Any)),
+        | "sortAlpha" => s(&[Any], None),
+        "coalesce" | "quote" | "squote" | "list" | "dict" => s(&[], Some(Any)),
         "ternary" => s(&[Any, Any, Bool], None),
         "upper" | "lower" | "title" | "trim" | "nospace" | "b64enc" | "b64dec" | "sha256sum"
         | "sha1sum" | "fromJson" | "atoi" => s(&[Str], None),
@@ -175,8 +170,7 @@ pub fn signature(name: &str) -> Option<Sig> {
         "repeat" | "trunc" | "indent" | "nindent" => s(&[Int, Str], None),
         "substr" => s(&[Int, Int, Str], None),
         "join" => s(&[Str, Any], None),
-        "has" | "sub" | "div" | "mod" => s(&[Any, Any], None),
-        "mul" => s(&[Any], Some(Any)),
+        "has" => s(&[Any, Any], None),
         "get" | "hasKey" => s(&[Map, Str], None),
         "set" => s(&[Map, Str, Any], None),
         "keys" => s(&[], Some(Map)),
@@ -576,7 +570,6 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
             items.sort();
             Ok(str_list(items))
         }
-        "add1" => Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))),
         "join" => {
             let items = strslice(&a[1]);
             let out = items.join(bytes(&a[0]));
@@ -687,29 +680,11 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
             }))
         }
         "int" => Ok(Value::Int(to_int64(&a[0]))),
-        "add" => Ok(Value::Int64(
-            a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
-        )),
-        "sub" => Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))),
-        "mul" => Ok(Value::Int64(
-            a.iter().fold(1i64, |acc, v| acc.wrapping_mul(to_int64(v))),
-        )),
-        "div" | "mod" => {
-            let (x, y) = (to_int64(&a[0]), to_int64(&a[1]));
-            if y == 0 {
-                return Err("runtime error: integer divide by zero".into());
-            }
-            Ok(Value::Int64(if name == "div" {
-                x.wrapping_div(y)
-            } else {
-                x.wrapping_rem(y)
-            }))
-        }
         "now" => Ok(Value::Time(chrono::Local::now().fixed_offset())),
         "date" => {
             let t = match &a[1] {
                 Value::Time(t) => *t,
-                Value::Int(secs) => chrono::DateTime::from_timestamp(*secs, 0)
+                Value::Int(secs) | Value::Int64(secs) => chrono::DateTime::from_timestamp(*secs, 0)
                     .map(|t| t.with_timezone(&chrono::Local).fixed_offset())
                     .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
                 _ => chrono::Local::now().fixed_offset(),

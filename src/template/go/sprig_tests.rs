@@ -636,3 +636,98 @@ fn dicts_deep_copy_asks_go_objects() {
     };
     assert!(matches!(&c.borrow()[b"v".as_slice()], Value::Str(s) if &s[..] == b"zero"));
 }
+// ---- numbers ----
+
+#[test]
+fn numbers_counts_are_bounded_not_hung() {
+    let t = std::time::Instant::now();
+    assert!(fails("{{ until 100000000000 }}"));
+    assert!(fails("{{ until -100000000000 }}"));
+    assert!(fails("{{ untilStep 0 9223372036854775807 1 }}"));
+    assert!(fails(
+        "{{ untilStep 9223372036854775807 -9223372036854775808 -1 }}"
+    ));
+    assert!(fails("{{ seq 100000000000 }}"));
+    assert!(fails("{{ seq 0 9223372036854775806 }}"));
+    // end + 1 wraps to the start, as in Go: nothing.
+    assert_eq!(r("{{ seq -9223372036854775808 9223372036854775807 }}"), "");
+    // Go's int wraps past the end: it would loop for ever; here the count bound stops it.
+    assert!(fails(
+        "{{ untilStep 9223372036854775800 9223372036854775807 5 }}"
+    ));
+    assert_eq!(r("{{ len (until 1000000) }}"), "1000000");
+    assert_eq!(r("{{ untilStep 0 10 0 }} {{ untilStep 10 0 0 }}"), "[] []");
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn numbers_decimal_chains_stay_small() {
+    let t = std::time::Instant::now();
+    let many = "1e-300 ".repeat(100);
+    assert!(fails(&format!("{{{{ mulf 1 {many}}}}}")));
+    let many = "1e-300 ".repeat(100);
+    assert!(fails(&format!("{{{{ divf 1 {many}}}}}")));
+    // Long but legal chains: exact decimals, cut with a sticky digit past 1200 digits.
+    let thirds = "3 ".repeat(300);
+    assert_eq!(
+        r(&format!("{{{{ mulf 1 {thirds}}}}}")),
+        "1.3689147905858837e+143"
+    );
+    assert_eq!(r(&format!("{{{{ divf 1 {thirds}}}}}")), "0");
+    assert_eq!(
+        r("{{ mulf 1.1 1.1 1.1 }} {{ divf 1 3 }}"),
+        "1.331 0.3333333333333333"
+    );
+    assert!(fails("{{ divf 1 0 }}"));
+    assert!(fails(r#"{{ mulf 1 (float64 "nan") }}"#));
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn numbers_integer_edges_wrap_as_go() {
+    assert_eq!(
+        r("{{ div -9223372036854775808 -1 }} {{ mod -9223372036854775808 -1 }}"),
+        "-9223372036854775808 0"
+    );
+    assert_eq!(r("{{ add1 9223372036854775807 }}"), "-9223372036854775808");
+    assert!(fails("{{ mod 5 0 }}"));
+    // max - min wraps to 1, as Go's int does.
+    assert_eq!(
+        r("{{ randInt 9223372036854775807 -9223372036854775808 }}"),
+        "9223372036854775807"
+    );
+    assert!(fails("{{ randInt 0 -9223372036854775808 }}"));
+    assert_eq!(
+        r("{{ randInt -9223372036854775808 -9223372036854775807 }}"),
+        "-9223372036854775808"
+    );
+    assert_eq!(
+        r("{{ round 1.5 9223372036854775807 }} {{ round 1.5 -9223372036854775808 }}"),
+        "NaN NaN"
+    );
+}
+
+// ---- dates ----
+
+#[test]
+fn dates_durations_parse_and_print_as_go() {
+    use super::sprig_dates::{duration_string, parse_duration};
+    assert_eq!(parse_duration("1h30m"), Ok(5_400_000_000_000));
+    assert_eq!(parse_duration("-9223372036854775808ns"), Ok(i64::MIN));
+    assert!(parse_duration("9223372036854775808ns").is_err());
+    assert!(parse_duration("99999999999999999999999h").is_err());
+    assert!(parse_duration(&format!("1.{}s", "9".repeat(100_000))).is_ok());
+    assert!(
+        parse_duration("").is_err()
+            && parse_duration("1").is_err()
+            && parse_duration(".s").is_err()
+    );
+    assert_eq!(duration_string(i64::MIN), "-2562047h47m16.854775808s");
+    assert_eq!(duration_string(1_500), "1.5\u{b5}s");
+    assert_eq!(duration_string(-1), "-1ns");
+    assert!(fails(r#"{{ mustDateModify "1x" now }}"#));
+    assert_eq!(
+        r(r#"{{ $t := now }}{{ eq (dateModify "1x" $t) $t }}"#),
+        "true"
+    );
+}
