@@ -460,10 +460,10 @@ async fn finish(
             let _ = cell.stop_and_wait(None, Some(remaining())).await;
         }
     }
-    // Commands get the grace but the time the later steps need: killing them, revoking, stopping.
-    let commands_deadline = deadline
-        .checked_sub(DEFAULT_KILL_GRACE + AFTER_COMMANDS)
-        .unwrap_or_else(Instant::now);
+    // Commands get the grace but the time the later steps need (killing them, revoking,
+    // stopping), and at least half of it when the grace is short.
+    let reserve = (DEFAULT_KILL_GRACE + AFTER_COMMANDS).min(state.plan.shutdown_timeout / 2);
+    let commands_deadline = deadline.checked_sub(reserve).unwrap_or_else(Instant::now);
     let mut failed_commands = 0;
     let mut unfinished = Vec::new();
     for exec in state.execs.values() {

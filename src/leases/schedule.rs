@@ -10,8 +10,9 @@ use super::LeaseInfo;
 use crate::restart_policy::{equal_jitter, exponential};
 
 /// A lease that arrives with less than this to live is dead on arrival (a TTL of 0, or a server
-/// whose answers put expiry in the past): it is used, but not replaced at once.
-pub const MIN_LEASE_LIFETIME: Duration = Duration::from_secs(2);
+/// whose answers put expiry in the past): it is used, but not replaced at once. One second is
+/// the server's TTL granularity, so no lease a server means to grant falls under it.
+pub const MIN_LEASE_LIFETIME: Duration = Duration::from_secs(1);
 /// The wait before replacing a dead-on-arrival lease, doubling with each one in a row up to
 /// [`DEAD_LEASE_BACKOFF_MAX`]: a server that keeps granting dead leases costs a handful of
 /// creations a minute, not hundreds (each may be a real database user on the target system).
@@ -81,7 +82,7 @@ mod tests {
     fn dead_leases_are_replaced_a_handful_of_times_a_minute() {
         let now = SystemTime::now();
         assert!(dead_on_arrival(&lease(now, 0, None, 0), now));
-        assert!(dead_on_arrival(&lease(now, 1, None, 60), now));
+        assert!(!dead_on_arrival(&lease(now, 1, None, 60), now), "one second is a real lease");
         assert!(!dead_on_arrival(&lease(now, 60, None, 60), now));
         // The fastest a server granting only dead leases can make the agent go (no jitter).
         let mut t = Duration::ZERO;
