@@ -149,7 +149,10 @@ async fn a_template_whose_engine_always_panics_fails_only_itself() {
     let handle = agent.handle.clone();
     let exit = tokio::spawn(agent.wait());
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!exit.is_finished(), "one failing template stopped the agent");
+    assert!(
+        !exit.is_finished(),
+        "one failing template stopped the agent"
+    );
     assert!(!dir.path().join("out0").exists());
     handle.shutdown();
     let exit = tokio::time::timeout(Duration::from_secs(5), exit)

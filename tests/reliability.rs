@@ -232,7 +232,11 @@ fn readers_never_see_a_torn_file_while_the_secret_changes_rapidly() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (reads, versions) = reader.join().unwrap();
-    assert!(versions >= 5, "only {versions} versions seen; log:\n{}", agent.logs());
+    assert!(
+        versions >= 5,
+        "only {versions} versions seen; log:\n{}",
+        agent.logs()
+    );
     eprintln!("figure: torn writes: {reads} reads, {versions} versions, none partial or mixed");
 }
 

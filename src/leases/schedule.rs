@@ -82,7 +82,10 @@ mod tests {
     fn dead_leases_are_replaced_a_handful_of_times_a_minute() {
         let now = SystemTime::now();
         assert!(dead_on_arrival(&lease(now, 0, None, 0), now));
-        assert!(!dead_on_arrival(&lease(now, 1, None, 60), now), "one second is a real lease");
+        assert!(
+            !dead_on_arrival(&lease(now, 1, None, 60), now),
+            "one second is a real lease"
+        );
         assert!(!dead_on_arrival(&lease(now, 60, None, 60), now));
         // The fastest a server granting only dead leases can make the agent go (no jitter).
         let mut t = Duration::ZERO;

@@ -60,10 +60,14 @@ impl Registry {
             }
             let piece: Arc<str> = piece.into();
             self.bytes += piece.len();
-            self.known.get_or_insert_with(HashSet::new).insert(piece.clone());
+            self.known
+                .get_or_insert_with(HashSet::new)
+                .insert(piece.clone());
             self.order.push_back(piece);
             while self.order.len() > MAX_REDACTED_VALUES || self.bytes > MAX_REDACTED_BYTES {
-                let Some(old) = self.order.pop_front() else { break };
+                let Some(old) = self.order.pop_front() else {
+                    break;
+                };
                 self.bytes -= old.len();
                 if let Some(k) = &mut self.known {
                     k.remove(&old);
@@ -220,7 +224,11 @@ mod tests {
             .collect();
         let mut r = Registry::new();
         r.add(&long);
-        assert_eq!(r.order.len(), 3, "the 3-byte tail is glued to the last piece");
+        assert_eq!(
+            r.order.len(),
+            3,
+            "the 3-byte tail is glued to the last piece"
+        );
         let m = build(&r.order.iter().cloned().collect::<Vec<_>>()).unwrap();
         let out = String::from_utf8(replace(&m, format!("x {long} y").as_bytes())).unwrap();
         assert_eq!(out, "x <redacted><redacted><redacted> y");
