@@ -595,3 +595,29 @@ fn a_second_signal_kills_the_running_commands_before_exiting() {
         live_members(pgid).is_empty()
     });
 }
+
+#[test]
+fn a_self_including_handlebars_partial_is_refused_by_validate_naming_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.yaml");
+    // Rendered, this recursion overflowed the stack: an abort of the whole agent.
+    std::fs::write(
+        &config,
+        "auth:\n  type: universal-auth\n  config:\n    client-id: /etc/kms/id\n    client-secret: /etc/kms/secret\n\
+         templates:\n  - template-content: ok\n    destination-path: a\n\
+         \x20 - template-content: '{{#*inline \"p\"}}x{{> p}}{{/inline}}{{> p}}'\n    engine: handlebars\n    destination-path: b\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kms"))
+        .current_dir(dir.path())
+        .args(["agent", "validate", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("templates[1]") && stderr.contains("partial \"p\" can include itself"),
+        "{stderr}"
+    );
+}

@@ -5,6 +5,9 @@
 //! Helpers read from the render's [`DataSource`]; the registry is built per render so helpers can
 //! borrow it (no global state). A call whose data is missing records its request and yields an
 //! empty placeholder; the render then reports [`RenderOutcome::NeedData`].
+//!
+//! A template that could overflow the stack (self-including partials, deep nesting) is refused
+//! when it is compiled: see [`super::handlebars_limits`].
 
 use std::sync::Mutex;
 
@@ -16,6 +19,7 @@ use serde_json::Value;
 
 use super::data::{DataRequest, DataSource, ProjectRef};
 use super::functions::{data_json, dynamic_request, get_request, list_request, placeholder_json};
+use super::handlebars_limits::{check_source, check_template};
 use super::{CompiledTemplate, RenderError, RenderOutcome, TemplateEngine, TemplateError};
 
 /// Names under which the agent functions are registered.
@@ -41,6 +45,12 @@ impl TemplateEngine for HandlebarsEngine {
             line: None,
             column: None,
         })?;
+        let refused = |message: String| TemplateError {
+            message: format!("template {name}: {message}"),
+            line: None,
+            column: None,
+        };
+        check_source(text).map_err(refused)?;
         let template = Template::compile(text).map_err(|e| {
             let (line, column) = e.pos().map_or((None, None), |(l, c)| (Some(l), Some(c)));
             let at = line.map_or(String::new(), |l| format!(":{l}:{}", column.unwrap_or(0)));
@@ -50,6 +60,7 @@ impl TemplateEngine for HandlebarsEngine {
                 column,
             }
         })?;
+        check_template(&template).map_err(refused)?;
         Ok(Box::new(HandlebarsTemplate {
             name: name.to_string(),
             template,

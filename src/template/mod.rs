@@ -10,6 +10,7 @@ pub mod data;
 pub mod functions;
 pub mod go;
 pub mod handlebars;
+mod handlebars_limits;
 pub mod load;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
