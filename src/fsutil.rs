@@ -21,6 +21,15 @@ pub enum WriteError {
     Rename { path: PathBuf, source: io::Error },
     #[error("{path} has no parent directory")]
     NoParent { path: PathBuf },
+    #[error(
+        "refusing to write {path}: {link} is a symbolic link owned by uid {owner}, which another \
+         user may have planted (only links owned by root or by the agent's user are followed)"
+    )]
+    PlantedLink {
+        path: PathBuf,
+        link: PathBuf,
+        owner: u32,
+    },
 }
 
 /// Whether [`write_if_changed`] touched the file.
@@ -36,6 +45,7 @@ pub enum WriteOutcome {
 /// Parent directories are created (mode 0700 for the ones we create).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), WriteError> {
     let dir = parent_dir(path)?;
+    refuse_planted_links(path, dir)?;
     create_dir_all_private(dir)?;
 
     let temp_err = |source| WriteError::Temp {
@@ -117,6 +127,55 @@ fn parent_dir(path: &Path) -> Result<&Path, WriteError> {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// Refuses a directory path that goes through a symbolic link owned by someone other than root
+/// or the agent's user: another user who can create entries in a parent (`/tmp`, a shared
+/// directory) could plant one pointing at a directory only the agent can write, and the agent
+/// would write there. The kernel's `fs.protected_symlinks` applies the same rule, but only in
+/// sticky directories. Links inside a followed link's target are checked too.
+fn refuse_planted_links(path: &Path, dir: &Path) -> Result<(), WriteError> {
+    let agent = nix::unistd::geteuid().as_raw();
+    check_links(dir, agent, 0)
+        .map(|_| ())
+        .map_err(|(link, owner)| WriteError::PlantedLink {
+            path: path.to_path_buf(),
+            link,
+            owner,
+        })
+}
+
+/// Most links followed through one path, as the kernel's own limit (`ELOOP`).
+const MAX_LINKS_FOLLOWED: usize = 40;
+
+fn check_links(dir: &Path, agent: u32, followed: usize) -> Result<usize, (PathBuf, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut followed = followed;
+    let mut prefix = PathBuf::new();
+    for component in dir.components() {
+        prefix.push(component);
+        let Ok(meta) = fs::symlink_metadata(&prefix) else {
+            return Ok(followed); // the rest does not exist yet: it will be created, not followed
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        if meta.uid() != 0 && meta.uid() != agent {
+            return Err((prefix, meta.uid()));
+        }
+        followed += 1;
+        if followed > MAX_LINKS_FOLLOWED {
+            return Ok(followed); // the kernel refuses the path itself (ELOOP)
+        }
+        if let Ok(target) = fs::read_link(&prefix) {
+            let target = match prefix.parent() {
+                Some(parent) if target.is_relative() => parent.join(target),
+                _ => target,
+            };
+            followed = check_links(&target, agent, followed)?;
+        }
+    }
+    Ok(followed)
 }
 
 fn create_dir_all_private(dir: &Path) -> Result<(), WriteError> {
@@ -271,6 +330,44 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"");
         empty_file(&dir.path().join("missing"), 0o600).unwrap();
         assert!(!dir.path().join("missing").exists());
+    }
+
+    #[test]
+    fn links_owned_by_the_agent_are_followed_and_links_of_others_refused() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::create_dir(&real).unwrap();
+        symlink(&real, dir.path().join("mine")).unwrap();
+        // A relative link to a link: both checked.
+        symlink("mine", dir.path().join("chain")).unwrap();
+        write_atomic(&dir.path().join("chain/out"), b"x", 0o600).unwrap();
+        assert_eq!(fs::read(real.join("out")).unwrap(), b"x");
+        let me = nix::unistd::geteuid().as_raw();
+        let other = if me == 65534 { 65533 } else { 65534 };
+        assert_eq!(
+            check_links(&dir.path().join("chain"), me, 0),
+            Ok(2),
+            "two links followed"
+        );
+        if me == 0 {
+            // Root's links are trusted: plant one as another user, as an attacker would.
+            std::os::unix::fs::lchown(dir.path().join("chain"), Some(other), Some(other)).unwrap();
+            let e = write_atomic(&dir.path().join("chain/out2"), b"y", 0o600).unwrap_err();
+            assert!(
+                matches!(&e, WriteError::PlantedLink { link, owner, .. }
+                    if *link == dir.path().join("chain") && *owner == other),
+                "{e}"
+            );
+            assert!(!real.join("out2").exists());
+        } else {
+            // As another agent user would see them, the same links are someone else's.
+            let refused = check_links(&dir.path().join("chain/sub"), other, 0).unwrap_err();
+            assert_eq!(refused, (dir.path().join("chain"), me));
+        }
+        // A loop is left to the kernel (ELOOP), not followed forever.
+        symlink("loop", dir.path().join("loop")).unwrap();
+        assert!(check_links(&dir.path().join("loop/x"), me, 0).is_ok());
     }
 
     #[test]

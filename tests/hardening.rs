@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -620,4 +620,47 @@ fn a_self_including_handlebars_partial_is_refused_by_validate_naming_the_templat
         stderr.contains("templates[1]") && stderr.contains("partial \"p\" can include itself"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_parent_symlink_planted_by_another_user_is_refused_and_other_templates_render() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    // A directory only the agent may write, and a shared one where anyone creates entries.
+    let private = dir.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::os::unix::fs::symlink(&private, shared.join("app")).unwrap();
+    let as_root = nix::unistd::geteuid().is_root();
+    if as_root {
+        // Planted: the link belongs to another user.
+        std::os::unix::fs::lchown(shared.join("app"), Some(65534), Some(65534)).unwrap();
+    }
+    let cfg = format!(
+        "kms:\n  address: {}\n{}templates:\n  - destination-path: {{dir}}/shared/app/out\n    template-content: '{{{{ (getSecretByName \"proj-1\" \"dev\" \"/\" \"A\").Value }}}}'\n    config:\n      polling-interval: 1s\n  - destination-path: {{dir}}/plain\n    template-content: '{{{{ (getSecretByName \"proj-1\" \"dev\" \"/\" \"A\").Value }}}}'\n",
+        dev.url(),
+        universal_auth_block(dir.path())
+    );
+    let agent = Agent::start(dir.path(), &cfg);
+    wait_until("the other template", Duration::from_secs(20), || {
+        !agent.read("plain").is_empty()
+    });
+    if as_root {
+        wait_until("the refusal in the log", Duration::from_secs(20), || {
+            agent
+                .logs()
+                .contains("is a symbolic link owned by uid 65534")
+        });
+        assert!(!private.join("out").exists(), "written through the link");
+    } else {
+        // Not root: no link of another user can be made; the agent's own link is followed.
+        eprintln!("not root: only the agent's own link is checked");
+        wait_until(
+            "the write through our own link",
+            Duration::from_secs(20),
+            || private.join("out").exists(),
+        );
+    }
 }
