@@ -35,6 +35,7 @@ const MAX_CONCURRENT_FETCHES: usize = 16;
 pub fn run(config: Config, source: ConfigSource, dry: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(crate::template::RENDER_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,

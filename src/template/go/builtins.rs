@@ -126,7 +126,8 @@ pub fn call(
     args: &[Value],
     state: &mut State<'_>,
 ) -> Result<Value, String> {
-    Ok(match f {
+    // One frame, not a wrapper: this is on the path of every level of template recursion.
+    let value = match f {
         Builtin::Not => Value::Bool(!args[0].truth()),
         Builtin::Html => Value::str(html_escape(&eval_args(args))),
         Builtin::Js => Value::str(js_escape(&eval_args(args))),
@@ -153,7 +154,12 @@ pub fn call(
         Builtin::And | Builtin::Or | Builtin::Call => {
             return Err(format!("{name} is evaluated by the executor"))
         }
-    })
+    };
+    // Fetched data is bounded where it is read, and shared between calls: not counted.
+    if !matches!(f, Builtin::Agent(_)) {
+        state.charge(&value)?;
+    }
+    Ok(value)
 }
 
 /// Go's `evalArgs` for the escapers: one string as is, otherwise `fmt.Sprint` with nil shown

@@ -19,6 +19,12 @@ pub const MAX_OUTPUT: usize = 64 << 20;
 /// Most nodes one render may evaluate (stops runaway loops such as `range 1000000000`).
 pub const MAX_STEPS: u64 = 10_000_000;
 
+/// Most bytes of new values (strings, lists, maps) the functions of one render may build, in
+/// all: stops growth bombs (a string doubled by `print` in a loop, `splitList` of a `repeat`)
+/// that stay under the step and output limits but would take gigabytes. Values a function
+/// returns unchanged (an argument, a field, fetched data) are shared, not built, and not counted.
+pub const MAX_BUILT_BYTES: u64 = 256 << 20;
+
 /// An execution error carrying Go's full message.
 #[derive(Debug)]
 pub struct ExecError(pub String);
@@ -39,6 +45,8 @@ pub struct State<'a> {
     vars: Vec<(String, Value)>,
     depth: usize,
     steps: u64,
+    /// Bytes of new values built so far (see [`MAX_BUILT_BYTES`]).
+    built: u64,
     pub out: Vec<u8>,
     pub data: &'a dyn DataSource,
     pub missing: Vec<DataRequest>,
@@ -66,6 +74,7 @@ impl<'a> State<'a> {
             vars: vec![("$".into(), Value::Nil)],
             depth: 0,
             steps: 0,
+            built: 0,
             out: Vec::new(),
             data,
             missing: Vec::new(),
@@ -110,6 +119,18 @@ impl<'a> State<'a> {
                 At(pos, &"..."),
                 format!("template evaluates more than {MAX_STEPS} nodes"),
             );
+        }
+        Ok(())
+    }
+
+    /// Counts what a function returned against [`MAX_BUILT_BYTES`].
+    pub(super) fn charge(&mut self, value: &Value) -> Result<(), String> {
+        self.built = self.built.saturating_add(value.new_bytes());
+        if self.built > MAX_BUILT_BYTES {
+            return Err(format!(
+                "the template's functions built more than {} MiB of values in one render",
+                MAX_BUILT_BYTES >> 20
+            ));
         }
         Ok(())
     }

@@ -7,8 +7,8 @@
 //!
 //! Limits (Go has none of these but its 100000-deep `template` recursion): parentheses and
 //! control blocks nest at most [`parser::MAX_NESTING`] deep in one template, template calls plus
-//! nested blocks and pipelines at most [`MAX_DEPTH`] deep at run time (well inside a 1 MiB stack
-//! even in debug builds), output is capped at [`MAX_OUTPUT`] bytes and a render evaluates at most
+//! nested blocks and pipelines at most [`MAX_DEPTH`] deep at run time (inside the render threads'
+//! [`crate::template::RENDER_STACK_BYTES`] even in debug builds), output is capped at [`MAX_OUTPUT`] bytes and a render evaluates at most
 //! [`exec::MAX_STEPS`] nodes.
 
 pub(crate) mod agent;

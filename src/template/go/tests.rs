@@ -228,9 +228,10 @@ fn parse_errors_name_template_and_line() {
 #[test]
 fn runaway_recursion_fails_cleanly_on_a_small_stack() {
     let src = r#"{{ define "r" }}{{ if true }}{{ with 1 }}{{ range $ }}{{ template "r" (slice $ 0 (len (print (print (print 1))))) }}{{ end }}{{ end }}{{ end }}{{ end }}{{ template "r" (list 1) }}"#;
-    // Run on a thread with a 1 MiB stack: the depth limit must stop well before it overflows.
+    // Run on a thread with the stack renders get: the depth limit must stop before it overflows
+    // even in a debug build, whose frames are about five times larger.
     let out = std::thread::Builder::new()
-        .stack_size(1 << 20)
+        .stack_size(crate::template::RENDER_STACK_BYTES)
         .spawn(move || render(src, &Snapshot::new()))
         .unwrap()
         .join()
@@ -243,7 +244,7 @@ fn runaway_recursion_fails_cleanly_on_a_small_stack() {
         ")".repeat(90)
     );
     let out = std::thread::Builder::new()
-        .stack_size(1 << 20)
+        .stack_size(crate::template::RENDER_STACK_BYTES)
         .spawn(move || render(&parens, &Snapshot::new()))
         .unwrap()
         .join()
@@ -368,4 +369,24 @@ fn go_semantics_beyond_the_corpus() {
         out("{{ range $i, $c := list \"a\" \"b\" }}{{ if $i }},{{ end }}{{ $c }}{{ end }}"),
         "a,b"
     );
+}
+
+#[test]
+fn a_growth_bomb_under_the_step_and_output_limits_stops_at_the_value_budget() {
+    // 16 bytes doubled 26 times is 1 GiB, in a few dozen steps and no output at all.
+    let bomb =
+        r#"{{ $s := "aaaaaaaaaaaaaaaa" }}{{ range until 26 }}{{ $s = print $s $s }}{{ end }}done"#;
+    let e = render(bomb, &Snapshot::new()).unwrap_err();
+    assert!(e.contains("more than 256 MiB of values"), "{e}");
+    // Lists of fresh strings count their strings too.
+    let lists = r#"{{ $s := repeat 1048576 "x" }}{{ range until 300 }}{{ $l := splitList "," (print $s "," $s) }}{{ end }}"#;
+    let e = render(lists, &Snapshot::new()).unwrap_err();
+    assert!(e.contains("MiB of values"), "{e}");
+}
+
+#[test]
+fn values_returned_as_they_are_do_not_count_against_the_budget() {
+    // A 1 MiB string passed through `default` 1,000 times: 1 GiB if counted, nothing is built.
+    let src = r#"{{ $big := repeat 1048576 "x" }}{{ range until 1000 }}{{ $v := default "" $big }}{{ end }}ok"#;
+    assert_eq!(done(src, &Snapshot::new()), b"ok");
 }

@@ -89,6 +89,31 @@ pub const SECRET_FIELDS: [&str; 8] = [
 pub const SECRET_TYPE: &str = "main.Secret";
 
 impl Value {
+    /// Roughly the bytes this value holds that nothing else shares, one level deep: what a
+    /// function allocated to return it. A value only referenced here (`Rc` count 1) is new; one
+    /// also held elsewhere (an argument returned as is, fetched data) is not.
+    pub fn new_bytes(&self) -> u64 {
+        const SLOT: u64 = std::mem::size_of::<Value>() as u64;
+        let fresh_str = |v: &Value| match v {
+            Value::Str(s) if Rc::strong_count(s) == 1 => s.len() as u64,
+            _ => 0,
+        };
+        match self {
+            Value::Str(_) => fresh_str(self),
+            Value::List(items, _) if Rc::strong_count(items) == 1 => {
+                items.iter().map(|v| SLOT + fresh_str(v)).sum()
+            }
+            Value::Map(m) if Rc::strong_count(m) == 1 => match m.try_borrow() {
+                Ok(m) => m
+                    .iter()
+                    .map(|(k, v)| 2 * SLOT + k.len() as u64 + fresh_str(v))
+                    .sum(),
+                Err(_) => 0,
+            },
+            _ => 0,
+        }
+    }
+
     pub fn str(s: impl AsRef<[u8]>) -> Value {
         Value::Str(Rc::from(s.as_ref()))
     }
