@@ -24,6 +24,7 @@ use super::literal::parse_integer;
 use super::sprig_json::{from_json, to_json};
 use super::sprig_time::go_format;
 use super::strconv::quote;
+use super::unicode::{decode_rune, is_space, push_rune, trim_runes};
 use super::value::{ElemType, Value};
 
 /// A group of Sprig functions in a file of its own: its names, their Go signatures and how they run
@@ -216,13 +217,24 @@ pub(super) fn str_list(items: Vec<Vec<u8>>) -> Value {
     )
 }
 
+/// Go's `int(f)` (and `int64(f)`) on amd64: NaN and anything out of range become the most
+/// negative int.
+pub(super) fn go_float_to_int(f: f64) -> i64 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
 /// Go's `cast.ToInt64`: numbers truncate, strings parse (base prefixes allowed), else 0.
 pub(super) fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint64(u) => *u as i64,
         Value::Uint8(u) => *u as i64,
-        Value::Float(f) => *f as i64,
+        Value::Float(f) => go_float_to_int(*f),
         Value::Bool(b) => *b as i64,
         Value::Str(s) => {
             let s = String::from_utf8_lossy(s);
@@ -354,15 +366,27 @@ pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The bytes of each rune of `s`, an invalid byte being a rune of its own (Go's `explode`).
+fn runes(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (_, w) = decode_rune(rest);
+        let (rune, tail) = rest.split_at(w.max(1));
+        rest = tail;
+        Some(rune)
+    })
+}
+
 pub(super) fn replace_all(src: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
     if old.is_empty() {
-        // Go inserts `new` before every rune and at the end.
-        let s = String::from_utf8_lossy(src);
+        // Go inserts `new` before every rune (an invalid byte is one) and at the end.
         let mut out = Vec::new();
-        for c in s.chars() {
+        for rune in runes(src) {
             out.extend_from_slice(new);
-            let mut b = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            out.extend_from_slice(rune);
         }
         out.extend_from_slice(new);
         return out;
@@ -380,10 +404,7 @@ pub(super) fn replace_all(src: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
 
 pub(super) fn split(orig: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
     if sep.is_empty() {
-        return String::from_utf8_lossy(orig)
-            .chars()
-            .map(|c| c.to_string().into_bytes())
-            .collect();
+        return runes(orig).map(<[u8]>::to_vec).collect();
     }
     let mut parts = Vec::new();
     let mut rest = orig;
@@ -395,12 +416,31 @@ pub(super) fn split(orig: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
     parts
 }
 
+/// Go's `strings.Trim`: a rune of the cutset (an invalid byte of either is U+FFFD) at either end.
 pub(super) fn trim_set(s: &[u8], cutset: &[u8]) -> Vec<u8> {
-    let set: Vec<char> = String::from_utf8_lossy(cutset).chars().collect();
-    String::from_utf8_lossy(s)
-        .trim_matches(|c| set.contains(&c))
-        .as_bytes()
-        .to_vec()
+    let mut set = Vec::new();
+    let mut i = 0;
+    while i < cutset.len() {
+        let (r, w) = decode_rune(&cutset[i..]);
+        set.push(r);
+        i += w.max(1);
+    }
+    trim_runes(s, |r| set.contains(&r)).to_vec()
+}
+
+/// goutils' `DeleteWhiteSpace`, as Sprig's `nospace` uses it: it walks bytes, not runes, so once
+/// anything is removed every other byte comes back as the rune of that number (`é` becomes
+/// `Ã©`); a string with nothing to remove comes back as it is.
+fn delete_white_space(s: &[u8]) -> Vec<u8> {
+    let space = |b: u8| is_space(char::from(b));
+    if !s.iter().any(|&b| space(b)) {
+        return s.to_vec();
+    }
+    let mut out = Vec::with_capacity(s.len() * 2);
+    for &b in s.iter().filter(|&&b| !space(b)) {
+        push_rune(&mut out, char::from(b));
+    }
+    out
 }
 
 fn indent(spaces: i64, v: &[u8]) -> Result<Vec<u8>, String> {
@@ -486,10 +526,7 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
                 out
             }))
         }
-        "trim" => s(String::from_utf8_lossy(bytes(&a[0]))
-            .trim()
-            .as_bytes()
-            .to_vec()),
+        "trim" => s(trim_runes(bytes(&a[0]), is_space).to_vec()),
         "trimPrefix" => s(bytes(&a[1])
             .strip_prefix(bytes(&a[0]))
             .unwrap_or(bytes(&a[1]))
@@ -546,11 +583,7 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
         }
         "indent" => s(indent(int(&a[0]), bytes(&a[1]))?),
         "nindent" => s([b"\n".to_vec(), indent(int(&a[0]), bytes(&a[1]))?].concat()),
-        "nospace" => s(String::from_utf8_lossy(bytes(&a[0]))
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .into_bytes()),
+        "nospace" => s(delete_white_space(bytes(&a[0]))),
         "split" => {
             let parts = split(bytes(&a[1]), bytes(&a[0]));
             Ok(Value::map(
@@ -647,22 +680,10 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
         "b64enc" => s(base64::engine::general_purpose::STANDARD
             .encode(bytes(&a[0]))
             .into_bytes()),
-        "b64dec" => {
-            let input: Vec<u8> = bytes(&a[0])
-                .iter()
-                .copied()
-                .filter(|&c| c != b'\r' && c != b'\n')
-                .collect();
-            match base64::engine::general_purpose::STANDARD.decode(&input) {
-                Ok(b) => s(b),
-                Err(base64::DecodeError::InvalidByte(at, _)) => {
-                    s(format!("illegal base64 data at input byte {at}").into_bytes())
-                }
-                Err(_) => {
-                    s(format!("illegal base64 data at input byte {}", input.len()).into_bytes())
-                }
-            }
-        }
+        "b64dec" => s(match super::sprig_encoding::b64_decode(bytes(&a[0])) {
+            Ok(b) => b,
+            Err(at) => format!("illegal base64 data at input byte {at}").into_bytes(),
+        }),
         "sha256sum" => s(hex(&sha2::Sha256::digest(bytes(&a[0])))),
         "sha1sum" => s(hex(&sha1::Sha1::digest(bytes(&a[0])))),
         "toJson" => s(to_json(&a[0], false).unwrap_or_default()),

@@ -200,24 +200,10 @@ fn b64(b: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Go's `base64.StdEncoding.DecodeString`: strict padding, newlines ignored.
+/// Go's `base64.StdEncoding.DecodeString`, its error as Go words it.
 fn b64_decode(s: &[u8]) -> Result<Vec<u8>, String> {
-    let input: Vec<u8> = s
-        .iter()
-        .copied()
-        .filter(|&c| c != b'\r' && c != b'\n')
-        .collect();
-    // Go's StdEncoding is not strict: bits after the last whole byte need not be zero.
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-    );
-    engine.decode(&input).map_err(|e| match e {
-        base64::DecodeError::InvalidByte(at, _) => {
-            format!("illegal base64 data at input byte {at}")
-        }
-        _ => format!("illegal base64 data at input byte {}", input.len()),
-    })
+    super::sprig_encoding::b64_decode(s)
+        .map_err(|at| format!("illegal base64 data at input byte {at}"))
 }
 
 /// Bytes from the thread's cryptographically secure generator (reseeded from the OS).

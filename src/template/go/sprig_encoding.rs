@@ -172,6 +172,81 @@ fn b32_decode(input: &[u8]) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
+/// Go's `base64.StdEncoding.DecodeString` (its `decodeQuantum`): newlines are skipped where they
+/// stand, padding is required, bits after the last byte need not be zero, and an error is the
+/// offset (in the input as given) that Go's `CorruptInputError` reports.
+pub(super) fn b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let newline = |c: u8| c == b'\n' || c == b'\r';
+    let mut out = Vec::with_capacity(src.len() / 4 * 3 + 3);
+    let mut si = 0;
+    loop {
+        let mut dbuf = [0u8; 4];
+        let mut dlen = 4;
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                if j == 0 {
+                    return Ok(out);
+                }
+                // A partial quantum without its padding.
+                return Err(si - j);
+            }
+            let c = src[si];
+            si += 1;
+            if let Some(v) = value(c) {
+                dbuf[j] = v;
+                j += 1;
+                continue;
+            }
+            if newline(c) {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Err(si - 1);
+            }
+            if j == 2 {
+                // "==" is expected: the first '=' is consumed.
+                while si < src.len() && newline(src[si]) {
+                    si += 1;
+                }
+                if si == src.len() {
+                    return Err(src.len());
+                }
+                if src[si] != b'=' {
+                    return Err(si - 1);
+                }
+                si += 1;
+            }
+            while si < src.len() && newline(src[si]) {
+                si += 1;
+            }
+            if si < src.len() {
+                // Data after the padding.
+                return Err(si);
+            }
+            dlen = j;
+            break;
+        }
+        let v = u32::from(dbuf[0]) << 18
+            | u32::from(dbuf[1]) << 12
+            | u32::from(dbuf[2]) << 6
+            | u32::from(dbuf[3]);
+        let bytes = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+        out.extend_from_slice(&bytes[..dlen - 1]);
+        if dlen < 4 {
+            return Ok(out);
+        }
+    }
+}
+
 // ---- adler32 (hash/adler32) ----
 
 fn adler32(data: &[u8]) -> u32 {

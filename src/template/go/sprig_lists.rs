@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use super::builtins::{Param, Sig};
-use super::sprig::{deep_equal, items_capped, kind_name, to_int64};
+use super::sprig::{deep_equal, go_float_to_int, items_capped, kind_name, to_int64};
 use super::value::{ElemType, Value};
 
 /// The functions of this family, by template name.
@@ -164,16 +164,6 @@ fn items(v: &Value, what: &str) -> Result<Rc<Vec<Value>>, String> {
 
 fn nil_list() -> String {
     "runtime error: invalid memory address or nil pointer dereference (a nil list)".into()
-}
-
-/// Go's `int(f)` on amd64: NaN and anything out of range become the most negative int.
-fn go_float_to_int(f: f64) -> i64 {
-    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
-        i64::MIN
-    } else {
-        f as i64
-    }
 }
 
 /// `cast.ToInt`, with Go's float conversion.

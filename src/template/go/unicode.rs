@@ -40,6 +40,36 @@ pub fn rune_count(b: &[u8]) -> usize {
     n
 }
 
+/// `s` without the runes `cut` accepts at either end, as Go's `strings.TrimFunc` decodes them
+/// (an invalid byte is U+FFFD of width 1): the bytes kept are `s`'s own, invalid ones included.
+pub fn trim_runes(s: &[u8], cut: impl Fn(char) -> bool) -> &[u8] {
+    let mut start = 0;
+    let mut end = 0;
+    let mut i = 0;
+    let mut kept_any = false;
+    while i < s.len() {
+        let (r, w) = decode_rune(&s[i..]);
+        if !cut(r) {
+            if !kept_any {
+                start = i;
+                kept_any = true;
+            }
+            end = i + w;
+        }
+        i += w.max(1);
+    }
+    &s[start..end]
+}
+
+/// Go's `unicode.IsSpace`.
+pub fn is_space(r: char) -> bool {
+    match r as u32 {
+        0x09..=0x0D | 0x20 | 0x85 | 0xA0 => true,
+        c if c < 0x100 => false,
+        _ => r.is_whitespace(),
+    }
+}
+
 /// Appends the UTF-8 encoding of `r`.
 pub fn push_rune(out: &mut Vec<u8>, r: char) {
     let mut buf = [0u8; 4];
