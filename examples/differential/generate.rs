@@ -548,6 +548,7 @@ impl Generator {
                 (self.arg(k), "literal".into())
             }
             45..=49 => self.secret_access(),
+            50..=53 => self.slicing(),
             _ => self.call(),
         }
     }
@@ -576,6 +577,40 @@ impl Generator {
             call = format!("{call} | {tail}");
         }
         (call, head.to_string())
+    }
+
+    /// `index` and `slice` where Go's types show: bytes of a string, a list re-sliced within its
+    /// capacity.
+    fn slicing(&mut self) -> (String, String) {
+        let (a, b, c) = (
+            self.rng.random_range(-1..5),
+            self.rng.random_range(0..6),
+            self.rng.random_range(0..6),
+        );
+        match self.rng.random_range(0..4) {
+            0 => {
+                let w = self.literal(Str);
+                (
+                    format!("index {w} {a} | printf \"%#v %T\" ."),
+                    "index string".into(),
+                )
+            }
+            1 => (
+                format!("slice (slice (list 1 2 3 4 5) 0 {b}) {a} {c}"),
+                "slice within capacity".into(),
+            ),
+            2 => {
+                let w = self.literal(Str);
+                (
+                    format!("slice {w} {a} {b} | printf \"%q\""),
+                    "slice string".into(),
+                )
+            }
+            _ => (
+                format!("index (list (list 1 2) (dict \"a\" 3)) {b} {a}"),
+                "index nested".into(),
+            ),
+        }
     }
 
     fn secret_access(&mut self) -> (String, String) {

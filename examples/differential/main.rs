@@ -157,6 +157,34 @@ fn is_engine_limit(e: &Outcome) -> bool {
         .any(|k| m.contains(k)))
 }
 
+/// A difference the README names (its "Known differences" list): the engine's lists have no
+/// capacity beyond their length and no nil form, and its maps have no element type.
+fn known_difference(template: &str, go: &Outcome, ours: &Outcome) -> Option<&'static str> {
+    let text = |o: &Outcome| match o {
+        Outcome::Output(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    };
+    if template.contains("slice (slice")
+        && matches!(ours, Outcome::Error(e) if e.contains("error calling slice: index out of range"))
+    {
+        return Some("known: a list has no capacity past its length");
+    }
+    if matches!(go, Outcome::Error(e) if e.contains("got map[string]string")) {
+        return Some("known: maps have no element type (map[string]string)");
+    }
+    let (w, g) = (text(go)?, text(ours)?);
+    if w.replace("map[string]string", "map[string]interface {}") == g {
+        return Some("known: maps have no element type (map[string]string)");
+    }
+    if w.replace("null", "[]")
+        .replace("[]interface {}(nil)", "[]interface {}{}")
+        == g
+    {
+        return Some("known: an empty list is never a nil one");
+    }
+    None
+}
+
 fn kind(go: &Outcome, ours: &Outcome) -> &'static str {
     match (go, ours) {
         (Outcome::Output(_), Outcome::Output(_)) => "output differs",
@@ -215,12 +243,11 @@ fn main() {
             let w = go.render(&s.text).unwrap_or_else(|e| panic!("{e}"));
             let g = engine(&world, &s.text);
             if w != Outcome::Timeout && !w.same_as(&g) {
-                found = Some((
-                    format!("{}: {}", kind(&w, &g), s.class),
-                    s.text.clone(),
-                    w,
-                    g,
-                ));
+                let class = match known_difference(&s.text, &w, &g) {
+                    Some(known) => known.to_string(),
+                    None => format!("{}: {}", kind(&w, &g), s.class),
+                };
+                found = Some((class, s.text.clone(), w, g));
                 break;
             }
         }
@@ -247,6 +274,11 @@ fn main() {
     }
     let compared = o.count - timeouts;
     let differing = compared - equal;
+    let named: u64 = classes
+        .iter()
+        .filter(|(name, _)| name.starts_with("known:") || name.starts_with("engine limit"))
+        .map(|(_, c)| c.count)
+        .sum();
     println!(
         "{} templates (seed {}) in {:.0} s: Go rendered {go_ok}, failed {go_err}, timed out {timeouts}",
         o.count,
@@ -254,8 +286,9 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "equal {equal} ({:.2}%), differing {differing}\n",
-        100.0 * equal as f64 / compared.max(1) as f64
+        "equal {equal} ({:.2}%), differing {differing}: {named} in the README's known differences, {} not\n",
+        100.0 * equal as f64 / compared.max(1) as f64,
+        differing - named
     );
     let mut sorted: Vec<_> = classes.into_iter().collect();
     sorted.sort_by_key(|c| std::cmp::Reverse(c.1.count));
@@ -267,7 +300,7 @@ fn main() {
             println!("        engine:   {}", g.shown());
         }
     }
-    if differing > 0 {
+    if differing > named {
         std::process::exit(1);
     }
 }
