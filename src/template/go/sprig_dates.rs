@@ -1,4 +1,11 @@
-//! Sprig's dates, durations and semantic versions (toDate, dateModify, duration, semver, ...), with Sprig's semantics.
+//! Sprig's dates and durations (ago date_in_zone dateInZone htmlDateInZone toDate mustToDate
+//! duration durationRound dateModify date_modify mustDateModify must_date_modify htmlDate
+//! unixEpoch; `date` and `now` are in `sprig`), with Sprig's semantics.
+//!
+//! Deliberate difference: rendering never reads the tz database, so `dateInZone` and
+//! `htmlDateInZone` know the zones `UTC`, `Local` and `""` (UTC) only; any other name is an error
+//! saying so (Sprig converts to a named zone, and falls back to UTC for an unknown name). Times
+//! hold an offset, not a zone name: see `sprig_time::go_parse` for what that means for `toDate`.
 //!
 //! Durations are Go's `time.Duration` (int64 nanoseconds): parsed with `time.ParseDuration`'s
 //! grammar and bounds, printed as `Duration.String` prints them.
@@ -7,7 +14,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::builtins::{Param, Sig};
 use super::sprig::text;
-use super::sprig_time::go_format;
+use super::sprig_time::{go_format, go_parse};
 use super::value::Value;
 
 /// The functions of this family, by template name.
@@ -19,6 +26,13 @@ pub const NAMES: &[&str] = &[
     "mustDateModify",
     "htmlDate",
     "unixEpoch",
+    "date_modify",
+    "must_date_modify",
+    "dateInZone",
+    "date_in_zone",
+    "htmlDateInZone",
+    "toDate",
+    "mustToDate",
 ];
 
 use Param::{Any, Str, Time};
@@ -28,7 +42,12 @@ pub fn signature(name: &str) -> Option<Sig> {
     let s = |fixed: &'static [Param], variadic: Option<Param>| Some(Sig { fixed, variadic });
     match name {
         "ago" | "duration" | "durationRound" | "htmlDate" => s(&[Any], None),
-        "dateModify" | "mustDateModify" => s(&[Str, Time], None),
+        "dateModify" | "mustDateModify" | "date_modify" | "must_date_modify" => {
+            s(&[Str, Time], None)
+        }
+        "dateInZone" | "date_in_zone" => s(&[Str, Any, Str], None),
+        "htmlDateInZone" => s(&[Any, Str], None),
+        "toDate" | "mustToDate" => s(&[Str, Str], None),
         "unixEpoch" => s(&[Time], None),
         _ => None,
     }
@@ -65,7 +84,8 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             };
             s(duration_string(round_second(since(&t))))
         }
-        "dateModify" | "mustDateModify" => {
+        "dateModify" | "mustDateModify" | "date_modify" | "must_date_modify" => {
+            let must = name.starts_with("must");
             let Value::Time(t) = &a[1] else {
                 return Err(format!("{name}: expected a time.Time"));
             };
@@ -74,7 +94,7 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
                     .checked_add_signed(chrono::Duration::nanoseconds(d))
                     .map(Value::Time)
                     .ok_or_else(|| format!("{name}: time out of range")),
-                Err(e) if name == "mustDateModify" => Err(e),
+                Err(e) if must => Err(e),
                 Err(_) => Ok(Value::Time(*t)),
             }
         }
@@ -87,12 +107,55 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             let local = t.with_timezone(&chrono::Local).fixed_offset();
             s(go_format(&local, "2006-01-02"))
         }
+        "dateInZone" | "date_in_zone" => s(date_in_zone(name, &text(&a[0]), &a[1], &a[2])?),
+        "htmlDateInZone" => s(date_in_zone(name, "2006-01-02", &a[0], &a[1])?),
+        "toDate" | "mustToDate" => match go_parse(&bytes(&a[0]), &bytes(&a[1])) {
+            Ok(t) => Ok(Value::Time(t)),
+            Err(e) if name == "mustToDate" => Err(e),
+            Err(_) => Ok(Value::Time(zero_time())),
+        },
         "unixEpoch" => match &a[0] {
             Value::Time(t) => s(t.timestamp().to_string()),
             _ => Err(format!("{name}: expected a time.Time")),
         },
         _ => Err(format!("{name} is not a Sprig function")),
     }
+}
+
+/// The bytes of a string argument.
+fn bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::Str(s) => s.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// Go's zero `time.Time`: January 1, year 1, 00:00:00 UTC.
+fn zero_time() -> DateTime<FixedOffset> {
+    DateTime::from_timestamp(-62_135_596_800, 0)
+        .unwrap_or_default()
+        .fixed_offset()
+}
+
+/// Sprig's `dateInZone`: a `time.Time` or Unix seconds (`int`, `int64`; anything else is now)
+/// formatted in `zone`. Only the zones that need no tz database are known (see the header).
+fn date_in_zone(name: &str, layout: &str, date: &Value, zone: &Value) -> Result<String, String> {
+    let t = match date {
+        Value::Time(t) => *t,
+        Value::Int(v) | Value::Int64(v) => unix(*v),
+        _ => now(),
+    };
+    let t = match &bytes(zone)[..] {
+        b"" | b"UTC" => t.with_timezone(&chrono::Utc).fixed_offset(),
+        b"Local" => t.with_timezone(&chrono::Local).fixed_offset(),
+        other => {
+            return Err(format!(
+                "{name}: time zone {} is not supported: templates know only \"UTC\", \"Local\" and \"\" (rendering never reads the tz database)",
+                quote_go(&String::from_utf8_lossy(other))
+            ))
+        }
+    };
+    Ok(go_format(&t, layout))
 }
 
 fn now() -> DateTime<FixedOffset> {

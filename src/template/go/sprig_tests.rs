@@ -731,3 +731,43 @@ fn dates_durations_parse_and_print_as_go() {
         "true"
     );
 }
+
+#[test]
+fn dates_named_zones_are_an_error_not_io() {
+    // Sprig would read the tz database (and fall back to UTC for an unknown name); the agent
+    // never does I/O while rendering, so only UTC, Local and "" are known.
+    assert!(fails(r#"{{ dateInZone "2006" 0 "America/New_York" }}"#));
+    assert!(fails(r#"{{ htmlDateInZone 0 "Nowhere/Special" }}"#));
+    assert_eq!(
+        r(r#"{{ dateInZone "2006-01-02" 0 "UTC" }} {{ htmlDateInZone 0 "" }}"#),
+        "1970-01-01 1970-01-01"
+    );
+}
+
+#[test]
+fn dates_parse_never_panics_and_refuses_day_long_offsets() {
+    use super::sprig_time::go_parse;
+    // Go accepts offsets up to 24:60:60; the engine's times cannot hold a day or more.
+    assert!(go_parse(b"-07:00", b"+24:00").is_err());
+    assert!(go_parse(b"-07:00", b"+23:59").is_ok());
+    let layouts: &[&[u8]] = &[
+        b"Mon Jan _2 15:04:05.000000 MST 2006",
+        b"Monday, 02-Jan-06 03:04:05.999 PM -07:00:00",
+        b"2006-002 __2 Z07 Z0700 -070000 .0 ,9",
+        b"January 2 pm 1 _2006",
+    ];
+    let values: &[&[u8]] = &[
+        b"Tue Feb  3 04:05:06.123456 GMT+23 2009",
+        b"Tuesday, 03-Feb-09 04:05:06.1234567890123 AM +01:02:03",
+        b"2024-366 \xff\xfe 366 Z +0100 -010203 .5 ,25",
+        b"ChST WITA GMT-9 +99999999999999999999 \xc3\xa9",
+    ];
+    for l in layouts {
+        for v in values {
+            for i in 0..=v.len() {
+                let _ = go_parse(l, &v[..i]);
+                let _ = go_parse(&l[..i.min(l.len())], v);
+            }
+        }
+    }
+}
