@@ -555,6 +555,15 @@ impl Generator {
 
     fn call(&mut self) -> (String, String) {
         let (name, params, variadic) = *self.pick(FUNCTIONS);
+        if name == "date" || name == "dateInZone" {
+            // Anything but an integer or a time is "now" to Sprig: literals only.
+            let mut call = format!("{name} {} {}", self.literal(Date), self.literal(Int));
+            if name == "dateInZone" {
+                let zone = *self.pick(&["\"UTC\"", "\"Local\"", "\"\"", "\"Europe/Paris\"", "\"bad\""]);
+                call = format!("{call} {zone}");
+            }
+            return (call, name.to_string());
+        }
         let mut args: Vec<String> = params.iter().map(|k| self.arg(*k)).collect();
         if variadic {
             for _ in 0..self.rng.random_range(0..3) {
