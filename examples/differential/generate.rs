@@ -559,7 +559,13 @@ impl Generator {
             // Anything but an integer or a time is "now" to Sprig: literals only.
             let mut call = format!("{name} {} {}", self.literal(Date), self.literal(Int));
             if name == "dateInZone" {
-                let zone = *self.pick(&["\"UTC\"", "\"Local\"", "\"\"", "\"Europe/Paris\"", "\"bad\""]);
+                let zone = *self.pick(&[
+                    "\"UTC\"",
+                    "\"Local\"",
+                    "\"\"",
+                    "\"Europe/Paris\"",
+                    "\"bad\"",
+                ]);
                 call = format!("{call} {zone}");
             }
             return (call, name.to_string());

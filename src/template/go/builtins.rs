@@ -288,8 +288,15 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 let x = index_arg(ix, s.len())?;
                 Value::Uint8(*s.get(x).ok_or_else(|| format!("index out of range: {x}"))?)
             }
-            Value::Map(m) => match ix {
-                Value::Str(k) => m.borrow().get(&k[..]).cloned().unwrap_or(Value::Nil),
+            Value::Map(m) | Value::StrMap(m) => match ix {
+                // A missing key is the element type's zero value.
+                Value::Str(k) => m.borrow().get(&k[..]).cloned().unwrap_or_else(|| {
+                    if matches!(item, Value::StrMap(_)) {
+                        Value::str("")
+                    } else {
+                        Value::Nil
+                    }
+                }),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(
@@ -343,7 +350,7 @@ fn length(item: &Value) -> Result<i64, String> {
     Ok(match item {
         Value::Str(s) => s.len() as i64,
         Value::List(l, _) => l.len() as i64,
-        Value::Map(m) => m.borrow().len() as i64,
+        Value::Map(m) | Value::StrMap(m) => m.borrow().len() as i64,
         Value::Nil => return Err("len of nil value".into()),
         other => return Err(format!("len of type {}", other.type_name())),
     })

@@ -181,7 +181,7 @@ impl State<'_> {
                     format!("can't evaluate field {name} in type {SECRET_TYPE}"),
                 ),
             },
-            Value::Map(m) => {
+            Value::Map(m) | Value::StrMap(m) => {
                 if has_args {
                     return self.err(
                         At(pos, node),

@@ -236,7 +236,7 @@ impl<'a> State<'a> {
                     }
                 }
             }
-            Value::Map(m) => {
+            Value::Map(m) | Value::StrMap(m) => {
                 let entries: Vec<(Vec<u8>, Value)> = m
                     .borrow()
                     .iter()

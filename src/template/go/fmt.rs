@@ -380,7 +380,7 @@ impl Printer {
     }
 
     fn print_value(&mut self, v: &Value, verb: char) {
-        if matches!(v, Value::List(..) | Value::Map(_)) {
+        if matches!(v, Value::List(..) | Value::Map(_) | Value::StrMap(_)) {
             if self.depth >= MAX_PRINT_DEPTH {
                 self.buf.extend_from_slice(b"...");
                 return;
@@ -445,7 +445,7 @@ impl Printer {
                     self.buf.push(b']');
                 }
             }
-            Value::Map(m) => {
+            Value::Map(m) | Value::StrMap(m) => {
                 if self.f.sharp_v {
                     self.buf.extend_from_slice(v.type_name().as_bytes());
                     self.buf.push(b'{');

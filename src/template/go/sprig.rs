@@ -302,7 +302,7 @@ fn deep_equal_seen(
                 .zip(y.iter())
                 .all(|(p, q)| deep_equal_seen(p, q, depth + 1, seen))
         }
-        (Value::Map(x), Value::Map(y)) => {
+        (Value::Map(x), Value::Map(y)) | (Value::StrMap(x), Value::StrMap(y)) => {
             if Rc::ptr_eq(x, y) || !seen.insert((Rc::as_ptr(x) as usize, Rc::as_ptr(y) as usize)) {
                 return true;
             }
@@ -476,7 +476,7 @@ pub(super) fn kind_name(v: &Value) -> &'static str {
         Value::Complex(..) => "complex128",
         Value::Str(_) => "string",
         Value::List(..) => "slice",
-        Value::Map(_) => "map",
+        Value::Map(_) | Value::StrMap(_) => "map",
         Value::Secret(_) | Value::Time(_) => "struct",
         Value::Object(o) => o.kind(),
     }
@@ -586,7 +586,7 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
         "nospace" => s(delete_white_space(bytes(&a[0]))),
         "split" => {
             let parts = split(bytes(&a[1]), bytes(&a[0]));
-            Ok(Value::map(
+            Ok(Value::str_map(
                 parts
                     .into_iter()
                     .enumerate()

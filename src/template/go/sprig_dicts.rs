@@ -87,7 +87,7 @@ fn mergo_empty(v: &Value) -> bool {
         Value::Float(f) => *f == 0.0,
         Value::Str(s) => s.is_empty(),
         Value::List(l, _) => l.is_empty(),
-        Value::Map(m) => m.borrow().is_empty(),
+        Value::Map(m) | Value::StrMap(m) => m.borrow().is_empty(),
         // mergo has no case for complex numbers; structs and pointers to them are not empty.
         Value::Complex(..) | Value::Secret(_) | Value::Time(_) | Value::Object(_) => false,
     }

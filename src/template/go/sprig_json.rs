@@ -110,7 +110,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, pretty: bool, level: usize) -> Result<()
             }
             out.push(b']');
         }
-        Value::Map(m) => {
+        Value::Map(m) | Value::StrMap(m) => {
             let m = m.borrow();
             out.push(b'{');
             for (i, (k, e)) in m.iter().enumerate() {

@@ -325,7 +325,7 @@ fn hash_value(v: &Value, h: &mut impl Hasher, budget: &mut usize, depth: usize) 
                 hash_value(e, h, budget, depth + 1);
             }
         }
-        Value::Map(m) => {
+        Value::Map(m) | Value::StrMap(m) => {
             let m = m.borrow();
             m.len().hash(h);
             for (k, e) in m.iter() {

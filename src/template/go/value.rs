@@ -66,6 +66,9 @@ pub enum Value {
     Str(Rc<[u8]>),
     List(Rc<Vec<Value>>, ElemType),
     Map(MapRef),
+    /// A `map[string]string` (Sprig's `split`, `splitn`): its values are all strings, a missing
+    /// key reads as `""`, and functions taking `map[string]interface {}` refuse it, as in Go.
+    StrMap(MapRef),
     Secret(Rc<Secret>),
     /// A `time.Time` (Sprig's `now`).
     Time(chrono::DateTime<chrono::FixedOffset>),
@@ -103,7 +106,7 @@ impl Value {
             Value::List(items, _) if Rc::strong_count(items) == 1 => {
                 items.iter().map(|v| SLOT + fresh_str(v)).sum()
             }
-            Value::Map(m) if Rc::strong_count(m) == 1 => match m.try_borrow() {
+            Value::Map(m) | Value::StrMap(m) if Rc::strong_count(m) == 1 => match m.try_borrow() {
                 Ok(m) => m
                     .iter()
                     .map(|(k, v)| 2 * SLOT + k.len() as u64 + fresh_str(v))
@@ -120,6 +123,11 @@ impl Value {
 
     pub fn map(m: BTreeMap<Vec<u8>, Value>) -> Value {
         Value::Map(Rc::new(RefCell::new(m)))
+    }
+
+    /// A `map[string]string` of these entries (every value a [`Value::Str`]).
+    pub fn str_map(m: BTreeMap<Vec<u8>, Value>) -> Value {
+        Value::StrMap(Rc::new(RefCell::new(m)))
     }
 
     pub fn is_nil(&self) -> bool {
@@ -154,6 +162,7 @@ impl Value {
             Value::List(_, ElemType::Int) => "[]int",
             Value::List(_, ElemType::List) => "[][]interface {}",
             Value::Map(_) => "map[string]interface {}",
+            Value::StrMap(_) => "map[string]string",
             Value::Secret(_) => SECRET_TYPE,
             Value::Time(_) => "time.Time",
             Value::Object(o) => o.type_name(),
@@ -172,7 +181,7 @@ impl Value {
             Value::Complex(r, i) => *r != 0.0 || *i != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::List(l, _) => !l.is_empty(),
-            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Map(m) | Value::StrMap(m) => !m.borrow().is_empty(),
             Value::Secret(_) | Value::Time(_) | Value::Object(_) => true,
         }
     }
