@@ -158,8 +158,8 @@ fn is_engine_limit(e: &Outcome) -> bool {
 }
 
 /// A difference the README names (its "Known differences" list): the engine's lists have no
-/// capacity beyond their length and no nil form, and it knows no
-/// time zone but UTC and Local (rendering reads no tz database).
+/// capacity beyond their length and no nil form, and it knows no time zone but UTC and Local
+/// (rendering reads no tz database).
 fn known_difference(template: &str, go: &Outcome, ours: &Outcome) -> Option<&'static str> {
     let text = |o: &Outcome| match o {
         Outcome::Output(b) => Some(String::from_utf8_lossy(b).into_owned()),
