@@ -7,7 +7,7 @@
 //! trimSuffix trimAll replace contains hasPrefix hasSuffix repeat substr trunc indent nindent
 //! nospace split splitList join list first last has dict get set hasKey keys values pluck b64enc
 //! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int now date uuidv4
-//! randAlphaNum regexMatch regexReplaceAll sortAlpha (the integer arithmetic is in
+//! randAlphaNum sortAlpha (the integer arithmetic is in
 //! `sprig_numbers`).
 //!
 //! Where Go's map iteration is random (`keys`, `values`), keys come out sorted.
@@ -147,8 +147,6 @@ pub const NAMES: &[&str] = &[
     "date",
     "uuidv4",
     "randAlphaNum",
-    "regexMatch",
-    "regexReplaceAll",
     "sortAlpha",
 ];
 
@@ -166,8 +164,8 @@ pub fn signature(name: &str) -> Option<Sig> {
         "upper" | "lower" | "title" | "trim" | "nospace" | "b64enc" | "b64dec" | "sha256sum"
         | "sha1sum" | "fromJson" | "atoi" => s(&[Str], None),
         "trimPrefix" | "trimSuffix" | "trimAll" | "contains" | "hasPrefix" | "hasSuffix"
-        | "split" | "splitList" | "regexMatch" => s(&[Str, Str], None),
-        "replace" | "regexReplaceAll" => s(&[Str, Str, Str], None),
+        | "split" | "splitList" => s(&[Str, Str], None),
+        "replace" => s(&[Str, Str, Str], None),
         "repeat" | "trunc" | "indent" | "nindent" => s(&[Int, Str], None),
         "substr" => s(&[Int, Int, Str], None),
         "join" => s(&[Str, Any], None),
@@ -724,19 +722,6 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
                 .sample_iter(rand::distr::Alphanumeric)
                 .take(n as usize)
                 .collect();
-            s(out)
-        }
-        "regexMatch" => {
-            let ok = regex::bytes::Regex::new(&text(&a[0]))
-                .map(|r| r.is_match(bytes(&a[1])))
-                .unwrap_or(false);
-            Ok(Value::Bool(ok))
-        }
-        "regexReplaceAll" => {
-            let re = regex::bytes::Regex::new(&text(&a[0]))
-                .map_err(|_| "regexp: invalid pattern".to_string())?;
-            let out = re.replace_all(bytes(&a[1]), bytes(&a[2])).into_owned();
-            capped(out.len())?;
             s(out)
         }
         _ => Err(format!("{name} is not a Sprig function")),
