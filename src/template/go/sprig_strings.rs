@@ -1,17 +1,300 @@
-//! Sprig's string functions beyond the base family (abbrev, initials, case conversions, wrap, plural, ...), with Sprig's semantics.
+//! Sprig's string functions beyond the base family (`abbrev`, `abbrevboth`, `initials`,
+//! `untitle`, `swapcase`, `shuffle`, `cat`, `plural`, `trimall`, `splitn`, `toStrings`, the
+//! `rand*` strings and `hello`), with the semantics of the libraries Sprig 3.2.3 calls (goutils,
+//! xstrings): `abbrev` and `initials` count bytes, `initials` copies each initial byte as the rune
+//! of that number, and functions that go through Go's `[]rune` turn each invalid byte into
+//! U+FFFD. The random strings come from the thread's cryptographically secure generator.
+//! Not here yet: `snakecase`, `camelcase`, `kebabcase`, `wrap`, `wrapWith`.
 
-use super::builtins::Sig;
+use rand::Rng as _;
+
+use super::builtins::{Param, Sig};
+use super::fmt::{sprint, PrintMode};
+use super::sprig::{
+    bytes, capped, int, items_capped, simple_lower, simple_upper, str_list, strslice, trim_set,
+};
+use super::unicode::{decode_rune, is_space, push_rune};
 use super::value::Value;
 
 /// The functions of this family, by template name.
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &[
+    "hello",
+    "abbrev",
+    "abbrevboth",
+    "untitle",
+    "initials",
+    "swapcase",
+    "shuffle",
+    "cat",
+    "plural",
+    "trimall",
+    "splitn",
+    "toStrings",
+    "randAlpha",
+    "randAscii",
+    "randNumeric",
+];
+
+use Param::{Any, Int, Str};
 
 /// The Go signature of a function of this family.
-pub fn signature(_name: &str) -> Option<Sig> {
-    None
+pub fn signature(name: &str) -> Option<Sig> {
+    let s = |fixed: &'static [Param], variadic: Option<Param>| Some(Sig { fixed, variadic });
+    match name {
+        "hello" => s(&[], None),
+        "abbrev" => s(&[Int, Str], None),
+        "abbrevboth" => s(&[Int, Int, Str], None),
+        "untitle" | "initials" | "swapcase" | "shuffle" => s(&[Str], None),
+        "cat" => s(&[], Some(Any)),
+        "plural" => s(&[Str, Str, Int], None),
+        "trimall" => s(&[Str, Str], None),
+        "splitn" => s(&[Str, Int, Str], None),
+        "toStrings" => s(&[Any], None),
+        "randAlpha" | "randAscii" | "randNumeric" => s(&[Int], None),
+        _ => None,
+    }
 }
 
 /// Runs the function `name` on arguments already checked against its signature.
-pub fn call(name: &str, _a: &[Value]) -> Result<Value, String> {
-    Err(format!("{name} is not a Sprig function"))
+pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
+    let s = |b: Vec<u8>| Ok(Value::str(b));
+    match name {
+        "hello" => s(b"Hello!".to_vec()),
+        "abbrev" => {
+            let width = int(&a[0]);
+            if width < 4 {
+                return s(bytes(&a[1]).to_vec());
+            }
+            s(abbreviate(bytes(&a[1]), 0, width).unwrap_or_default())
+        }
+        "abbrevboth" => {
+            let (left, right) = (int(&a[0]), int(&a[1]));
+            if right < 4 || left > 0 && right < 7 {
+                return s(bytes(&a[2]).to_vec());
+            }
+            s(abbreviate(bytes(&a[2]), left, right).unwrap_or_default())
+        }
+        "untitle" => s(map_first_of_words(bytes(&a[0]), simple_lower)),
+        "initials" => s(initials(bytes(&a[0]))),
+        "swapcase" => s(swap_case(bytes(&a[0]))),
+        "shuffle" => {
+            let mut runes = go_runes(bytes(&a[0]));
+            let mut rng = rand::rng();
+            for i in (1..runes.len()).rev() {
+                runes.swap(i, rng.random_range(0..=i));
+            }
+            s(runes.into_iter().collect::<String>().into_bytes())
+        }
+        "cat" => {
+            let kept: Vec<Value> = a.iter().filter(|v| !v.is_nil()).cloned().collect();
+            let mut out = Vec::new();
+            for (i, v) in kept.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                out.extend(sprint(std::slice::from_ref(v), PrintMode::Print));
+                capped(out.len())?;
+            }
+            s(out)
+        }
+        "plural" => Ok(if int(&a[2]) == 1 {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        }),
+        "trimall" => s(trim_set(bytes(&a[1]), bytes(&a[0]))),
+        "splitn" => {
+            let parts = split_n(bytes(&a[2]), bytes(&a[0]), int(&a[1]), name)?;
+            Ok(Value::str_map(
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("_{i}").into_bytes(), Value::str(p)))
+                    .collect(),
+            ))
+        }
+        "toStrings" => Ok(str_list(strslice(&a[0]))),
+        "randAlpha" => random(int(&a[0]), |b| b.is_ascii_alphabetic()),
+        "randNumeric" => random(int(&a[0]), |b| b.is_ascii_digit()),
+        "randAscii" => random(int(&a[0]), |b| (32..127).contains(&b)),
+        _ => Err(format!("{name} is not a Sprig function")),
+    }
+}
+
+/// Go's `[]rune(s)`: each invalid byte is U+FFFD.
+fn go_runes(s: &[u8]) -> Vec<char> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let (r, w) = decode_rune(&s[i..]);
+        out.push(r);
+        i += w.max(1);
+    }
+    out
+}
+
+/// goutils' `AbbreviateFull` (byte offsets, as in goutils); `None` where it returns an error.
+fn abbreviate(s: &[u8], offset: i64, width: i64) -> Option<Vec<u8>> {
+    if s.is_empty() {
+        return Some(Vec::new());
+    }
+    let len = s.len() as i64;
+    if width < 4 {
+        return None;
+    }
+    if len <= width {
+        return Some(s.to_vec());
+    }
+    let mut offset = offset.min(len);
+    if len - offset < width - 3 {
+        offset = len - (width - 3);
+    }
+    // goutils slices bytes: a cut inside a character is Go's out-of-range-free byte slice.
+    let cut = |from: i64, to: i64| s[from.max(0) as usize..to.clamp(0, len) as usize].to_vec();
+    if offset <= 4 {
+        return Some([cut(0, width - 3), b"...".to_vec()].concat());
+    }
+    if width < 7 {
+        return None;
+    }
+    if offset + width - 3 < len {
+        // goutils drops the inner call's error: an empty rest.
+        let rest = abbreviate(&s[offset as usize..], 0, width - 3).unwrap_or_default();
+        return Some([b"...".to_vec(), rest].concat());
+    }
+    Some([b"...".to_vec(), cut(len - (width - 3), len)].concat())
+}
+
+/// goutils' `Uncapitalize` (and the like): `f` on the first rune of each space-separated word.
+fn map_first_of_words(s: &[u8], f: impl Fn(char) -> char) -> Vec<u8> {
+    if s.is_empty() {
+        return Vec::new();
+    }
+    let mut next = true;
+    let out: String = go_runes(s)
+        .into_iter()
+        .map(|c| {
+            if is_space(c) {
+                next = true;
+                c
+            } else if next {
+                next = false;
+                f(c)
+            } else {
+                c
+            }
+        })
+        .collect();
+    out.into_bytes()
+}
+
+/// goutils' `Initials`: it walks bytes, so each initial is the rune of that byte's number.
+fn initials(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut gap = true;
+    for &b in s {
+        let c = char::from(b);
+        if is_space(c) {
+            gap = true;
+        } else if gap {
+            push_rune(&mut out, c);
+            gap = false;
+        }
+    }
+    out
+}
+
+/// Go's `unicode.ToTitle`: upper case, but for the four digraphs that have a title form.
+fn to_title(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        _ => simple_upper(c),
+    }
+}
+
+fn is_title(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}' | '\u{1F88}'..='\u{1F8F}'
+            | '\u{1F98}'..='\u{1F9F}' | '\u{1FA8}'..='\u{1FAF}' | '\u{1FBC}' | '\u{1FCC}'
+            | '\u{1FFC}'
+    )
+}
+
+/// goutils' `SwapCase`.
+fn swap_case(s: &[u8]) -> Vec<u8> {
+    let mut space = true;
+    let out: String = go_runes(s)
+        .into_iter()
+        .map(|c| {
+            if is_title(c) || c.is_uppercase() {
+                space = false;
+                simple_lower(c)
+            } else if c.is_lowercase() {
+                if space {
+                    space = false;
+                    to_title(c)
+                } else {
+                    simple_upper(c)
+                }
+            } else {
+                space = is_space(c);
+                c
+            }
+        })
+        .collect();
+    out.into_bytes()
+}
+
+/// Go's `strings.SplitN`.
+fn split_n(s: &[u8], sep: &[u8], n: i64, name: &str) -> Result<Vec<Vec<u8>>, String> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if sep.is_empty() {
+        let runes = go_runes(s).len() as i64;
+        let n = if n < 0 || n > runes { runes } else { n };
+        items_capped(name, n as usize)?;
+        let mut parts = Vec::new();
+        let mut rest = s;
+        for _ in 1..n {
+            let w = decode_rune(rest).1.max(1);
+            parts.push(rest[..w].to_vec());
+            rest = &rest[w..];
+        }
+        if n > 0 {
+            parts.push(rest.to_vec());
+        }
+        return Ok(parts);
+    }
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while n < 0 || (parts.len() as i64) < n - 1 {
+        let Some(at) = rest.windows(sep.len()).position(|w| w == sep) else {
+            break;
+        };
+        items_capped(name, parts.len() + 1)?;
+        parts.push(rest[..at].to_vec());
+        rest = &rest[at + sep.len()..];
+    }
+    parts.push(rest.to_vec());
+    Ok(parts)
+}
+
+/// goutils' `CryptoRandom` over the ASCII range it draws from, keeping the bytes `keep` accepts.
+fn random(count: i64, keep: impl Fn(u8) -> bool) -> Result<Value, String> {
+    if count <= 0 {
+        // goutils returns an error for a negative count, which Sprig drops.
+        return Ok(Value::str(""));
+    }
+    capped(count as usize)?;
+    let pool: Vec<u8> = (32u8..127).filter(|&b| keep(b)).collect();
+    let mut rng = rand::rng();
+    let out: Vec<u8> = (0..count)
+        .map(|_| pool[rng.random_range(0..pool.len())])
+        .collect();
+    Ok(Value::str(out))
 }
