@@ -1,10 +1,10 @@
 //! Sprig's string functions beyond the base family (`abbrev`, `abbrevboth`, `initials`,
-//! `untitle`, `swapcase`, `shuffle`, `cat`, `plural`, `trimall`, `splitn`, `toStrings`, the
-//! `rand*` strings and `hello`), with the semantics of the libraries Sprig 3.2.3 calls (goutils,
-//! xstrings): `abbrev` and `initials` count bytes, `initials` copies each initial byte as the rune
+//! `untitle`, `swapcase`, `shuffle`, `cat`, `plural`, `trimall`, `splitn`, `toStrings`, `wrap`,
+//! `wrapWith`, the `rand*` strings and `hello`), with the semantics of the libraries Sprig 3.2.3
+//! calls (goutils, xstrings): `abbrev`, `wrap` and `initials` count bytes, `initials` copies each initial byte as the rune
 //! of that number, and functions that go through Go's `[]rune` turn each invalid byte into
 //! U+FFFD. The random strings come from the thread's cryptographically secure generator.
-//! Not here yet: `snakecase`, `camelcase`, `kebabcase`, `wrap`, `wrapWith`.
+//! Not here yet: `snakecase`, `camelcase`, `kebabcase`.
 
 use rand::Rng as _;
 
@@ -33,6 +33,8 @@ pub const NAMES: &[&str] = &[
     "randAlpha",
     "randAscii",
     "randNumeric",
+    "wrap",
+    "wrapWith",
 ];
 
 use Param::{Any, Int, Str};
@@ -51,6 +53,8 @@ pub fn signature(name: &str) -> Option<Sig> {
         "splitn" => s(&[Str, Int, Str], None),
         "toStrings" => s(&[Any], None),
         "randAlpha" | "randAscii" | "randNumeric" => s(&[Int], None),
+        "wrap" => s(&[Int, Str], None),
+        "wrapWith" => s(&[Int, Str, Str], None),
         _ => None,
     }
 }
@@ -114,6 +118,8 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             ))
         }
         "toStrings" => Ok(str_list(strslice(&a[0]))),
+        "wrap" => s(wrap_custom(bytes(&a[1]), int(&a[0]), b"\n", false)?),
+        "wrapWith" => s(wrap_custom(bytes(&a[2]), int(&a[0]), bytes(&a[1]), true)?),
         "randAlpha" => random(int(&a[0]), |b| b.is_ascii_alphabetic()),
         "randNumeric" => random(int(&a[0]), |b| b.is_ascii_digit()),
         "randAscii" => random(int(&a[0]), |b| (32..127).contains(&b)),
@@ -247,6 +253,48 @@ fn swap_case(s: &[u8]) -> Vec<u8> {
         })
         .collect();
     out.into_bytes()
+}
+
+/// goutils' `WrapCustom`: lines broken at the last space within `width` bytes; a longer word
+/// is cut at `width` (`long_words`) or left whole.
+fn wrap_custom(s: &[u8], width: i64, newline: &[u8], long_words: bool) -> Result<Vec<u8>, String> {
+    let newline: &[u8] = if newline.is_empty() { b"\n" } else { newline };
+    let width = width.max(1) as usize;
+    let mut out = Vec::with_capacity(s.len());
+    let mut offset = 0;
+    while s.len() - offset > width {
+        if s[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let window = &s[offset..offset + width + 1];
+        if let Some(space) = window.iter().rposition(|&b| b == b' ') {
+            out.extend_from_slice(&window[..space]);
+            out.extend_from_slice(newline);
+            offset += space + 1;
+        } else if long_words {
+            out.extend_from_slice(&s[offset..offset + width]);
+            out.extend_from_slice(newline);
+            offset += width;
+        } else {
+            match s[offset + width..].iter().position(|&b| b == b' ') {
+                None => {
+                    out.extend_from_slice(&s[offset..]);
+                    offset = s.len();
+                }
+                Some(at) => {
+                    let space = offset + width + at;
+                    out.extend_from_slice(&s[offset..space]);
+                    out.extend_from_slice(newline);
+                    offset = space + 1;
+                }
+            }
+        }
+        capped(out.len())?;
+    }
+    out.extend_from_slice(&s[offset..]);
+    capped(out.len())?;
+    Ok(out)
 }
 
 /// Go's `strings.SplitN`.
