@@ -4,7 +4,9 @@
 //! calls (goutils, xstrings): `abbrev`, `wrap` and `initials` count bytes, `initials` copies each initial byte as the rune
 //! of that number, and functions that go through Go's `[]rune` turn each invalid byte into
 //! U+FFFD. The random strings come from the thread's cryptographically secure generator.
-//! Not here yet: `snakecase`, `camelcase`, `kebabcase`.
+//! `snakecase`, `kebabcase` and `camelcase` port xstrings' word splitting; Go's `unicode.IsPunct`
+//! is exact for ASCII and covers the common punctuation blocks beyond it (Rust has no
+//! general-category table).
 
 use rand::Rng as _;
 
@@ -35,6 +37,9 @@ pub const NAMES: &[&str] = &[
     "randNumeric",
     "wrap",
     "wrapWith",
+    "snakecase",
+    "kebabcase",
+    "camelcase",
 ];
 
 use Param::{Any, Int, Str};
@@ -46,7 +51,8 @@ pub fn signature(name: &str) -> Option<Sig> {
         "hello" => s(&[], None),
         "abbrev" => s(&[Int, Str], None),
         "abbrevboth" => s(&[Int, Int, Str], None),
-        "untitle" | "initials" | "swapcase" | "shuffle" => s(&[Str], None),
+        "untitle" | "initials" | "swapcase" | "shuffle" | "snakecase" | "kebabcase"
+        | "camelcase" => s(&[Str], None),
         "cat" => s(&[], Some(Any)),
         "plural" => s(&[Str, Str, Int], None),
         "trimall" => s(&[Str, Str], None),
@@ -118,6 +124,9 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             ))
         }
         "toStrings" => Ok(str_list(strslice(&a[0]))),
+        "snakecase" => s(words_joined(bytes(&a[0]), '_')),
+        "kebabcase" => s(words_joined(bytes(&a[0]), '-')),
+        "camelcase" => s(camel_case(bytes(&a[0]))),
         "wrap" => s(wrap_custom(bytes(&a[1]), int(&a[0]), b"\n", false)?),
         "wrapWith" => s(wrap_custom(bytes(&a[2]), int(&a[0]), bytes(&a[1]), true)?),
         "randAlpha" => random(int(&a[0]), |b| b.is_ascii_alphabetic()),
@@ -345,4 +354,265 @@ fn random(count: i64, keep: impl Fn(u8) -> bool) -> Result<Value, String> {
         .map(|_| pool[rng.random_range(0..pool.len())])
         .collect();
     Ok(Value::str(out))
+}
+
+// ---- xstrings' case conversions ----
+
+/// xstrings' connector: `-`, `_` or a space.
+fn is_connector(r: char) -> bool {
+    r == '-' || r == '_' || is_space(r)
+}
+
+/// xstrings' `isAlphabet`: a letter, but not a CJK ideograph.
+fn is_alphabet(r: char) -> bool {
+    r.is_alphabetic()
+        && !matches!(r, '\u{4E00}'..='\u{9FCC}' | '\u{3400}'..='\u{4D85}' | '\u{20000}'..='\u{2B81D}')
+}
+
+/// Go's `unicode.IsPunct`: exact for ASCII, the common blocks beyond it.
+fn is_punct(r: char) -> bool {
+    if r.is_ascii() {
+        return r.is_ascii_punctuation() && !"$+<=>^`|~".contains(r);
+    }
+    matches!(r as u32,
+        0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x2010..=0x2027 | 0x2030..=0x2043
+        | 0x2045..=0x2051 | 0x2053..=0x205E | 0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F
+        | 0xFF01..=0xFF03 | 0xFF05..=0xFF0A | 0xFF0C..=0xFF0F | 0xFF1A | 0xFF1B | 0xFF1F | 0xFF20)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Invalid,
+    Number,
+    Upper,
+    Alphabet,
+    Connector,
+    Punct,
+    Other,
+}
+
+/// Go's `utf8.DecodeRuneInString`: (U+FFFD, 0) at the end.
+fn decode(s: &[u8]) -> (char, usize) {
+    decode_rune(s)
+}
+
+/// xstrings' `nextValidRune`: the first rune that is not U+FFFD and the bytes up to its end, or
+/// `prev` and all the bytes.
+fn next_valid_rune(s: &[u8], prev: char) -> (char, usize) {
+    let mut size = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let (r, w) = decode(rest);
+        size += w;
+        if r != '\u{FFFD}' {
+            return (r, size);
+        }
+        rest = &rest[w..];
+    }
+    (prev, size)
+}
+
+/// xstrings' `nextWord`: the type of the word at the start of `s`, the word and what follows.
+fn next_word(s: &[u8]) -> (Word, &[u8], &[u8]) {
+    if s.is_empty() {
+        return (Word::Invalid, b"", b"");
+    }
+    let (mut r, mut size) = next_valid_rune(s, '\u{FFFD}');
+    let mut offset = size;
+    if r == '\u{FFFD}' {
+        return (Word::Invalid, &s[..offset], &s[offset..]);
+    }
+    let mut remaining = &s[size..];
+    // Consumes runes while `more` holds; returns the rune that stopped it.
+    let take_while =
+        |remaining: &mut &[u8], offset: &mut usize, mut r: char, more: &dyn Fn(char) -> bool| {
+            while !remaining.is_empty() {
+                let (next, sz) = next_valid_rune(remaining, r);
+                r = next;
+                if !more(r) {
+                    break;
+                }
+                *offset += sz;
+                *remaining = &remaining[sz..];
+            }
+            r
+        };
+    let wt = if is_connector(r) {
+        take_while(&mut remaining, &mut offset, r, &is_connector);
+        Word::Connector
+    } else if is_punct(r) {
+        take_while(&mut remaining, &mut offset, r, &is_punct);
+        Word::Punct
+    } else if r.is_uppercase() {
+        if !remaining.is_empty() {
+            (r, size) = next_valid_rune(remaining, r);
+            if r.is_uppercase() {
+                let mut prev_size = size;
+                offset += size;
+                remaining = &remaining[size..];
+                while !remaining.is_empty() {
+                    let (next, sz) = next_valid_rune(remaining, r);
+                    r = next;
+                    if !r.is_uppercase() {
+                        break;
+                    }
+                    prev_size = sz;
+                    offset += sz;
+                    remaining = &remaining[sz..];
+                }
+                if !remaining.is_empty() && is_alphabet(r) {
+                    offset -= prev_size;
+                    remaining = &s[offset..];
+                }
+            } else if is_alphabet(r) {
+                offset += size;
+                remaining = &remaining[size..];
+                take_while(&mut remaining, &mut offset, r, &|c| {
+                    is_alphabet(c) && !c.is_uppercase()
+                });
+            }
+        }
+        Word::Upper
+    } else if is_alphabet(r) {
+        take_while(&mut remaining, &mut offset, r, &|c| {
+            is_alphabet(c) && !c.is_uppercase()
+        });
+        Word::Alphabet
+    } else if r.is_numeric() {
+        take_while(&mut remaining, &mut offset, r, &|c| c.is_numeric());
+        Word::Number
+    } else {
+        while !remaining.is_empty() {
+            let (next, sz) = next_valid_rune(remaining, r);
+            r = next;
+            if sz == 0 || is_connector(r) || is_alphabet(r) || r.is_numeric() || is_punct(r) {
+                break;
+            }
+            offset += sz;
+            remaining = &remaining[sz..];
+        }
+        Word::Other
+    };
+    (wt, &s[..offset], remaining)
+}
+
+/// xstrings' `toLower`: upper-case and connector words lowered, connectors replaced.
+fn to_lower(out: &mut Vec<u8>, wt: Word, word: &[u8], connector: char) {
+    if wt != Word::Upper && wt != Word::Connector {
+        out.extend_from_slice(word);
+        return;
+    }
+    let mut rest = word;
+    while !rest.is_empty() {
+        let (r, w) = decode(rest);
+        rest = &rest[w.max(1)..];
+        if is_connector(r) {
+            push_rune(out, connector);
+        } else if r.is_uppercase() {
+            push_rune(out, simple_lower(r));
+        } else {
+            push_rune(out, r);
+        }
+    }
+}
+
+/// xstrings' `camelCaseToLowerCase` (`ToSnakeCase`, `ToKebabCase`).
+fn words_joined(s: &[u8], connector: char) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() + s.len() / 2);
+    if s.is_empty() {
+        return out;
+    }
+    let (mut wt, mut word, mut remaining) = next_word(s);
+    let join = |out: &mut Vec<u8>| push_rune(out, connector);
+    while !remaining.is_empty() {
+        if wt != Word::Connector {
+            to_lower(&mut out, wt, word, connector);
+        }
+        let prev = wt;
+        let last = word;
+        (wt, word, remaining) = next_word(remaining);
+        match prev {
+            Word::Number => {
+                while wt == Word::Alphabet || wt == Word::Number {
+                    to_lower(&mut out, wt, word, connector);
+                    (wt, word, remaining) = next_word(remaining);
+                }
+                if !matches!(wt, Word::Invalid | Word::Punct | Word::Connector) {
+                    join(&mut out);
+                }
+            }
+            Word::Connector => to_lower(&mut out, prev, last, connector),
+            Word::Punct => {}
+            _ => {
+                if wt != Word::Number {
+                    if wt != Word::Connector && wt != Word::Punct {
+                        join(&mut out);
+                    }
+                    continue;
+                }
+                if remaining.is_empty() {
+                    continue;
+                }
+                let last = word;
+                (wt, word, remaining) = next_word(remaining);
+                if wt != Word::Alphabet {
+                    to_lower(&mut out, Word::Number, last, connector);
+                    if wt != Word::Connector && wt != Word::Punct {
+                        join(&mut out);
+                    }
+                    continue;
+                }
+                join(&mut out);
+                to_lower(&mut out, Word::Number, last, connector);
+                while wt == Word::Alphabet || wt == Word::Number {
+                    to_lower(&mut out, wt, word, connector);
+                    (wt, word, remaining) = next_word(remaining);
+                }
+                if !matches!(wt, Word::Invalid | Word::Connector | Word::Punct) {
+                    join(&mut out);
+                }
+            }
+        }
+    }
+    to_lower(&mut out, wt, word, connector);
+    out
+}
+
+/// xstrings' `ToCamelCase`.
+fn camel_case(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s;
+    let (mut r0, mut size) = ('\u{FFFD}', 0);
+    while !rest.is_empty() {
+        (r0, size) = decode(rest);
+        rest = &rest[size.max(1)..];
+        if !is_connector(r0) {
+            r0 = simple_upper(r0);
+            break;
+        }
+        push_rune(&mut out, r0);
+    }
+    if rest.is_empty() {
+        if size != 0 {
+            push_rune(&mut out, r0);
+        }
+        return out;
+    }
+    while !rest.is_empty() {
+        let r1 = r0;
+        (r0, size) = decode(rest);
+        rest = &rest[size.max(1)..];
+        if is_connector(r0) && is_connector(r1) {
+            push_rune(&mut out, r1);
+            continue;
+        }
+        if is_connector(r1) {
+            r0 = simple_upper(r0);
+        } else {
+            r0 = simple_lower(r0);
+            push_rune(&mut out, r1);
+        }
+    }
+    push_rune(&mut out, r0);
+    out
 }
