@@ -1,7 +1,7 @@
 //! UTF-8 decoding over raw bytes and Go's `unicode.IsPrint`, as `fmt`, `strconv` and the lexer
 //! need them, and Go's case predicates and mappings (`IsUpper`, `ToLower`, `ToTitle`, ...) from
-//! tables generated out of Go 1.23's own `unicode` package (`unicode_tables`, Unicode 15.0). Template text and values may hold bytes that are not UTF-8; like Go, an invalid
-//! byte decodes to U+FFFD with width 1.
+//! tables generated out of Go 1.23's own `unicode` package (`unicode_tables`, Unicode 15.0). Template text and values
+//! may hold bytes that are not UTF-8; like Go, an invalid byte decodes to U+FFFD with width 1.
 
 pub const RUNE_ERROR: char = '\u{FFFD}';
 
