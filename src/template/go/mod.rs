@@ -34,6 +34,7 @@ mod sprig_strings;
 mod sprig_time;
 mod strconv;
 mod unicode;
+mod unicode_tables;
 mod value;
 
 use std::sync::Arc;

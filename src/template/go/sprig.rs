@@ -7,7 +7,7 @@
 //! trimSuffix trimAll replace contains hasPrefix hasSuffix repeat substr trunc indent nindent
 //! nospace split splitList join list first last has dict get set hasKey keys values pluck b64enc
 //! b64dec sha256sum sha1sum toJson toPrettyJson fromJson toString atoi int now date uuidv4
-//! randAlphaNum sortAlpha (the integer arithmetic is in
+//! sortAlpha (the integer arithmetic is in
 //! `sprig_numbers`).
 //!
 //! Where Go's map iteration is random (`keys`, `values`), keys come out sorted.
@@ -146,7 +146,6 @@ pub const NAMES: &[&str] = &[
     "now",
     "date",
     "uuidv4",
-    "randAlphaNum",
     "sortAlpha",
 ];
 
@@ -177,7 +176,6 @@ pub fn signature(name: &str) -> Option<Sig> {
         "pluck" => s(&[Str], Some(Map)),
         "now" | "uuidv4" => s(&[], None),
         "date" => s(&[Str, Any], None),
-        "randAlphaNum" => s(&[Int], None),
         _ => None,
     }
 }
@@ -711,19 +709,6 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
             s(go_format(&t, &text(&a[0])).into_bytes())
         }
         "uuidv4" => s(uuid::Uuid::new_v4().to_string().into_bytes()),
-        "randAlphaNum" => {
-            use rand::Rng as _;
-            let n = int(&a[0]);
-            if n <= 0 {
-                return s(Vec::new());
-            }
-            capped(n as usize)?;
-            let out: Vec<u8> = rand::rng()
-                .sample_iter(rand::distr::Alphanumeric)
-                .take(n as usize)
-                .collect();
-            s(out)
-        }
         _ => Err(format!("{name} is not a Sprig function")),
     }
 }

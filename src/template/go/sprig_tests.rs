@@ -771,3 +771,35 @@ fn dates_parse_never_panics_and_refuses_day_long_offsets() {
         }
     }
 }
+
+#[test]
+fn string_family_bounds() {
+    // Counts past the output cap are refused instead of allocated; negative ones give "".
+    assert!(fails("{{ randAlpha 100000000 }}"));
+    assert!(fails("{{ randAscii 9223372036854775807 }}"));
+    assert_eq!(
+        r("{{ randNumeric -9223372036854775808 }}|{{ randAlphaNum -1 }}"),
+        "|"
+    );
+    // wrapWith with a long separator stops at the output cap rather than growing without end.
+    assert!(fails(
+        r#"{{ wrapWith 1 (repeat 1000 "-") (repeat 1000000 "a") | len }}"#
+    ));
+    // Extreme widths and offsets neither panic nor overflow.
+    assert_eq!(
+        r(r#"{{ wrap -9223372036854775808 "a b" }}|{{ wrapWith 9223372036854775807 "" "a b" }}"#),
+        "a\nb|a b"
+    );
+    assert_eq!(
+        r(
+            r#"{{ abbrevboth 9223372036854775807 7 "abcdefghij" }}|{{ abbrev 9223372036854775807 "abc" }}"#
+        ),
+        "...ghij|abc"
+    );
+    assert_eq!(
+        r(
+            r#"{{ len (splitn "" 9223372036854775807 "abc") }}|{{ len (splitn "," -9223372036854775808 "a,b") }}"#
+        ),
+        "3|2"
+    );
+}

@@ -1,6 +1,7 @@
 //! UTF-8 decoding over raw bytes and Go's `unicode.IsPrint`, as `fmt`, `strconv` and the lexer
-//! need them. Template text and values may hold bytes that are not UTF-8; like Go, an invalid
-//! byte decodes to U+FFFD with width 1.
+//! need them, and Go's case predicates and mappings (`IsUpper`, `ToLower`, `ToTitle`, ...) from
+//! tables generated out of Go 1.23's own `unicode` package (`unicode_tables`, Unicode 15.0). Template text and values
+//! may hold bytes that are not UTF-8; like Go, an invalid byte decodes to U+FFFD with width 1.
 
 pub const RUNE_ERROR: char = '\u{FFFD}';
 
@@ -103,6 +104,93 @@ pub fn is_alphanumeric(r: char) -> bool {
     r == '_' || r.is_alphabetic() || r.is_numeric()
 }
 
+/// Whether `r` is in one of the generated tables of Go's `unicode` predicates.
+fn in_table(table: &[(u32, u32)], r: char) -> bool {
+    let c = r as u32;
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// Go's `unicode.IsUpper` (Unicode 15.0, as Go 1.23).
+pub fn go_is_upper(r: char) -> bool {
+    in_table(super::unicode_tables::UPPER, r)
+}
+
+/// Go's `unicode.IsLower`.
+pub fn go_is_lower(r: char) -> bool {
+    in_table(super::unicode_tables::LOWER, r)
+}
+
+/// Go's `unicode.IsTitle`.
+pub fn go_is_title(r: char) -> bool {
+    in_table(super::unicode_tables::TITLE, r)
+}
+
+/// Go's `unicode.IsLetter`.
+pub fn go_is_letter(r: char) -> bool {
+    in_table(super::unicode_tables::LETTER, r)
+}
+
+/// Go's `unicode.IsNumber`.
+pub fn go_is_number(r: char) -> bool {
+    in_table(super::unicode_tables::NUMBER, r)
+}
+
+/// Go's `unicode.IsPunct`.
+pub fn go_is_punct(r: char) -> bool {
+    in_table(super::unicode_tables::PUNCT, r)
+}
+
+/// Go's `unicode.To(case, r)` over `unicode.CaseRanges`: case 0 is upper, 1 lower, 2 title.
+fn go_to(case: usize, r: char) -> char {
+    let c = r as u32;
+    let table = super::unicode_tables::CASE_RANGES;
+    let Ok(i) = table.binary_search_by(|&(lo, hi, _)| {
+        if hi < c {
+            std::cmp::Ordering::Less
+        } else if lo > c {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    }) else {
+        return r;
+    };
+    let (lo, _, deltas) = table[i];
+    let delta = deltas[case];
+    let mapped = if delta > 0x10FFFF {
+        // An upper/lower alternation: even offsets are upper case, odd ones lower.
+        lo + (((c - lo) & !1) | (case as u32 & 1))
+    } else {
+        c.wrapping_add_signed(delta)
+    };
+    char::from_u32(mapped).unwrap_or(r)
+}
+
+/// Go's `unicode.ToUpper`.
+pub fn go_to_upper(r: char) -> char {
+    go_to(0, r)
+}
+
+/// Go's `unicode.ToLower`.
+pub fn go_to_lower(r: char) -> char {
+    go_to(1, r)
+}
+
+/// Go's `unicode.ToTitle`.
+pub fn go_to_title(r: char) -> char {
+    go_to(2, r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +214,17 @@ mod tests {
         assert!(!is_print('\u{2028}'));
         assert!(!is_print('\u{a0}'));
         assert!(!is_print('\u{200b}'));
+    }
+
+    #[test]
+    fn case_tables_follow_go() {
+        assert_eq!(go_to_lower('\u{130}'), 'i');
+        assert_eq!(go_to_upper('\u{1C6}'), '\u{1C4}');
+        assert_eq!(go_to_title('\u{1C6}'), '\u{1C5}');
+        assert_eq!(go_to_lower('\u{100}'), '\u{101}');
+        assert_eq!(go_to_upper('\u{101}'), '\u{100}');
+        assert!(go_is_title('\u{1C5}') && !go_is_upper('\u{1C5}'));
+        assert!(!go_is_upper('\u{24B6}') && !go_is_lower('\u{AA}'));
+        assert!(go_is_punct('-') && go_is_number('\u{2160}') && go_is_letter('\u{AA}'));
     }
 }
