@@ -24,7 +24,9 @@ use super::literal::parse_integer;
 use super::sprig_json::{from_json, to_json};
 use super::sprig_time::go_format;
 use super::strconv::quote;
-use super::unicode::{decode_rune, is_space, push_rune, trim_runes};
+use super::unicode::{
+    decode_rune, go_to_lower, go_to_title, go_to_upper, is_space, push_rune, trim_runes,
+};
 use super::value::{ElemType, Value};
 
 /// A group of Sprig functions in a file of its own: its names, their Go signatures and how they run
@@ -320,28 +322,16 @@ pub(super) fn capped(len: usize) -> Result<(), String> {
     Ok(())
 }
 
-pub(super) fn map_chars(s: &[u8], f: impl FnMut(char) -> char) -> Vec<u8> {
-    String::from_utf8_lossy(s)
-        .chars()
-        .map(f)
-        .collect::<String>()
-        .into_bytes()
-}
-
-pub(super) fn simple_upper(c: char) -> char {
-    let mut u = c.to_uppercase();
-    match (u.next(), u.next()) {
-        (Some(x), None) => x,
-        _ => c,
+/// Go's `strings.Map`: `f` on each rune, an invalid byte being U+FFFD.
+pub(super) fn map_chars(s: &[u8], mut f: impl FnMut(char) -> char) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let (r, w) = decode_rune(&s[i..]);
+        push_rune(&mut out, f(r));
+        i += w.max(1);
     }
-}
-
-pub(super) fn simple_lower(c: char) -> char {
-    let mut u = c.to_lowercase();
-    match (u.next(), u.next()) {
-        (Some(x), None) => x,
-        _ => c,
-    }
+    out
 }
 
 /// Go's `strings.Title` word-boundary rule.
@@ -508,13 +498,13 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
                 .collect();
             s(parts.join(&b' '))
         }
-        "upper" => s(map_chars(bytes(&a[0]), simple_upper)),
-        "lower" => s(map_chars(bytes(&a[0]), simple_lower)),
+        "upper" => s(map_chars(bytes(&a[0]), go_to_upper)),
+        "lower" => s(map_chars(bytes(&a[0]), go_to_lower)),
         "title" => {
             let mut prev = ' ';
             s(map_chars(bytes(&a[0]), |c| {
                 let out = if is_separator(prev) {
-                    simple_upper(c)
+                    go_to_title(c)
                 } else {
                     c
                 };
