@@ -32,6 +32,8 @@ pub(super) struct Printer {
     pub(super) f: Flags,
     /// Nesting of the container being printed: maps can hold themselves (Sprig's `set`).
     pub(super) depth: usize,
+    /// Inside a `%!verb(type=value)` report, where Go calls no `String` method.
+    pub(super) erroring: bool,
 }
 
 /// Containers nested deeper than this print as `...` instead of recursing further.
@@ -43,6 +45,7 @@ pub fn sprint(args: &[Value], mode: PrintMode) -> Vec<u8> {
         buf: Vec::new(),
         f: Flags::default(),
         depth: 0,
+        erroring: false,
     };
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
@@ -88,6 +91,7 @@ pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
         buf: Vec::new(),
         f: Flags::default(),
         depth: 0,
+        erroring: false,
     };
     let end = format.len();
     let mut arg_num = 0usize;
@@ -353,9 +357,39 @@ impl Printer {
         } else {
             self.buf.extend_from_slice(v.type_name().as_bytes());
             self.buf.push(b'=');
+            let erroring = std::mem::replace(&mut self.erroring, true);
             self.print_arg(v, 'v');
+            self.erroring = erroring;
         }
         self.buf.push(b')');
+    }
+
+    /// A `time.Time` printed as the struct it is, `{wall ext loc}`, where Go calls no `String`
+    /// method: the wall clock's nanoseconds, the seconds since year 1 (no monotonic reading: only
+    /// `now` has one, and it is never the same twice), and the location as a nil pointer (Go's
+    /// UTC; a Local time's pointer is an address that differs on every run).
+    fn time_fields(&mut self, t: &chrono::DateTime<chrono::FixedOffset>, verb: char) {
+        const UNIX_TO_INTERNAL: i64 = 62_135_596_800;
+        let wall = u64::from(t.timestamp_subsec_nanos());
+        let ext = t.timestamp().wrapping_add(UNIX_TO_INTERNAL);
+        self.buf.push(b'{');
+        self.print_value(&Value::Uint64(wall), verb);
+        self.buf.push(b' ');
+        self.print_value(&Value::Int64(ext), verb);
+        self.buf.push(b' ');
+        // A nil *time.Location: `<nil>` for %v, 0 for the integer verbs, a bad verb otherwise.
+        match verb {
+            'v' => self.pad(b"<nil>"),
+            'b' | 'o' | 'd' | 'x' | 'X' => self.print_value(&Value::Uint64(0), verb),
+            _ => {
+                self.buf.extend_from_slice(b"%!");
+                push_rune(&mut self.buf, verb);
+                self.buf.extend_from_slice(b"(*time.Location=");
+                self.pad(b"<nil>");
+                self.buf.push(b')');
+            }
+        }
+        self.buf.push(b'}');
     }
 
     fn print_arg(&mut self, v: &Value, verb: char) {
@@ -471,11 +505,11 @@ impl Printer {
                 _ => self.bad_verb(verb, v),
             },
             Value::Time(t) => match verb {
-                'v' | 's' | 'x' | 'X' | 'q' => {
+                'v' | 's' | 'x' | 'X' | 'q' if !self.erroring => {
                     let s = super::sprig_time::go_time_string(t);
                     self.fmt_string(s.as_bytes(), verb, v)
                 }
-                _ => self.bad_verb(verb, v),
+                _ => self.time_fields(t, verb),
             },
             Value::Secret(s) => {
                 if self.f.sharp_v {
