@@ -9,8 +9,8 @@
 //! (`$1x` names group `1x`); `n` in `regexFindAll`/`regexSplit` is Go's. The non-must functions
 //! fail on a bad pattern as Sprig's `regexp.MustCompile` panics, except `regexMatch`, which
 //! returns false. Deliberate bound: a pattern compiles to at most 4 MiB.
-//! Not Go's yet: on a haystack with invalid UTF-8, `.` and negated classes do not match the
-//! invalid bytes (Go matches each as U+FFFD).
+//! A haystack with invalid UTF-8 is matched as Go reads it (each invalid byte a U+FFFD, which
+//! `.` and negated classes match), and the results are the bytes as they were.
 
 use std::rc::Rc;
 
@@ -86,33 +86,86 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             format!("regexp: Compile({}): {e}", go_backquote(&text(&a[0])))
         }
     })?;
-    let hay = bytes(&a[1]);
+    let hay = Haystack::new(bytes(&a[1]));
+    let text = &hay.text[..];
     match name {
-        "mustRegexMatch" => Ok(Value::Bool(re.is_match(hay))),
+        "mustRegexMatch" => Ok(Value::Bool(re.is_match(text))),
         "regexFind" | "mustRegexFind" => {
-            let found = matches(&re, hay, 1).next().map(|(s, e)| &hay[s..e]);
+            let found = matches(&re, text, 1).next().map(|(s, e)| hay.slice(s, e));
             Ok(Value::str(found.unwrap_or_default()))
         }
         "regexFindAll" | "mustRegexFindAll" => {
-            let n = limit(int(&a[2]), hay);
+            let n = limit(int(&a[2]), text);
             let mut out = Vec::new();
-            for (s, e) in matches(&re, hay, n) {
+            for (s, e) in matches(&re, text, n) {
                 items_capped(name, out.len() + 1)?;
-                out.push(hay[s..e].to_vec());
+                out.push(hay.slice(s, e).to_vec());
             }
             Ok(str_list(out))
         }
-        "regexSplit" | "mustRegexSplit" => Ok(str_list(split(&re, hay, int(&a[2]), name)?)),
+        "regexSplit" | "mustRegexSplit" => Ok(str_list(split(&re, &hay, int(&a[2]), name)?)),
         "regexReplaceAll" | "mustRegexReplaceAll" => {
             let template = bytes(&a[2]);
             let names: Vec<Option<&str>> = re.capture_names().collect();
-            replace_all(&re, hay, |out, caps| expand(out, template, caps, &names))
+            replace_all(&re, &hay, |out, caps| {
+                expand(out, template, caps, &names, &hay)
+            })
         }
         "regexReplaceAllLiteral" | "mustRegexReplaceAllLiteral" => {
             let literal = bytes(&a[2]);
-            replace_all(&re, hay, |out, _| out.extend_from_slice(literal))
+            replace_all(&re, &hay, |out, _| out.extend_from_slice(literal))
         }
         _ => Err(format!("{name} is not a Sprig function")),
+    }
+}
+
+/// The text a pattern runs on. Go reads each invalid byte as U+FFFD (so `.` and `[^a]` match it):
+/// the crate is given that reading, and matches map back to the bytes as they are.
+struct Haystack<'a> {
+    original: &'a [u8],
+    /// `original`, or its reading with each invalid byte as U+FFFD.
+    text: std::borrow::Cow<'a, [u8]>,
+    /// For a rewritten text: the original offset of each text offset (and of its end).
+    at: Vec<usize>,
+}
+
+impl<'a> Haystack<'a> {
+    fn new(original: &'a [u8]) -> Haystack<'a> {
+        if std::str::from_utf8(original).is_ok() {
+            return Haystack {
+                original,
+                text: std::borrow::Cow::Borrowed(original),
+                at: Vec::new(),
+            };
+        }
+        let mut text = Vec::with_capacity(original.len() + 8);
+        let mut at = Vec::with_capacity(original.len() + 8);
+        let mut i = 0;
+        while i < original.len() {
+            let (r, w) = decode_rune(&original[i..]);
+            let before = text.len();
+            if w == 1 && r == '\u{FFFD}' {
+                text.extend_from_slice("\u{FFFD}".as_bytes());
+            } else {
+                text.extend_from_slice(&original[i..i + w]);
+            }
+            at.extend(std::iter::repeat_n(i, text.len() - before));
+            i += w.max(1);
+        }
+        at.push(original.len());
+        Haystack {
+            original,
+            text: std::borrow::Cow::Owned(text),
+            at,
+        }
+    }
+
+    /// The original bytes of the text's `s..e`.
+    fn slice(&self, s: usize, e: usize) -> &'a [u8] {
+        if self.at.is_empty() {
+            return &self.original[s..e];
+        }
+        &self.original[self.at[s]..self.at[e]]
     }
 }
 
@@ -455,7 +508,8 @@ fn rune_width(rest: &[u8]) -> usize {
 }
 
 /// Go's `Regexp.Split`.
-fn split(re: &Regex, s: &[u8], n: i64, name: &str) -> Result<Vec<Vec<u8>>, String> {
+fn split(re: &Regex, hay: &Haystack, n: i64, name: &str) -> Result<Vec<Vec<u8>>, String> {
+    let s = &hay.text[..];
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -471,12 +525,12 @@ fn split(re: &Regex, s: &[u8], n: i64, name: &str) -> Result<Vec<Vec<u8>>, Strin
         end = ms;
         if me != 0 {
             items_capped(name, parts.len() + 1)?;
-            parts.push(s[beg..end].to_vec());
+            parts.push(hay.slice(beg, end).to_vec());
         }
         beg = me;
     }
     if end != s.len() {
-        parts.push(s[beg..].to_vec());
+        parts.push(hay.slice(beg, s.len()).to_vec());
     }
     Ok(parts)
 }
@@ -485,9 +539,10 @@ fn split(re: &Regex, s: &[u8], n: i64, name: &str) -> Result<Vec<Vec<u8>>, Strin
 /// on at least one rune further.
 fn replace_all(
     re: &Regex,
-    src: &[u8],
+    hay: &Haystack,
     mut repl: impl FnMut(&mut Vec<u8>, &Captures),
 ) -> Result<Value, String> {
+    let src = &hay.text[..];
     let mut out = Vec::with_capacity(src.len());
     let (mut last_end, mut pos) = (0, 0);
     while pos <= src.len() {
@@ -498,7 +553,7 @@ fn replace_all(
             .get(0)
             .map(|m| (m.start(), m.end()))
             .unwrap_or((pos, pos));
-        out.extend_from_slice(&src[last_end..m.0]);
+        out.extend_from_slice(hay.slice(last_end, m.0));
         if m.1 > last_end || m.0 == 0 {
             repl(&mut out, &caps);
         }
@@ -513,14 +568,20 @@ fn replace_all(
             pos = m.1;
         }
     }
-    out.extend_from_slice(&src[last_end..]);
+    out.extend_from_slice(hay.slice(last_end, src.len()));
     capped(out.len())?;
     Ok(Value::Str(Rc::from(out)))
 }
 
 /// Go's `Regexp.Expand` on a template: `$1`, `${1}`, `$name`, `${name}` and `$$`; a `$` that
 /// starts none of these is copied.
-fn expand(out: &mut Vec<u8>, mut template: &[u8], caps: &Captures, names: &[Option<&str>]) {
+fn expand(
+    out: &mut Vec<u8>,
+    mut template: &[u8],
+    caps: &Captures,
+    names: &[Option<&str>],
+    hay: &Haystack,
+) {
     while let Some(at) = template.iter().position(|&b| b == b'$') {
         out.extend_from_slice(&template[..at]);
         template = &template[at + 1..];
@@ -539,7 +600,7 @@ fn expand(out: &mut Vec<u8>, mut template: &[u8], caps: &Captures, names: &[Opti
             names.iter().position(|n| *n == Some(name))
         });
         if let Some(m) = group.and_then(|g| caps.get(g)) {
-            out.extend_from_slice(m.as_bytes());
+            out.extend_from_slice(hay.slice(m.start(), m.end()));
         }
     }
     out.extend_from_slice(template);
