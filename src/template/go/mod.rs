@@ -30,6 +30,7 @@ mod sprig_json;
 mod sprig_lists;
 mod sprig_numbers;
 mod sprig_regex;
+mod sprig_semver;
 mod sprig_strings;
 mod sprig_time;
 mod strconv;

@@ -62,6 +62,7 @@ pub const FAMILIES: &[Family] = &[
     family!(sprig_dicts),
     family!(sprig_numbers),
     family!(sprig_dates),
+    family!(sprig_semver),
     family!(sprig_crypto),
 ];
 

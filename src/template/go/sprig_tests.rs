@@ -803,3 +803,22 @@ fn string_family_bounds() {
         "3|2"
     );
 }
+
+// ---- semver ----
+
+#[test]
+fn semver_strings_are_length_limited() {
+    let long = format!("1.0.0-{}", "a".repeat(super::sprig_semver::MAX_LEN));
+    assert!(fails(&format!(r#"{{{{ semver "{long}" }}}}"#)));
+    assert!(fails(&format!(
+        r#"{{{{ semverCompare "{long}" "1.0.0" }}}}"#
+    )));
+    assert!(fails(&format!(r#"{{{{ semverCompare ">1" "{long}" }}}}"#)));
+    let ok = format!("1.0.0-{}", "a".repeat(super::sprig_semver::MAX_LEN - 6));
+    assert_eq!(r(&format!(r#"{{{{ (semver "{ok}").Major }}}}"#)), "1");
+    let ors = vec![">=1.0.0-a"; 90].join("||");
+    assert_eq!(
+        r(&format!(r#"{{{{ semverCompare "{ors}" "1.0.0" }}}}"#)),
+        "true"
+    );
+}
