@@ -500,8 +500,23 @@ impl Printer {
                 }
                 self.buf.push(if self.f.sharp_v { b'}' } else { b']' });
             }
-            Value::Object(o) => match verb {
-                'v' | 's' | 'x' | 'X' | 'q' => self.fmt_string(&o.display(), verb, v),
+            Value::Object(o) => match (verb, o.fields()) {
+                ('v' | 's' | 'x' | 'X' | 'q', _) if o.stringer() && !self.erroring => {
+                    self.fmt_string(&o.display(), verb, v)
+                }
+                (_, Some(fields)) => {
+                    if o.kind() == "ptr" {
+                        self.buf.push(b'&');
+                    }
+                    self.buf.push(b'{');
+                    for (i, f) in fields.iter().enumerate() {
+                        if i > 0 {
+                            self.buf.push(b' ');
+                        }
+                        self.print_value(f, verb);
+                    }
+                    self.buf.push(b'}');
+                }
                 _ => self.bad_verb(verb, v),
             },
             Value::Time(t) => match verb {

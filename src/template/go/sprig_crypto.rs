@@ -830,6 +830,15 @@ impl GoObject for Certificate {
         [b"{".as_slice(), &self.cert, b" ", &self.key, b"}"].concat()
     }
 
+    fn fields(&self) -> Option<Vec<Value>> {
+        Some(vec![Value::str(&self.cert), Value::str(&self.key)])
+    }
+
+    // sprig.certificate has no String method: every verb prints its fields.
+    fn stringer(&self) -> bool {
+        false
+    }
+
     fn to_json(&self) -> Vec<u8> {
         let s = |b: &[u8]| serde_json::to_string(&String::from_utf8_lossy(b)).unwrap_or_default();
         format!("{{\"Cert\":{},\"Key\":{}}}", s(&self.cert), s(&self.key)).into_bytes()

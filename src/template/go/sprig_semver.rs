@@ -435,6 +435,18 @@ impl GoObject for SemverObject {
         self.v.string()
     }
 
+    fn fields(&self) -> Option<Vec<Value>> {
+        let v = &self.v;
+        Some(vec![
+            Value::Uint64(v.major),
+            Value::Uint64(v.minor),
+            Value::Uint64(v.patch),
+            Value::str(&v.pre),
+            Value::str(&v.metadata),
+            Value::str(&v.original),
+        ])
+    }
+
     fn to_json(&self) -> Vec<u8> {
         [b"\"".as_slice(), &self.v.string(), b"\""].concat()
     }

@@ -33,6 +33,16 @@ pub trait GoObject: std::fmt::Debug {
     fn member(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
     /// What `%v`, `%s` and `print` show: a `String()` method's text, or a struct's `{f1 f2}`.
     fn display(&self) -> Vec<u8>;
+    /// The struct's fields in declaration order, as Go prints them under a verb that calls no
+    /// `String` method (`%d` of a `*semver.Version` is `&{1 2 3 ...}`); `None` for no struct.
+    fn fields(&self) -> Option<Vec<Value>> {
+        None
+    }
+    /// Whether the type has a `String` method (`display` is then what `%v`, `%s`, `%x`, `%X` and
+    /// `%q` format); without one, every verb prints the fields.
+    fn stringer(&self) -> bool {
+        true
+    }
     /// `json.Marshal` of the value.
     fn to_json(&self) -> Vec<u8>;
     /// `reflect.DeepEqual` with another object (only ever called with one of the same type name).
