@@ -141,7 +141,7 @@ pub fn call(
             Value::str(sprintf(fmt, &args[1..]))
         }
         Builtin::Index => index(&args[0], &args[1..])?,
-        Builtin::Slice => slice(&args[0], &args[1..])?,
+        Builtin::Slice => slice(&args[0], &args[1..], &mut state.spare)?,
         Builtin::Len => Value::Int(length(&args[0])?),
         Builtin::Eq => Value::Bool(eq(&args[0], &args[1..])?),
         Builtin::Ne => Value::Bool(!eq(&args[0], &args[1..])?),
@@ -312,26 +312,56 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     Ok(item)
 }
 
-fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+/// Go slices have a capacity past their length, and `slice` may reach into it: `slice (slice $l 0
+/// 2) 0 4` is `$l`'s first four items. Our lists are exactly their items, so what a `slice`
+/// result could still reach is kept here, by list, for the render (only `slice` makes spare
+/// capacity: every other function returns a fresh list, whose capacity is its length).
+#[derive(Default)]
+pub struct SpareCapacity(std::collections::HashMap<usize, Spare>);
+
+/// A list (held weakly, so the entry dies with it) and the items past its end.
+type Spare = (std::rc::Weak<Vec<Value>>, Rc<[Value]>);
+
+impl SpareCapacity {
+    /// The items past the end of `list` that Go's slice still holds.
+    fn of(&self, list: &Rc<Vec<Value>>) -> Option<Rc<[Value]>> {
+        let (owner, spare) = self.0.get(&(Rc::as_ptr(list) as usize))?;
+        // The address may have been reused by another list since.
+        owner
+            .upgrade()
+            .is_some_and(|o| Rc::ptr_eq(&o, list))
+            .then(|| spare.clone())
+    }
+
+    fn remember(&mut self, list: &Rc<Vec<Value>>, spare: Rc<[Value]>) {
+        self.0.retain(|_, (owner, _)| owner.strong_count() > 0);
+        self.0
+            .insert(Rc::as_ptr(list) as usize, (Rc::downgrade(list), spare));
+    }
+}
+
+/// Go's `slice`: `item[i:j]` or `item[i:j:k]`, the indexes checked against the capacity.
+fn slice(item: &Value, indexes: &[Value], spare: &mut SpareCapacity) -> Result<Value, String> {
     if item.is_nil() {
         return Err("slice of untyped nil".into());
     }
     if indexes.len() > 3 {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
-    let len = match item {
+    let (len, tail) = match item {
         Value::Str(s) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
-            s.len()
+            (s.len(), None)
         }
-        Value::List(l, _) => l.len(),
+        Value::List(l, _) => (l.len(), spare.of(l)),
         other => return Err(format!("can't slice item of type {}", other.type_name())),
     };
-    let mut idx = [0, len, len];
+    let cap = len + tail.as_ref().map_or(0, |t| t.len());
+    let mut idx = [0, len, cap];
     for (i, v) in indexes.iter().enumerate() {
-        idx[i] = index_arg(v, len)?;
+        idx[i] = index_arg(v, cap)?;
     }
     if idx[0] > idx[1] {
         return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
@@ -341,7 +371,23 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     }
     Ok(match item {
         Value::Str(s) => Value::str(&s[idx[0]..idx[1]]),
-        Value::List(l, t) => Value::List(Rc::new(l[idx[0]..idx[1]].to_vec()), *t),
+        Value::List(l, t) => {
+            let all = |r: std::ops::Range<usize>| -> Vec<Value> {
+                r.map(|i| match i.checked_sub(len) {
+                    None => l[i].clone(),
+                    Some(t) => tail
+                        .as_ref()
+                        .map(|tail| tail[t].clone())
+                        .unwrap_or(Value::Nil),
+                })
+                .collect()
+            };
+            let result = Rc::new(all(idx[0]..idx[1]));
+            if idx[2] > idx[1] {
+                spare.remember(&result, Rc::from(all(idx[1]..idx[2])));
+            }
+            Value::List(result, *t)
+        }
         _ => unreachable!("checked above"),
     })
 }
@@ -512,11 +558,20 @@ mod tests {
             Value::Uint8(98)
         ));
         assert!(index(&Value::str("abc"), &[Value::Int(3)]).is_err());
-        let Value::Str(s) = slice(&Value::str("abcdef"), &[Value::Int(1), Value::Int(3)]).unwrap()
-        else {
+        let Value::Str(s) = slice(
+            &Value::str("abcdef"),
+            &[Value::Int(1), Value::Int(3)],
+            &mut Default::default(),
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(&s[..], b"bc");
-        assert!(slice(&Value::str("abcdef"), &[Value::Int(3), Value::Int(1)]).is_err());
+        assert!(slice(
+            &Value::str("abcdef"),
+            &[Value::Int(3), Value::Int(1)],
+            &mut Default::default()
+        )
+        .is_err());
     }
 }

@@ -47,6 +47,8 @@ pub struct State<'a> {
     steps: u64,
     /// Bytes of new values built so far (see [`MAX_BUILT_BYTES`]).
     built: u64,
+    /// The spare capacity of lists made by `slice` in this render (see [`super::builtins`]).
+    pub(super) spare: super::builtins::SpareCapacity,
     pub out: Vec<u8>,
     pub data: &'a dyn DataSource,
     pub missing: Vec<DataRequest>,
@@ -78,6 +80,7 @@ impl<'a> State<'a> {
             out: Vec::new(),
             data,
             missing: Vec::new(),
+            spare: Default::default(),
             converted: HashMap::new(),
         }
     }
