@@ -315,6 +315,41 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
     (n, ok, arg_num + 1)
 }
 
+/// `time.Time`'s `GoString` (`%#v`): `time.Date(2006, time.January, 2, 15, 4, 5, 0, time.UTC)`.
+/// A time keeps only its offset: UTC is `time.UTC`, any other offset the local zone.
+fn go_string_of_time(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    use chrono::{Datelike, Timelike};
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let zone = if t.offset().local_minus_utc() == 0 {
+        "time.UTC"
+    } else {
+        "time.Local"
+    };
+    format!(
+        "time.Date({}, time.{}, {}, {}, {}, {}, {}, {zone})",
+        t.year(),
+        MONTHS[t.month0() as usize % 12],
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() % 1_000_000_000,
+    )
+}
+
 impl Printer {
     pub(super) fn write_padding(&mut self, n: usize) {
         let c = if self.f.zero && !self.f.minus {
@@ -520,6 +555,10 @@ impl Printer {
                 _ => self.bad_verb(verb, v),
             },
             Value::Time(t) => match verb {
+                'v' if self.f.sharp_v && !self.erroring => {
+                    let s = go_string_of_time(t);
+                    self.buf.extend_from_slice(s.as_bytes());
+                }
                 'v' | 's' | 'x' | 'X' | 'q' if !self.erroring => {
                     let s = super::sprig_time::go_time_string(t);
                     self.fmt_string(s.as_bytes(), verb, v)
