@@ -313,30 +313,48 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 }
 
 /// Go slices have a capacity past their length, and `slice` may reach into it: `slice (slice $l 0
-/// 2) 0 4` is `$l`'s first four items. Our lists are exactly their items, so what a `slice`
-/// result could still reach is kept here, by list, for the render (only `slice` makes spare
-/// capacity: every other function returns a fresh list, whose capacity is its length).
+/// 2) 0 4` is `$l`'s first four items. Our lists are exactly their items, so for each list a
+/// `slice` made, the array it was cut from is kept here for the render, with where its items
+/// start and where its capacity ends (only `slice` makes spare capacity: every other function
+/// returns a fresh list, whose capacity is its length).
 #[derive(Default)]
 pub struct SpareCapacity(std::collections::HashMap<usize, Spare>);
 
-/// A list (held weakly, so the entry dies with it) and the items past its end.
-type Spare = (std::rc::Weak<Vec<Value>>, Rc<[Value]>);
+/// A list made by `slice` (held weakly, so the entry dies with it), the array it is a window
+/// of, and the window `start..end` (its items, then its spare capacity).
+struct Spare {
+    list: std::rc::Weak<Vec<Value>>,
+    array: Rc<Vec<Value>>,
+    start: usize,
+    end: usize,
+}
 
 impl SpareCapacity {
-    /// The items past the end of `list` that Go's slice still holds.
-    fn of(&self, list: &Rc<Vec<Value>>) -> Option<Rc<[Value]>> {
-        let (owner, spare) = self.0.get(&(Rc::as_ptr(list) as usize))?;
+    /// The array `list` is a window of and the window, or `list` itself when it has no spare.
+    fn window(&self, list: &Rc<Vec<Value>>) -> (Rc<Vec<Value>>, usize, usize) {
+        let own = || (list.clone(), 0, list.len());
+        let Some(s) = self.0.get(&(Rc::as_ptr(list) as usize)) else {
+            return own();
+        };
         // The address may have been reused by another list since.
-        owner
-            .upgrade()
-            .is_some_and(|o| Rc::ptr_eq(&o, list))
-            .then(|| spare.clone())
+        if !s.list.upgrade().is_some_and(|o| Rc::ptr_eq(&o, list)) {
+            return own();
+        }
+        (s.array.clone(), s.start, s.end)
     }
 
-    fn remember(&mut self, list: &Rc<Vec<Value>>, spare: Rc<[Value]>) {
-        self.0.retain(|_, (owner, _)| owner.strong_count() > 0);
-        self.0
-            .insert(Rc::as_ptr(list) as usize, (Rc::downgrade(list), spare));
+    fn remember(&mut self, list: &Rc<Vec<Value>>, array: Rc<Vec<Value>>, start: usize, end: usize) {
+        self.0.retain(|_, s| s.list.strong_count() > 0);
+        let list_ref = Rc::downgrade(list);
+        self.0.insert(
+            Rc::as_ptr(list) as usize,
+            Spare {
+                list: list_ref,
+                array,
+                start,
+                end,
+            },
+        );
     }
 }
 
@@ -348,17 +366,17 @@ fn slice(item: &Value, indexes: &[Value], spare: &mut SpareCapacity) -> Result<V
     if indexes.len() > 3 {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
-    let (len, tail) = match item {
+    let (len, window) = match item {
         Value::Str(s) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
             (s.len(), None)
         }
-        Value::List(l, _) => (l.len(), spare.of(l)),
+        Value::List(l, _) => (l.len(), Some(spare.window(l))),
         other => return Err(format!("can't slice item of type {}", other.type_name())),
     };
-    let cap = len + tail.as_ref().map_or(0, |t| t.len());
+    let cap = window.as_ref().map_or(len, |(_, start, end)| end - start);
     let mut idx = [0, len, cap];
     for (i, v) in indexes.iter().enumerate() {
         idx[i] = index_arg(v, cap)?;
@@ -369,22 +387,12 @@ fn slice(item: &Value, indexes: &[Value], spare: &mut SpareCapacity) -> Result<V
     if indexes.len() == 3 && idx[1] > idx[2] {
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
-    Ok(match item {
-        Value::Str(s) => Value::str(&s[idx[0]..idx[1]]),
-        Value::List(l, t) => {
-            let all = |r: std::ops::Range<usize>| -> Vec<Value> {
-                r.map(|i| match i.checked_sub(len) {
-                    None => l[i].clone(),
-                    Some(t) => tail
-                        .as_ref()
-                        .map(|tail| tail[t].clone())
-                        .unwrap_or(Value::Nil),
-                })
-                .collect()
-            };
-            let result = Rc::new(all(idx[0]..idx[1]));
+    Ok(match (item, window) {
+        (Value::Str(s), _) => Value::str(&s[idx[0]..idx[1]]),
+        (Value::List(_, t), Some((array, start, _))) => {
+            let result = Rc::new(array[start + idx[0]..start + idx[1]].to_vec());
             if idx[2] > idx[1] {
-                spare.remember(&result, Rc::from(all(idx[1]..idx[2])));
+                spare.remember(&result, array, start + idx[0], start + idx[2]);
             }
             Value::List(result, *t)
         }
