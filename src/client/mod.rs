@@ -1,4 +1,4 @@
-//! The typed KMS API client (Infisical-compatible wire contract, `shared/kms-api.md`).
+//! The typed KMS API client (the Infisical-compatible wire contract, as recorded from a real server in `tests/fixtures/contract/`).
 //!
 //! - [`KmsClient`]: the endpoints (logins, token renew/revoke, secret list/get in v3 and v4 with
 //!   automatic fallback, dynamic-secret leases), with retries ([`retry`]) and one typed error

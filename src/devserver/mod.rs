@@ -1,5 +1,5 @@
-//! `kms dev-server`: a small in-memory KMS that follows `shared/kms-api.md` and
-//! `shared/dev-server.md` (documented in docs/dev-server.md).
+//! `kms dev-server`: a small in-memory KMS with the real server's wire contract (the exchanges in
+//! `tests/fixtures/contract/`), documented in docs/dev-server.md.
 //!
 //! In-process use (tests):
 //! ```no_run

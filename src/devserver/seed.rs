@@ -1,5 +1,5 @@
 //! The seed file (YAML or JSON): the dev server's initial identities, projects, secrets, imports
-//! and dynamic secrets. The format is the contract of `shared/dev-server.md`; see docs/dev-server.md.
+//! and dynamic secrets. The format is documented in docs/dev-server.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

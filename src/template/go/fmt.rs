@@ -319,20 +319,6 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
 /// A time keeps only its offset: UTC is `time.UTC`, any other offset the local zone.
 fn go_string_of_time(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
     use chrono::{Datelike, Timelike};
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let zone = if t.offset().local_minus_utc() == 0 {
         "time.UTC"
     } else {
@@ -341,7 +327,7 @@ fn go_string_of_time(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
     format!(
         "time.Date({}, time.{}, {}, {}, {}, {}, {}, {zone})",
         t.year(),
-        MONTHS[t.month0() as usize % 12],
+        super::sprig_time::MONTHS[t.month0() as usize % 12],
         t.day(),
         t.hour(),
         t.minute(),

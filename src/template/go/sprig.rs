@@ -209,6 +209,17 @@ pub(super) fn text(v: &Value) -> String {
     String::from_utf8_lossy(bytes(v)).into_owned()
 }
 
+/// Sprig's `split`/`splitn` result: a `map[string]string` of the parts under `_0`, `_1`, ...
+pub(super) fn parts_map<P: AsRef<[u8]>>(parts: Vec<P>) -> Value {
+    Value::str_map(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("_{i}").into_bytes(), Value::str(p)))
+            .collect(),
+    )
+}
+
 pub(super) fn str_list(items: Vec<Vec<u8>>) -> Value {
     Value::List(
         Rc::new(items.into_iter().map(Value::str).collect()),
@@ -571,16 +582,7 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
         "indent" => s(indent(int(&a[0]), bytes(&a[1]))?),
         "nindent" => s([b"\n".to_vec(), indent(int(&a[0]), bytes(&a[1]))?].concat()),
         "nospace" => s(delete_white_space(bytes(&a[0]))),
-        "split" => {
-            let parts = split(bytes(&a[1]), bytes(&a[0]));
-            Ok(Value::str_map(
-                parts
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("_{i}").into_bytes(), Value::str(p)))
-                    .collect(),
-            ))
-        }
+        "split" => Ok(parts_map(split(bytes(&a[1]), bytes(&a[0])))),
         "splitList" => Ok(str_list(split(bytes(&a[1]), bytes(&a[0])))),
         "sortAlpha" => {
             let mut items = match &a[0] {

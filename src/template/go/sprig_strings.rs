@@ -15,7 +15,7 @@
 
 use super::builtins::{Param, Sig};
 use super::fmt::{sprint, PrintMode};
-use super::sprig::{bytes, capped, int, items_capped, str_list, strslice, trim_set};
+use super::sprig::{bytes, capped, int, items_capped, parts_map, str_list, strslice, trim_set};
 use super::unicode::{
     decode_rune, go_is_letter, go_is_lower, go_is_number, go_is_punct, go_is_title, go_is_upper,
     go_to_lower, go_to_title, go_to_upper, is_space, push_rune, RUNE_ERROR,
@@ -133,13 +133,7 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
         "splitn" => {
             let parts = split_n(bytes(&a[2]), bytes(&a[0]), int(&a[1]));
             items_capped("splitn", parts.len())?;
-            Ok(Value::str_map(
-                parts
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("_{i}").into_bytes(), Value::str(p)))
-                    .collect(),
-            ))
+            Ok(parts_map(parts))
         }
         "toStrings" => Ok(str_list(strslice(&a[0]))),
         "hello" => s(b"Hello!".to_vec()),

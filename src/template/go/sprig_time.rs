@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
-const MONTHS: [&str; 12] = [
+pub(super) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
