@@ -34,17 +34,27 @@ pub fn check_corpus(dir: &Path, world_file: &Path, min_cases: usize) {
             (Err(_), _) => false,
         };
         if !ok {
-            let shown = match &got {
-                Ok(out) => String::from_utf8_lossy(out)
+            // Show both from a little before the first byte where they part.
+            let from = match &got {
+                Ok(out) => out
+                    .iter()
+                    .zip(&golden)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(out.len().min(golden.len()))
+                    .saturating_sub(40),
+                Err(_) => 0,
+            };
+            let around = |b: &[u8]| {
+                String::from_utf8_lossy(&b[from.min(b.len())..])
                     .chars()
                     .take(160)
-                    .collect::<String>(),
+                    .collect::<String>()
+            };
+            let shown = match &got {
+                Ok(out) => around(out),
                 Err(e) => format!("ERROR: {e}"),
             };
-            let want = String::from_utf8_lossy(&golden)
-                .chars()
-                .take(160)
-                .collect::<String>();
+            let want = around(&golden);
             println!("FAIL {name}: got {shown:?}, want {want:?}");
             failures.push(name);
         }

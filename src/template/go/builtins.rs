@@ -389,6 +389,8 @@ fn slice(item: &Value, indexes: &[Value], spare: &mut SpareCapacity) -> Result<V
     }
     Ok(match (item, window) {
         (Value::Str(s), _) => Value::str(&s[idx[0]..idx[1]]),
+        // A nil slice sliced (only as [0:0]) is nil still.
+        (list, _) if list.is_nil_list() => list.clone(),
         (Value::List(_, t), Some((array, start, _))) => {
             let result = Rc::new(array[start + idx[0]..start + idx[1]].to_vec());
             if idx[2] > idx[1] {

@@ -481,6 +481,10 @@ impl Printer {
             Value::List(items, _) => {
                 if self.f.sharp_v {
                     self.buf.extend_from_slice(v.type_name().as_bytes());
+                    if v.is_nil_list() {
+                        self.buf.extend_from_slice(b"(nil)");
+                        return;
+                    }
                     self.buf.push(b'{');
                     for (i, e) in items.iter().enumerate() {
                         if i > 0 {

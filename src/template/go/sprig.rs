@@ -302,7 +302,7 @@ fn deep_equal_seen(
         (Value::Secret(x), Value::Secret(y)) => x == y,
         (Value::Time(x), Value::Time(y)) => x == y,
         (Value::List(x, t1), Value::List(y, t2)) => {
-            if t1 != t2 || x.len() != y.len() {
+            if t1 != t2 || x.len() != y.len() || a.is_nil_list() != b.is_nil_list() {
                 return false;
             }
             if Rc::ptr_eq(x, y) || !seen.insert((Rc::as_ptr(x) as usize, Rc::as_ptr(y) as usize)) {
@@ -584,6 +584,10 @@ fn call_base(name: &str, a: &[Value]) -> Result<Value, String> {
         "nospace" => s(delete_white_space(bytes(&a[0]))),
         "split" => Ok(parts_map(split(bytes(&a[1]), bytes(&a[0])))),
         "splitList" => Ok(str_list(split(bytes(&a[1]), bytes(&a[0])))),
+        // Sprig's strslice hands a `[]string` back as is: a nil one stays nil.
+        "sortAlpha" if a[0].is_nil_list() && matches!(a[0], Value::List(_, ElemType::Str)) => {
+            Ok(a[0].clone())
+        }
         "sortAlpha" => {
             let mut items = match &a[0] {
                 Value::List(..) => strslice(&a[0]),

@@ -261,6 +261,8 @@ fn deep_copy(v: &Value, depth: usize, budget: &mut usize) -> Result<Value, Strin
             }
             Value::map(out)
         }
+        // copystructure keeps a nil slice nil.
+        list @ Value::List(..) if list.is_nil_list() => list.clone(),
         Value::List(l, t) => Value::List(
             Rc::new(
                 l.iter()

@@ -96,6 +96,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, pretty: bool, level: usize) -> Result<()
             t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
                 .as_bytes(),
         ),
+        list @ Value::List(..) if list.is_nil_list() => out.extend_from_slice(b"null"),
         Value::List(items, _) => {
             out.push(b'[');
             for (i, e) in items.iter().enumerate() {

@@ -95,12 +95,19 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             .cloned()
             .unwrap_or(Value::Nil)),
         "rest" | "mustRest" => {
+            // Sprig returns nil for an empty list.
             let l = items(&a[0], "Cannot find rest on type")?;
+            if l.is_empty() {
+                return Ok(Value::nil_list(ElemType::Any));
+            }
             any(l.iter().skip(1).cloned().collect())
         }
         "initial" | "mustInitial" => {
             let l = items(&a[0], "Cannot find initial on type")?;
-            any(l[..l.len().saturating_sub(1)].to_vec())
+            if l.is_empty() {
+                return Ok(Value::nil_list(ElemType::Any));
+            }
+            any(l[..l.len() - 1].to_vec())
         }
         "reverse" | "mustReverse" => {
             let l = items(&a[0], "Cannot find reverse on type")?;
@@ -137,7 +144,7 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             for l in a {
                 let l = match l {
                     Value::List(l, _) => l,
-                    Value::Nil => return Err(nil_list()),
+                    Value::Nil => return Err(nil_argument()),
                     other => {
                         return Err(format!("Cannot concat type {} as list", kind_name(other)))
                     }
@@ -145,7 +152,8 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
                 items_capped(name, out.len().saturating_add(l.len()))?;
                 out.extend(l.iter().cloned());
             }
-            any(out)
+            // Sprig appends to a nil slice: nil when nothing was appended.
+            Ok(Value::appended_list(out, ElemType::Any))
         }
         "chunk" | "mustChunk" => chunk(super::sprig::int(&a[0]), &a[1]),
         _ => Err(format!("{name} is not a Sprig function")),
@@ -157,12 +165,12 @@ fn items(v: &Value, what: &str) -> Result<Rc<Vec<Value>>, String> {
     match v {
         Value::List(l, _) => Ok(l.clone()),
         // `reflect.TypeOf(nil).Kind()` is a nil dereference in Go.
-        Value::Nil => Err(nil_list()),
+        Value::Nil => Err(nil_argument()),
         other => Err(format!("{what} {}", kind_name(other))),
     }
 }
 
-fn nil_list() -> String {
+fn nil_argument() -> String {
     "runtime error: invalid memory address or nil pointer dereference (a nil list)".into()
 }
 
@@ -178,7 +186,7 @@ fn cast_int(v: &Value) -> i64 {
 fn must_slice(list: &Value, indices: &[Value]) -> Result<Value, String> {
     let (l, t) = match list {
         Value::List(l, t) => (l, *t),
-        Value::Nil => return Err(nil_list()),
+        Value::Nil => return Err(nil_argument()),
         other => {
             return Err(format!(
                 "list should be type of slice or array but {}",

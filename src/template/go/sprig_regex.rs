@@ -19,7 +19,7 @@ use regex::bytes::{Captures, Regex, RegexBuilder};
 use super::builtins::{Param, Sig};
 use super::sprig::{bytes, capped, int, items_capped, str_list, text};
 use super::unicode::decode_rune;
-use super::value::Value;
+use super::value::{ElemType, Value};
 
 /// The functions of this family, by template name.
 pub const NAMES: &[&str] = &[
@@ -101,8 +101,14 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
                 items_capped(name, out.len() + 1)?;
                 out.push(hay.slice(s, e).to_vec());
             }
+            // Go's FindAllString returns nil when nothing matched.
+            if out.is_empty() {
+                return Ok(Value::nil_list(ElemType::Str));
+            }
             Ok(str_list(out))
         }
+        // Go's Split returns nil for n = 0.
+        "regexSplit" | "mustRegexSplit" if int(&a[2]) == 0 => Ok(Value::nil_list(ElemType::Str)),
         "regexSplit" | "mustRegexSplit" => Ok(str_list(split(&re, &hay, int(&a[2]), name)?)),
         "regexReplaceAll" | "mustRegexReplaceAll" => {
             let template = bytes(&a[2]);
@@ -507,12 +513,9 @@ fn rune_width(rest: &[u8]) -> usize {
     decode_rune(rest).1.max(1)
 }
 
-/// Go's `Regexp.Split`.
+/// Go's `Regexp.Split` for `n` other than 0 (for which Go returns nil: the caller says so).
 fn split(re: &Regex, hay: &Haystack, n: i64, name: &str) -> Result<Vec<Vec<u8>>, String> {
     let s = &hay.text[..];
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     if !re.as_str().is_empty() && s.is_empty() {
         return Ok(vec![Vec::new()]);
     }

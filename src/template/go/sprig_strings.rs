@@ -20,7 +20,7 @@ use super::unicode::{
     decode_rune, go_is_letter, go_is_lower, go_is_number, go_is_punct, go_is_title, go_is_upper,
     go_to_lower, go_to_title, go_to_upper, is_space, push_rune, RUNE_ERROR,
 };
-use super::value::Value;
+use super::value::{ElemType, Value};
 
 /// The functions of this family, by template name.
 pub const NAMES: &[&str] = &[
@@ -135,6 +135,8 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
             items_capped("splitn", parts.len())?;
             Ok(parts_map(parts))
         }
+        // Sprig's strslice hands a `[]string` back as is.
+        "toStrings" if matches!(a[0], Value::List(_, ElemType::Str)) => Ok(a[0].clone()),
         "toStrings" => Ok(str_list(strslice(&a[0]))),
         "hello" => s(b"Hello!".to_vec()),
         _ => Err(format!("{name} is not a Sprig function")),

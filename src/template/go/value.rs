@@ -86,6 +86,13 @@ pub enum Value {
     Object(Rc<dyn GoObject>),
 }
 
+thread_local! {
+    /// The items of every nil slice on this thread: a nil list is one that shares this empty
+    /// array (a list made any other way, even empty, is not nil, as in Go). Values never leave
+    /// the thread that renders them (`Rc`), so one array per thread is every nil list there is.
+    static NIL_ITEMS: Rc<Vec<Value>> = Rc::new(Vec::new());
+}
+
 /// The exported fields of the secret struct, in declaration order.
 pub const SECRET_FIELDS: [&str; 8] = [
     "Key",
@@ -142,6 +149,29 @@ impl Value {
 
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
+    }
+
+    /// Go's nil slice of this element type: what `rest` and `initial` of an empty list, a
+    /// `concat` of nothing and a `regexFindAll` that found nothing return. It has no items, as
+    /// an empty list, but `toJson` writes it `null`, `%#v` prints `[]interface {}(nil)` and
+    /// `deepEqual` tells it from an empty list.
+    pub fn nil_list(t: ElemType) -> Value {
+        NIL_ITEMS.with(|nil| Value::List(nil.clone(), t))
+    }
+
+    /// Whether this is a nil slice ([`Value::nil_list`]).
+    pub fn is_nil_list(&self) -> bool {
+        matches!(self, Value::List(l, _) if NIL_ITEMS.with(|nil| Rc::ptr_eq(l, nil)))
+    }
+
+    /// `items` as a list, or Go's nil slice when there are none (a function that builds its result
+    /// with `append` from a nil slice, as `concat` and `regexFindAll` do).
+    pub fn appended_list(items: Vec<Value>, t: ElemType) -> Value {
+        if items.is_empty() {
+            Value::nil_list(t)
+        } else {
+            Value::List(Rc::new(items), t)
+        }
     }
 
     /// The value of any Go integer kind as an `i64` (a `uint64` above `i64::MAX` is not one).
