@@ -150,7 +150,25 @@ pub fn call(
         Builtin::Gt => Value::Bool(!(lt(&args[0], &args[1])? || eq(&args[0], &args[1..])?)),
         Builtin::Ge => Value::Bool(!lt(&args[0], &args[1])?),
         Builtin::Agent(a) => agent::call(a, args, state)?,
-        Builtin::Sprig(family) => super::sprig::call(family, name, args)?,
+        Builtin::Sprig(family) => {
+            let value = super::sprig::call(family, name, args)?;
+            let cut_at = match name {
+                "regexSplit" | "mustRegexSplit" => super::sprig_regex::split_cuts(args),
+                _ => None,
+            };
+            if let (Some(cap), Value::List(items, _)) = (
+                super::capacity::of_sprig_result(name, &value, cut_at),
+                &value,
+            ) {
+                state.spare.grown(items, cap);
+            }
+            if matches!(name, "fromJson" | "mustFromJson") {
+                super::capacity::each_decoded_list(&value, &mut |list, cap| {
+                    state.spare.grown(list, cap)
+                });
+            }
+            value
+        }
         Builtin::And | Builtin::Or | Builtin::Call => {
             return Err(format!("{name} is evaluated by the executor"))
         }
@@ -313,18 +331,25 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 }
 
 /// Go slices have a capacity past their length, and `slice` may reach into it: `slice (slice $l 0
-/// 2) 0 4` is `$l`'s first four items. Our lists are exactly their items, so for each list a
-/// `slice` made, the array it was cut from is kept here for the render, with where its items
-/// start and where its capacity ends (only `slice` makes spare capacity: every other function
-/// returns a fresh list, whose capacity is its length).
+/// 2) 0 4` is `$l`'s first four items. Our lists are exactly their items, so for each list with
+/// spare capacity the array it was cut from is kept here for the render, with where its items
+/// start and where its capacity ends. Two kinds of list have some: those `slice` made, and those
+/// a Sprig function grew with `append` (see [`super::capacity`]), whose spare holds zero values.
 #[derive(Default)]
-pub struct SpareCapacity(std::collections::HashMap<usize, Spare>);
+pub struct SpareCapacity {
+    lists: std::collections::HashMap<usize, Spare>,
+    /// How many entries there may be before the dead ones are swept out (doubling, so that
+    /// sweeping stays linear in the lists made).
+    sweep_at: usize,
+}
 
-/// A list made by `slice` (held weakly, so the entry dies with it), the array it is a window
-/// of, and the window `start..end` (its items, then its spare capacity).
+/// A list with spare capacity (held weakly, so the entry dies with it), the array it is a
+/// window of (`None`: the list itself, which the entry must not keep alive), and the window
+/// `start..end` (its items, then its spare capacity). Past the array's own items, up to `end`,
+/// the window holds zero values of the list's type.
 struct Spare {
     list: std::rc::Weak<Vec<Value>>,
-    array: Rc<Vec<Value>>,
+    array: Option<Rc<Vec<Value>>>,
     start: usize,
     end: usize,
 }
@@ -333,23 +358,37 @@ impl SpareCapacity {
     /// The array `list` is a window of and the window, or `list` itself when it has no spare.
     fn window(&self, list: &Rc<Vec<Value>>) -> (Rc<Vec<Value>>, usize, usize) {
         let own = || (list.clone(), 0, list.len());
-        let Some(s) = self.0.get(&(Rc::as_ptr(list) as usize)) else {
+        let Some(s) = self.lists.get(&(Rc::as_ptr(list) as usize)) else {
             return own();
         };
         // The address may have been reused by another list since.
         if !s.list.upgrade().is_some_and(|o| Rc::ptr_eq(&o, list)) {
             return own();
         }
-        (s.array.clone(), s.start, s.end)
+        let array = s.array.clone().unwrap_or_else(|| list.clone());
+        (array, s.start, s.end)
     }
 
-    fn remember(&mut self, list: &Rc<Vec<Value>>, array: Rc<Vec<Value>>, start: usize, end: usize) {
-        self.0.retain(|_, s| s.list.strong_count() > 0);
-        let list_ref = Rc::downgrade(list);
-        self.0.insert(
+    /// Gives a list a Sprig function made the capacity Go's `append` left it.
+    pub(super) fn grown(&mut self, list: &Rc<Vec<Value>>, cap: usize) {
+        self.remember(list, None, 0, cap);
+    }
+
+    fn remember(
+        &mut self,
+        list: &Rc<Vec<Value>>,
+        array: Option<Rc<Vec<Value>>>,
+        start: usize,
+        end: usize,
+    ) {
+        if self.lists.len() >= self.sweep_at {
+            self.lists.retain(|_, s| s.list.strong_count() > 0);
+            self.sweep_at = (2 * self.lists.len()).max(64);
+        }
+        self.lists.insert(
             Rc::as_ptr(list) as usize,
             Spare {
-                list: list_ref,
+                list: Rc::downgrade(list),
                 array,
                 start,
                 end,
@@ -392,9 +431,13 @@ fn slice(item: &Value, indexes: &[Value], spare: &mut SpareCapacity) -> Result<V
         // A nil slice sliced (only as [0:0]) is nil still.
         (list, _) if list.is_nil_list() => list.clone(),
         (Value::List(_, t), Some((array, start, _))) => {
-            let result = Rc::new(array[start + idx[0]..start + idx[1]].to_vec());
+            let (from, to) = (start + idx[0], start + idx[1]);
+            // Past the array's items (a list `append` grew), the capacity holds zero values.
+            let mut items = array[from.min(array.len())..to.min(array.len())].to_vec();
+            items.resize(to - from, super::capacity::zero_item(*t));
+            let result = Rc::new(items);
             if idx[2] > idx[1] {
-                spare.remember(&result, array, start + idx[0], start + idx[2]);
+                spare.remember(&result, Some(array), from, start + idx[2]);
             }
             Value::List(result, *t)
         }

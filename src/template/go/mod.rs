@@ -14,6 +14,7 @@
 pub(crate) mod agent;
 mod ast;
 mod builtins;
+mod capacity;
 mod eval;
 mod exec;
 mod fmt;

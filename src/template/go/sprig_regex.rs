@@ -184,6 +184,19 @@ fn go_backquote(s: &str) -> String {
     }
 }
 
+/// How many matches `regexSplit` with these (valid) arguments cuts at: Go's `Split` finds them
+/// all first (`FindAllStringIndex(s, n)`) and starts its result with that capacity. `None` when
+/// the call fails or `n` is 0. (The pattern is compiled again: only the capacity needs this.)
+pub fn split_cuts(a: &[Value]) -> Option<usize> {
+    let n = int(a.get(2)?);
+    if n == 0 {
+        return None;
+    }
+    let re = compile(bytes(a.first()?)).ok()?;
+    let hay = Haystack::new(bytes(a.get(1)?));
+    Some(matches(&re, &hay.text, limit(n, &hay.text)).count())
+}
+
 /// Go's `n` for the FindAll family: negative is every match.
 fn limit(n: i64, hay: &[u8]) -> usize {
     if n < 0 {
