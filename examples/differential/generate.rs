@@ -602,7 +602,26 @@ impl Generator {
             self.rng.random_range(0..6),
             self.rng.random_range(0..6),
         );
-        match self.rng.random_range(0..4) {
+        match self.rng.random_range(0..5) {
+            4 => {
+                // A list `append` grew, sliced into its spare capacity.
+                let grown = [
+                    "compact (list 1 0 2 3 4)",
+                    "uniq (list 1 2 2 3)",
+                    "without (list 1 2 3) 2",
+                    "concat (list 1 2) (list 3)",
+                    "pluck \"a\" (dict \"a\" 1) (dict \"a\" 2) (dict \"a\" 3)",
+                    "until 3",
+                    "regexFindAll \"a\" \"aaa\" -1",
+                    "regexSplit \"a\" \"bab\" -1",
+                    "fromJson \"[1,2,3]\"",
+                ];
+                let g = *self.pick(&grown);
+                (
+                    format!("slice ({g}) {a} {} | printf \"%#v\"", b + c + 1),
+                    "slice into appended capacity".into(),
+                )
+            }
             0 => {
                 let w = self.literal(Str);
                 (

@@ -75,7 +75,8 @@ pub fn call(name: &str, a: &[Value]) -> Result<Value, String> {
     let compiled = compile(bytes(&a[0]));
     if name == "regexMatch" {
         return Ok(Value::Bool(
-            compiled.is_ok_and(|re| re.is_match(bytes(&a[1]))),
+            // Invalid UTF-8 reads as Go reads it, as for every other function here.
+            compiled.is_ok_and(|re| re.is_match(&Haystack::new(bytes(&a[1])).text)),
         ));
     }
     // Sprig's non-must functions use regexp.MustCompile, whose panic names the pattern.
