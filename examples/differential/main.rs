@@ -166,7 +166,7 @@ fn options() -> Result<Options, String> {
 
 /// The engine's own limits (deliberate: Go has none) show as an engine error where Go renders.
 fn is_engine_limit(e: &Outcome) -> bool {
-    matches!(e, Outcome::Error(m) if ["exceeds", "exceeded maximum", "MiB of values", "more than the"]
+    matches!(e, Outcome::Error(m) if ["exceeds", "would exceed", "exceeded maximum", "MiB of values", "more than the"]
         .iter()
         .any(|k| m.contains(k)))
 }
