@@ -434,6 +434,19 @@ impl Printer {
         self.print_value(v, verb);
     }
 
+    /// `items` each printed with `verb`, between `open` and `close`, `sep` between them (a
+    /// list's `[a b]`, its `%#v` `T{a, b}`, a struct's `{a b}`).
+    fn print_items(&mut self, items: &[Value], open: &[u8], sep: &[u8], close: &[u8], verb: char) {
+        self.buf.extend_from_slice(open);
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.buf.extend_from_slice(sep);
+            }
+            self.print_value(item, verb);
+        }
+        self.buf.extend_from_slice(close);
+    }
+
     fn print_value(&mut self, v: &Value, verb: char) {
         if matches!(v, Value::List(..) | Value::Map(_) | Value::StrMap(_)) {
             if self.depth >= MAX_PRINT_DEPTH {
@@ -485,23 +498,9 @@ impl Printer {
                         self.buf.extend_from_slice(b"(nil)");
                         return;
                     }
-                    self.buf.push(b'{');
-                    for (i, e) in items.iter().enumerate() {
-                        if i > 0 {
-                            self.buf.extend_from_slice(b", ");
-                        }
-                        self.print_value(e, verb);
-                    }
-                    self.buf.push(b'}');
+                    self.print_items(items, b"{", b", ", b"}", verb);
                 } else {
-                    self.buf.push(b'[');
-                    for (i, e) in items.iter().enumerate() {
-                        if i > 0 {
-                            self.buf.push(b' ');
-                        }
-                        self.print_value(e, verb);
-                    }
-                    self.buf.push(b']');
+                    self.print_items(items, b"[", b" ", b"]", verb);
                 }
             }
             Value::Map(m) | Value::StrMap(m) => {
@@ -533,14 +532,7 @@ impl Printer {
                     if o.kind() == "ptr" {
                         self.buf.push(b'&');
                     }
-                    self.buf.push(b'{');
-                    for (i, f) in fields.iter().enumerate() {
-                        if i > 0 {
-                            self.buf.push(b' ');
-                        }
-                        self.print_value(f, verb);
-                    }
-                    self.buf.push(b'}');
+                    self.print_items(&fields, b"{", b" ", b"}", verb);
                 }
                 _ => self.bad_verb(verb, v),
             },
