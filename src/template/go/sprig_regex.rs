@@ -8,7 +8,8 @@
 //! rune, so an empty match never splits a character; replacement templates follow Go's `Expand`
 //! (`$1x` names group `1x`); `n` in `regexFindAll`/`regexSplit` is Go's. The non-must functions
 //! fail on a bad pattern as Sprig's `regexp.MustCompile` panics, except `regexMatch`, which
-//! returns false. Deliberate bound: a pattern compiles to at most 4 MiB.
+//! returns false. Deliberate bound: a pattern compiles to at most 4 MiB. The last 16 patterns
+//! compiled are kept for reuse across renders.
 //! A haystack with invalid UTF-8 is matched as Go reads it (each invalid byte a U+FFFD, which
 //! `.` and negated classes match), and the results are the bytes as they were.
 
@@ -207,8 +208,42 @@ fn limit(n: i64, hay: &[u8]) -> usize {
     }
 }
 
-/// Go's `regexp.Compile`, translated to the crate's syntax.
+/// How many compiled patterns are kept for reuse: templates call the same few patterns on every
+/// render, and compiling one costs far more than matching with it (Sprig compiles on every call;
+/// the output is the same either way). Few, because a kept pattern may hold up to
+/// [`MAX_PROGRAM`] and its matching caches.
+const KEPT_PATTERNS: usize = 16;
+/// Longer patterns are compiled afresh each call rather than kept.
+const MAX_KEPT_PATTERN: usize = 4 << 10;
+
+/// A pattern and what compiling it gave.
+type Kept = (Box<[u8]>, Result<Regex, String>);
+/// The kept patterns (and their compile errors), the most recently used first.
+static KEPT: std::sync::Mutex<Vec<Kept>> = std::sync::Mutex::new(Vec::new());
+
+/// Go's `regexp.Compile`: a kept pattern, or [`compile_afresh`].
 fn compile(pattern: &[u8]) -> Result<Regex, String> {
+    if pattern.len() > MAX_KEPT_PATTERN {
+        return compile_afresh(pattern);
+    }
+    if let Ok(mut kept) = KEPT.lock() {
+        if let Some(i) = kept.iter().position(|(p, _)| **p == *pattern) {
+            let entry = kept.remove(i);
+            let compiled = entry.1.clone();
+            kept.insert(0, entry);
+            return compiled;
+        }
+    }
+    let compiled = compile_afresh(pattern);
+    if let Ok(mut kept) = KEPT.lock() {
+        kept.insert(0, (pattern.into(), compiled.clone()));
+        kept.truncate(KEPT_PATTERNS);
+    }
+    compiled
+}
+
+/// Go's `regexp.Compile`, translated to the crate's syntax.
+fn compile_afresh(pattern: &[u8]) -> Result<Regex, String> {
     let pattern = std::str::from_utf8(pattern).map_err(|_| {
         format!(
             "error parsing regexp: invalid UTF-8: `{}`",
