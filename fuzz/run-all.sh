@@ -11,7 +11,7 @@ export RUSTC_BOOTSTRAP=1
 corpus=fuzz/corpus
 mkdir -p "$corpus"/{config_parse,go_template,handlebars_template,response_decoders}
 cp config-examples/*.yaml tests/fixtures/config/*.yaml "$corpus/config_parse/" 2>/dev/null || true
-cp tests/fixtures/gotemplate/cases/*.tmpl "$corpus/go_template/"
+cp tests/fixtures/gotemplate/cases/*.tmpl tests/fixtures/sprig/cases/*.tmpl "$corpus/go_template/"
 cp tests/fixtures/gotemplate/cases/*.tmpl "$corpus/handlebars_template/"
 printf '{{#each (secret "p" "dev" "/")}}{{this.Key}}={{this.Value}}\n{{/each}}' > "$corpus/handlebars_template/each.hbs"
 python3 - "$corpus/response_decoders" <<'PY'

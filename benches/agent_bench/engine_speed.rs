@@ -1,23 +1,26 @@
-//! Engine speed: the golden corpus's non-error cases rendered and parsed in-process by the
-//! kms-agent Go-template engine and, when a Go toolchain is present, by Go's own `text/template`
-//! (`benches/gotemplate`), on the same cases with the same method:
+//! Engine speed: a golden corpus's non-error cases (the `text/template` corpus, then the Sprig
+//! corpus) rendered and parsed in-process by the kms-agent Go-template engine and, when a Go
+//! toolchain is present, by Go's own `text/template` (`benches/gotemplate`, with Sprig when its
+//! source is there), on the same cases with the same method:
 //!
 //! - each case is first rendered once and compared with its golden; a case either side gets
 //!   wrong is reported and timed on neither side;
 //! - render: parse once, then time `n` renders (a fresh output buffer each);
 //! - parse: time `n` parses of the source;
-//! - each `rounds` times, keeping the fastest round (the least disturbed by other work).
+//! - each `rounds` times, keeping the fastest round (the least disturbed by other work);
+//! - a case whose single call takes longer than 20 ms / `n` gets as many calls a round as fit in
+//!   20 ms (at least one), on both sides.
 //!
 //! Template functions answer from memoised data on both sides (the agent's `Snapshot`; a map
 //! keyed by the call's arguments in Go), so the figures measure the engines, not the fake backend.
 
-use std::path::Path;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use kms_agent::template::go::GoEngine;
 use kms_agent::template::{CompiledTemplate, DataSource, RenderOutcome, Snapshot, TemplateEngine};
 
-use crate::go_side::{self, NoGo};
+use crate::go_side::{self, GoBuild, NoGo};
 use crate::world::World;
 
 /// Mean cost of one render and one parse of a case, in nanoseconds.
@@ -34,7 +37,47 @@ pub struct Compared {
     pub go: Option<Timing>,
 }
 
+/// A golden corpus: `cases/*.tmpl` beside Go's `.out`, rendered against a world.
+pub struct Corpus {
+    /// The corpus's folder as the report names it, relative to the repository.
+    pub folder: &'static str,
+    pub world: PathBuf,
+    pub cases: PathBuf,
+    /// Whether Go needs Sprig to render it.
+    pub needs_sprig: bool,
+    /// What a reader of the figures should know about this corpus.
+    pub about: &'static str,
+}
+
+impl Corpus {
+    /// Go's own `text/template` corpus.
+    pub fn gotemplate(manifest_dir: &Path) -> Self {
+        let dir = manifest_dir.join("tests/fixtures/gotemplate");
+        Corpus {
+            folder: "tests/fixtures/gotemplate/",
+            world: dir.join("world.json"),
+            cases: dir.join("cases"),
+            needs_sprig: false,
+            about: "Both sides render with the agent functions alone (Go's templates do not get Sprig's functions, which it would copy into every parsed template).",
+        }
+    }
+
+    /// The Sprig corpus, rendered against the same world.
+    pub fn sprig(manifest_dir: &Path) -> Self {
+        Corpus {
+            folder: "tests/fixtures/sprig/",
+            world: manifest_dir.join("tests/fixtures/gotemplate/world.json"),
+            cases: manifest_dir.join("tests/fixtures/sprig/cases"),
+            needs_sprig: true,
+            about: "Both sides render with Sprig. A few cases spend nearly all their time in a crypto library (RSA and ECDSA key generation, certificates, scrypt), on both sides: they weigh most in the mean, while the per-case ratios show the engine.",
+        }
+    }
+}
+
 pub struct EngineReport {
+    /// The corpus's folder, relative to the repository.
+    pub folder: &'static str,
+    pub about: &'static str,
     pub n: usize,
     pub rounds: usize,
     /// Non-error cases in the corpus.
@@ -76,8 +119,22 @@ fn render_filling(
     Err("data requests never settled".into())
 }
 
-/// The lowest mean time per call of `f` over `rounds` rounds of `n` calls.
+/// The time one round of a slow case may take (Sprig's key generators take milliseconds a
+/// call): such a case gets as many calls as fit in it, at least one. The same rule as
+/// `benches/gotemplate`'s `roundBudget`.
+const ROUND_BUDGET: Duration = Duration::from_millis(20);
+
+/// The lowest mean time per call of `f` over `rounds` rounds of `n` calls (fewer for a slow `f`,
+/// see [`ROUND_BUDGET`]).
 fn fastest(n: usize, rounds: usize, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    f();
+    let once = start.elapsed();
+    let n = if once * n as u32 > ROUND_BUDGET {
+        (ROUND_BUDGET.as_nanos() / once.as_nanos().max(1)).max(1) as usize
+    } else {
+        n
+    };
     (0..rounds)
         .map(|_| {
             let start = Instant::now();
@@ -89,10 +146,14 @@ fn fastest(n: usize, rounds: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-pub fn run(manifest_dir: &Path, n: usize, rounds: usize) -> EngineReport {
-    let corpus = manifest_dir.join("tests/fixtures/gotemplate");
-    let world = World::load(corpus.join("world.json").to_str().unwrap()).unwrap();
-    let mut paths: Vec<_> = std::fs::read_dir(corpus.join("cases"))
+pub fn run(
+    corpus: &Corpus,
+    go_build: &Result<GoBuild, NoGo>,
+    n: usize,
+    rounds: usize,
+) -> EngineReport {
+    let world = World::load(corpus.world.to_str().unwrap()).unwrap();
+    let mut paths: Vec<_> = std::fs::read_dir(&corpus.cases)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "tmpl"))
@@ -129,7 +190,20 @@ pub fn run(manifest_dir: &Path, n: usize, rounds: usize) -> EngineReport {
         }
     }
 
-    let go = go_side::run(manifest_dir, n, rounds);
+    let go = match go_build {
+        Ok(build) if corpus.needs_sprig && !build.sprig => Err(NoGo::Failed(
+            "it was built without Sprig: Sprig's source (Debian's golang-github-masterminds-sprig-dev) is not on this machine".into(),
+        )),
+        Ok(build) => go_side::run(
+            build,
+            &corpus.world,
+            &corpus.cases,
+            corpus.needs_sprig,
+            n,
+            rounds,
+        ),
+        Err(no) => Err(no.clone()),
+    };
     if let Ok(run) = &go {
         cases.retain(|c| match run.cases.get(&c.name) {
             Some(Ok(_)) => true,
@@ -168,6 +242,8 @@ pub fn run(manifest_dir: &Path, n: usize, rounds: usize) -> EngineReport {
     }
     left_out.sort();
     EngineReport {
+        folder: corpus.folder,
+        about: corpus.about,
         n,
         rounds,
         non_error_cases: paths.len(),

@@ -1,6 +1,8 @@
 //! The Go side of the engine-speed comparison: builds `benches/gotemplate` (Go's own
-//! `text/template`, standard library only) with the local toolchain and runs it on the corpus.
-//! Everything the Go tool writes (build cache, GOPATH) stays under `target/gobench/`.
+//! `text/template`) with the local toolchain and runs it on a corpus. With Sprig's source on the
+//! machine (Debian's `golang-github-masterminds-sprig-dev`) the program is built in GOPATH mode
+//! with `-tags sprig`, so it also renders the Sprig corpus; without it, it is the standard library
+//! only. Everything the Go tool writes (build cache, module GOPATH) stays under `target/gobench/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,23 +10,59 @@ use std::process::Command;
 
 use crate::engine_speed::Timing;
 
-/// What Go's `text/template` did with each non-error case: its timing, or why it was not timed
-/// (an error or an output that differs from the golden).
+/// The built program.
+pub struct GoBuild {
+    bin: PathBuf,
+    /// Whether the build carries Sprig.
+    pub sprig: bool,
+}
+
+/// What Go's `text/template` did with each non-error case of a corpus: its timing, or why it
+/// was not timed (an error or an output that differs from the golden).
 pub struct GoRun {
     pub version: String,
     pub cases: BTreeMap<String, Result<Timing, String>>,
 }
 
 /// Why there is no Go column.
+#[derive(Clone)]
 pub enum NoGo {
     /// No Go toolchain on this machine (CI machines have none).
     NotInstalled,
-    /// Go is there but building or running the program failed.
+    /// Go is there but building or running the program failed, or it lacks what the corpus needs.
     Failed(String),
 }
 
-fn go_command() -> String {
-    std::env::var("GO").unwrap_or_else(|_| "go".into())
+/// `$GO`, else the newest Debian toolchain (`/usr/lib/go-1.NN/bin/go`, as
+/// `tests/fixtures/sprig/regen.sh` picks it), else `go` on the PATH.
+fn go_command() -> PathBuf {
+    if let Some(go) = std::env::var_os("GO") {
+        return go.into();
+    }
+    let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let minor = name.strip_prefix("go-1.")?.parse().ok()?;
+            let go = e.path().join("bin/go");
+            go.exists().then_some((minor, go))
+        })
+        .collect();
+    debian.sort();
+    debian.pop().map_or_else(|| "go".into(), |(_, go)| go)
+}
+
+/// Where Sprig's source is: `$SPRIG_GOPATH`, else Debian's `/usr/share/gocode`.
+fn sprig_gopath() -> Option<PathBuf> {
+    let gopath: PathBuf = std::env::var_os("SPRIG_GOPATH")
+        .map(Into::into)
+        .unwrap_or_else(|| "/usr/share/gocode".into());
+    gopath
+        .join("src/github.com/Masterminds/sprig")
+        .is_dir()
+        .then_some(gopath)
 }
 
 /// `target/` of this build: the bench executable lives in `target/<profile>/deps/`.
@@ -36,9 +74,8 @@ fn target_dir(manifest_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| manifest_dir.join("target"))
 }
 
-/// Builds and runs the Go program: `n` renders and `n` parses of every non-error case, `rounds`
-/// times (the fastest round counts).
-pub fn run(manifest_dir: &Path, n: usize, rounds: usize) -> Result<GoRun, NoGo> {
+/// Builds the program, with Sprig when its source is there.
+pub fn build(manifest_dir: &Path) -> Result<GoBuild, NoGo> {
     let go = go_command();
     let installed = Command::new(&go)
         .arg("version")
@@ -49,17 +86,25 @@ pub fn run(manifest_dir: &Path, n: usize, rounds: usize) -> Result<GoRun, NoGo> 
     }
     let work = target_dir(manifest_dir).join("gobench");
     let bin = work.join("gotemplate-bench");
-    let built = Command::new(&go)
-        .args(["build", "-o"])
+    let mut cmd = Command::new(&go);
+    cmd.args(["build", "-o"])
         .arg(&bin)
-        .arg(".")
         .current_dir(manifest_dir.join("benches/gotemplate"))
         .env("GOCACHE", work.join("cache"))
-        .env("GOPATH", work.join("gopath"))
         .env("GOTOOLCHAIN", "local")
         .env("GOFLAGS", "-buildvcs=false")
         .env("GOENV", "off")
-        .env("GOTELEMETRY", "off")
+        .env("GOTELEMETRY", "off");
+    let sprig = sprig_gopath();
+    match &sprig {
+        // GOPATH mode finds Sprig and its dependencies as Debian installs them, with no proxy.
+        Some(gopath) => cmd
+            .args(["-tags", "sprig", "."])
+            .env("GO111MODULE", "off")
+            .env("GOPATH", gopath),
+        None => cmd.arg(".").env("GOPATH", work.join("gopath")),
+    };
+    let built = cmd
         .output()
         .map_err(|e| NoGo::Failed(format!("go build: {e}")))?;
     if !built.status.success() {
@@ -68,18 +113,36 @@ pub fn run(manifest_dir: &Path, n: usize, rounds: usize) -> Result<GoRun, NoGo> 
             String::from_utf8_lossy(&built.stderr).trim()
         )));
     }
-    let corpus = manifest_dir.join("tests/fixtures/gotemplate");
-    let ran = Command::new(&bin)
+    Ok(GoBuild {
+        bin,
+        sprig: sprig.is_some(),
+    })
+}
+
+/// Runs the program on one corpus: `n` renders and `n` parses of every non-error case, `rounds`
+/// times (the fastest round counts), with Sprig's functions when `sprig`. Time zones render as
+/// in the goldens (`TZ=UTC`).
+pub fn run(
+    build: &GoBuild,
+    world: &Path,
+    cases: &Path,
+    sprig: bool,
+    n: usize,
+    rounds: usize,
+) -> Result<GoRun, NoGo> {
+    let ran = Command::new(&build.bin)
+        .args(sprig.then_some("-sprig"))
         .arg("-world")
-        .arg(corpus.join("world.json"))
+        .arg(world)
         .arg("-cases")
-        .arg(corpus.join("cases"))
+        .arg(cases)
         .arg("-n")
         .arg(n.to_string())
         .arg("-rounds")
         .arg(rounds.to_string())
+        .env("TZ", "UTC")
         .output()
-        .map_err(|e| NoGo::Failed(format!("{}: {e}", bin.display())))?;
+        .map_err(|e| NoGo::Failed(format!("{}: {e}", build.bin.display())))?;
     if !ran.status.success() {
         return Err(NoGo::Failed(format!(
             "gotemplate-bench failed: {}",

@@ -7,13 +7,15 @@
 //!    polling every 2s and idle on a 5m interval.
 //! 3. Cold start: launch to every destination written.
 //! 4. Propagation latency: secret update through the API to new file content, interval 1s.
-//! 5. Engine speed: every non-error golden corpus case rendered and parsed in-process, by the
-//!    kms-agent engine and (when Go is installed) by Go's `text/template` (`benches/gotemplate`).
+//! 5. Engine speed: every non-error case of the two golden corpora (`text/template`, Sprig)
+//!    rendered and parsed in-process, by the kms-agent engine and (when Go is installed) by Go's
+//!    `text/template` (`benches/gotemplate`; with Sprig when its source is installed).
 //!
 //! Environment: `KMS_BENCH_SIZES` (default `10,100,1000,10000`), `KMS_BENCH_IDLE_TEMPLATES`
 //! (default 10000), `KMS_BENCH_IDLE_SECS` (default 60), `KMS_BENCH_ENGINE_N` (default 500),
-//! `KMS_BENCH_ENGINE_ROUNDS` (default 3),
-//! `GO` (default `go`).
+//! `KMS_BENCH_ENGINE_ROUNDS` (default 3), `KMS_BENCH_ENGINE_ONLY=1` (the engine section alone),
+//! `GO` (default: the newest `/usr/lib/go-1.NN/bin/go`, else `go`), `SPRIG_GOPATH` (default
+//! `/usr/share/gocode`).
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -51,11 +53,28 @@ fn main() {
     let idle_secs = env_or("KMS_BENCH_IDLE_SECS", 60u64);
     let engine_n = env_or("KMS_BENCH_ENGINE_N", 500usize).max(1);
     let engine_rounds = env_or("KMS_BENCH_ENGINE_ROUNDS", 3usize).max(1);
+    let engine_only = env_or("KMS_BENCH_ENGINE_ONLY", 0u8) == 1;
+    // The goldens were rendered with TZ=UTC; `Local` reads it in both engines.
+    std::env::set_var("TZ", "UTC");
 
     let load_at_start = report::load_average();
     // The engine first: it is CPU-bound and shortest, and runs before any agent process exists.
     eprintln!("bench: engine speed (n = {engine_n}, {engine_rounds} rounds)...");
-    let engine = engine_speed::run(manifest_dir, engine_n, engine_rounds);
+    let go_build = go_side::build(manifest_dir);
+    let engines: Vec<_> = [
+        engine_speed::Corpus::gotemplate(manifest_dir),
+        engine_speed::Corpus::sprig(manifest_dir),
+    ]
+    .iter()
+    .map(|corpus| engine_speed::run(corpus, &go_build, engine_n, engine_rounds))
+    .collect();
+    if engine_only {
+        let md = report::engine_markdown(&engines);
+        let path = manifest_dir.join("target/ENGINE-BENCH.md");
+        std::fs::write(&path, md).unwrap();
+        eprintln!("bench: wrote {}", path.display());
+        return;
+    }
     let mut size_results = Vec::new();
     for &n in &sizes {
         eprintln!("bench: {n} templates...");
@@ -72,7 +91,7 @@ fn main() {
         &size_results,
         &idle,
         &latency,
-        &engine,
+        &engines,
     );
     let path = manifest_dir.join("BENCHMARKS.md");
     std::fs::write(&path, md).unwrap();

@@ -63,7 +63,7 @@ pub fn markdown(
     sizes: &[SizeResult],
     idle: &IdleResult,
     latency: &[Duration],
-    engine: &EngineReport,
+    engines: &[EngineReport],
 ) -> String {
     let mut md = String::from("# Benchmarks\n\nWritten by `make bench` (`benches/agent_bench/`); every figure below comes from one run.\n\n");
     let _ = writeln!(
@@ -73,7 +73,7 @@ pub fn markdown(
         load.0,
         load.1
     );
-    md.push_str("Commands: `make bench` runs `cargo bench --bench agent_bench`, which starts the release `kms` binary as `kms dev-server` and `kms agent` on loopback. When a Go toolchain is present it also builds `benches/gotemplate` with `go build` (cache and GOPATH under `target/gobench/`, `GOTOOLCHAIN=local`) and runs it as `gotemplate-bench -world tests/fixtures/gotemplate/world.json -cases tests/fixtures/gotemplate/cases -n N -rounds R`. Options (environment): `KMS_BENCH_SIZES`, `KMS_BENCH_IDLE_TEMPLATES`, `KMS_BENCH_IDLE_SECS`, `KMS_BENCH_ENGINE_N`, `KMS_BENCH_ENGINE_ROUNDS`, `GO` (the Go command).\n\n");
+    md.push_str("Commands: `make bench` runs `cargo bench --bench agent_bench`, which starts the release `kms` binary as `kms dev-server` and `kms agent` on loopback. When a Go toolchain is present it also builds `benches/gotemplate` with `go build` (cache under `target/gobench/`, `GOTOOLCHAIN=local`; when Sprig's source is installed, in GOPATH mode with `-tags sprig`) and runs it as `gotemplate-bench -world tests/fixtures/gotemplate/world.json -cases DIR -n N -rounds R` with `TZ=UTC`, once per corpus (`DIR` is `tests/fixtures/gotemplate/cases`, then `tests/fixtures/sprig/cases`). Options (environment): `KMS_BENCH_SIZES`, `KMS_BENCH_IDLE_TEMPLATES`, `KMS_BENCH_IDLE_SECS`, `KMS_BENCH_ENGINE_N`, `KMS_BENCH_ENGINE_ROUNDS`, `KMS_BENCH_ENGINE_ONLY`, `GO` (the Go command), `SPRIG_GOPATH`.\n\n");
 
     md.push_str("## Request economy, footprint and cold start\n\nN templates over 10 distinct secret folders, every template also calling one shared `dynamic_secret`, polling every 2s, against `kms dev-server` on loopback. List requests per round are counted by the dev server over 3 rounds (goal: 10; the Infisical agent makes one request per call per template per round, i.e. N). Leases created: goal 1. Memory is the agent's resident set, `VmRSS` (steady, after about 14s of polling), its private part `RssAnon` (heap and stacks; the rest is mostly the binary's own code pages, file-backed and shared with every other `kms` process) and `VmHWM` (peak) from `/proc/PID/status` (goals: at most 10 MiB with 10 templates, at most 40 MiB with 10,000). CPU is the agent's CPU time (utime + stime) over 5s of steady polling divided by 5s. Cold start is launch to every destination written (goal: 1,000 templates under 1s). The agent logs at `warn`.\n\n| templates | list requests per round | leases created | cold start (all files written) | RSS steady | of which private (`RssAnon`) | RSS peak | CPU while polling every 2s |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for r in sizes {
@@ -134,17 +134,30 @@ pub fn markdown(
         ms(*latency.last().unwrap())
     );
 
-    engine_section(&mut md, engine);
+    md.push_str("\n## Engine speed\n");
+    for e in engines {
+        engine_section(&mut md, e);
+    }
+    md
+}
+
+/// The engine section alone (`KMS_BENCH_ENGINE_ONLY=1`).
+pub fn engine_markdown(engines: &[EngineReport]) -> String {
+    let mut md = format!("# Engine speed\n\nMachine: {}.\n", machine());
+    for e in engines {
+        engine_section(&mut md, e);
+    }
     md
 }
 
 fn engine_section(md: &mut String, e: &EngineReport) {
-    let (n, rounds) = (e.n, e.rounds);
+    let (n, rounds, folder) = (e.n, e.rounds, e.folder);
     let _ = writeln!(
         md,
-        "\n## Engine speed\n\nThe golden corpus (`tests/fixtures/gotemplate/`, {} non-error cases) in-process, the same cases on both sides and the same method: every case is first rendered once and compared with its golden (a case either side gets wrong is timed on neither); then the template is parsed once and rendered {n} times (a fresh output buffer each), and the source is parsed {n} times, each {rounds} times over, keeping the fastest round. Template functions answer from memoised data on both sides (the agent's `Snapshot`; a map keyed by the call's arguments in Go), so the figures measure the engines rather than the corpus's fake backend. Wall-clock time; Go's garbage collector may use the second core. The table's figures are means over the {} cases timed (each case's time per call, averaged), so the largest cases weigh most; the per-case ratios below weigh every case alike. Goal: faster than Go.\n",
+        "\n### The `{folder}` corpus\n\nIts {} non-error cases in-process, the same cases on both sides and the same method: every case is first rendered once and compared with its golden (a case either side gets wrong is timed on neither); then the template is parsed once and rendered {n} times (a fresh output buffer each), and the source is parsed {n} times, each {rounds} times over, keeping the fastest round (a case whose single call takes longer than 20 ms ÷ {n} gets as many calls a round as fit in 20 ms, at least one, on both sides). Template functions answer from memoised data on both sides (the agent's `Snapshot`; a map keyed by the call's arguments in Go), so the figures measure the engines rather than the corpus's fake backend. Wall-clock time; Go's garbage collector may use the second core. The table's figures are means over the {} cases timed (each case's time per call, averaged), so the largest cases weigh most; the per-case ratios below weigh every case alike. Goal: at least twice as fast as Go (a ratio of at most 0.5). {}\n",
         e.non_error_cases,
-        e.timed.len()
+        e.timed.len(),
+        e.about
     );
     let kms_render = mean(e.timed.iter().map(|c| c.kms.render_ns));
     let kms_parse = mean(e.timed.iter().map(|c| c.kms.parse_ns));

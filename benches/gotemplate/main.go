@@ -4,17 +4,21 @@
 //
 // Usage:
 //
-//	gotemplate-bench -world WORLD.json -cases DIR -n N -rounds R
+//	gotemplate-bench -world WORLD.json -cases DIR -n N -rounds R [-sprig]
 //
 // For every case whose golden output is not an error, in file-name order, it parses the template
 // once, renders it once and compares with the golden (a case that fails or differs is reported
 // and not timed: the goldens come from Go 1.23, and an older toolchain may disagree). It then
 // times N renders of the parsed template and N parses of the source, R times over, and keeps the
-// fastest of the R rounds (the least disturbed by other work on the machine).
+// fastest of the R rounds (the least disturbed by other work on the machine). A case slower than
+// 20 ms / N per call gets fewer calls per round (see roundBudget).
 //
 // Output is JSON lines on stdout: first {"go_version", "n"}, then one object per case with
 // "case" and "status" ("ok" with "render_ns" and "parse_ns", or "error"/"mismatch" with
-// "detail"). Standard library only; builds with Go 1.19.
+// "detail"). Standard library only, builds with Go 1.19. Built with `-tags sprig` (GOPATH mode,
+// Sprig's source in GOPATH), `-sprig` adds Sprig v3 as the agent wires it (sprig.go) for the
+// Sprig corpus; without it the templates get the agent functions alone, so that parses of the
+// text/template corpus do not pay for copying Sprig's 190 functions into every template.
 package main
 
 import (
@@ -50,23 +54,31 @@ func main() {
 	casesDir := flag.String("cases", "", "the corpus cases directory")
 	n := flag.Int("n", 200, "renders and parses timed per case and round")
 	rounds := flag.Int("rounds", 1, "rounds per case; the fastest counts")
+	useSprig := flag.Bool("sprig", false, "add Sprig's functions (needs a build with -tags sprig)")
 	flag.Parse()
+	if *useSprig && !hasSprig {
+		fmt.Fprintln(os.Stderr, "gotemplate-bench: -sprig needs a build with -tags sprig")
+		os.Exit(2)
+	}
 	if *worldFile == "" || *casesDir == "" || *n < 1 || *rounds < 1 {
 		fmt.Fprintln(os.Stderr, "usage: gotemplate-bench -world WORLD.json -cases DIR -n N -rounds R")
 		os.Exit(2)
 	}
-	if err := run(*worldFile, *casesDir, *n, *rounds); err != nil {
+	if err := run(*worldFile, *casesDir, *n, *rounds, *useSprig); err != nil {
 		fmt.Fprintf(os.Stderr, "gotemplate-bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(worldFile, casesDir string, n, rounds int) error {
+func run(worldFile, casesDir string, n, rounds int, useSprig bool) error {
 	w, err := loadWorld(worldFile)
 	if err != nil {
 		return err
 	}
 	funcs := w.funcs()
+	if useSprig {
+		funcs = withSprig(funcs)
+	}
 	names, err := filepath.Glob(filepath.Join(casesDir, "*.tmpl"))
 	if err != nil {
 		return err
@@ -138,8 +150,23 @@ func measure(name, src string, golden []byte, funcs template.FuncMap, n, rounds 
 	return res
 }
 
-// fastest runs do n times per round and returns the lowest mean time per call over the rounds.
+// roundBudget caps the time one round of a slow case takes (Sprig's key generators take
+// milliseconds a call): such a case gets as many calls as fit in it, at least one.
+const roundBudget = 20 * time.Millisecond
+
+// fastest runs do n times per round (fewer for a slow do, see roundBudget) and returns the lowest
+// mean time per call over the rounds.
 func fastest(n, rounds int, do func() error) (float64, error) {
+	start := time.Now()
+	if err := do(); err != nil {
+		return 0, err
+	}
+	if once := time.Since(start); once > 0 && time.Duration(n)*once > roundBudget {
+		n = int(roundBudget / once)
+		if n < 1 {
+			n = 1
+		}
+	}
 	best := -1.0
 	for r := 0; r < rounds; r++ {
 		start := time.Now()
