@@ -33,11 +33,18 @@ pub struct Directory {
     pub readiness: Arc<Readiness>,
     /// Destination writes in flight at once (each ends with `fsync`s on the blocking pool).
     pub write_slots: Arc<Semaphore>,
+    /// Renders in flight at once (each on the blocking pool, off the async workers).
+    pub render_slots: Arc<Semaphore>,
 }
 
 /// Enough parallel writes to hide `fsync` latency at start-up with thousands of templates, few
 /// enough to keep the blocking pool (and its threads' memory) small.
 const PARALLEL_WRITES: usize = 16;
+
+/// One render per core: renders are CPU work, and more at once would only add threads.
+fn parallel_renders() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 impl Directory {
     pub fn new(metrics: Arc<Metrics>, readiness: Arc<Readiness>) -> Self {
@@ -50,6 +57,7 @@ impl Directory {
             cache: Arc::default(),
             token: Arc::new(watch::channel(None).0),
             write_slots: Arc::new(Semaphore::new(PARALLEL_WRITES)),
+            render_slots: Arc::new(Semaphore::new(parallel_renders())),
         }
     }
 

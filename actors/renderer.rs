@@ -232,27 +232,53 @@ impl DataSource for Recording<'_> {
     }
 }
 
+/// What one render on the blocking pool gives back: the snapshot it read (handed back to the
+/// actor), the requests it looked up, and its outcome (`Err` when the engine panicked).
+type RenderRun = (
+    Snapshot,
+    Vec<DataRequest>,
+    std::thread::Result<Result<RenderOutcome, crate::template::RenderError>>,
+);
+
+/// Renders on tokio's blocking pool, a bounded number at a time (`Directory::render_slots`): a
+/// heavy template (up to the engine's step and memory limits, seconds of CPU) then never holds
+/// an async worker, so the listener, auth, the fetcher and the other templates keep running.
+async fn render_off_runtime(state: &mut RendererState) -> Option<RenderRun> {
+    let template = state.args.plan.template.clone();
+    let id = state.args.plan.id.clone();
+    let snapshot = std::mem::take(&mut state.snapshot);
+    let _slot = state.args.directory.render_slots.acquire().await;
+    tokio::task::spawn_blocking(move || {
+        let source = Recording {
+            inner: &snapshot,
+            used: Mutex::new(vec![]),
+        };
+        // A panic inside the engine (a bug: no input should reach one) is this template's
+        // render error, not a crash of the actor: the last good file stays and the render is
+        // retried with backoff, like any failure. Unwind safety: a render builds its state
+        // afresh from `source` and the immutable compiled template, and the poisoned-or-not
+        // `used` list is only read.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            maybe_test_panic(&id);
+            template.render(&source)
+        }));
+        let used = source
+            .used
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (snapshot, used, outcome)
+    })
+    .await
+    .ok()
+}
+
 async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     state.passes += 1;
     maybe_test_crash(&state.args.plan.id);
-    let source = Recording {
-        inner: &state.snapshot,
-        used: Mutex::new(vec![]),
+    let Some((snapshot, used, outcome)) = render_off_runtime(state).await else {
+        return fail(myself, state, "the render task failed; retrying".into());
     };
-    // A panic inside the engine (a bug: no input should reach one) is this template's render
-    // error, not a crash of the actor: the last good file stays and the render is retried with
-    // backoff, like any failure. Unwind safety: a render builds its state afresh from `source`
-    // and the immutable compiled template, and the poisoned-or-not `used` list is only read.
-    let template = &state.args.plan.template;
-    let id = &state.args.plan.id;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        maybe_test_panic(id);
-        template.render(&source)
-    }));
-    let used = source
-        .used
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    state.snapshot = snapshot;
     let Ok(outcome) = outcome else {
         return fail(
             myself,
