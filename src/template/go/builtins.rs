@@ -151,6 +151,14 @@ pub fn call(
         Builtin::Ge => Value::Bool(!lt(&args[0], &args[1])?),
         Builtin::Agent(a) => agent::call(a, args, state)?,
         Builtin::Sprig(family) => {
+            // `set` grows the map it is given, which it returns shared (so not counted below):
+            // a new entry is counted here, its key being a copy.
+            if let ("set", [Value::Map(m), key, ..]) = (name, args) {
+                let key = super::sprig::bytes(key);
+                if !m.borrow().contains_key(key) {
+                    state.charge_bytes(Value::map_entry_bytes(key))?;
+                }
+            }
             let value = super::sprig::call(family, name, args)?;
             let cut_at = match name {
                 "regexSplit" | "mustRegexSplit" => super::sprig_regex::split_cuts(args),

@@ -128,7 +128,12 @@ impl<'a> State<'a> {
 
     /// Counts what a function returned against [`MAX_BUILT_BYTES`].
     pub(super) fn charge(&mut self, value: &Value) -> Result<(), String> {
-        self.built = self.built.saturating_add(value.new_bytes());
+        self.charge_bytes(value.new_bytes())
+    }
+
+    /// Counts bytes a function added in place (a new entry `set` put in an existing map).
+    pub(super) fn charge_bytes(&mut self, bytes: u64) -> Result<(), String> {
+        self.built = self.built.saturating_add(bytes);
         if self.built > MAX_BUILT_BYTES {
             return Err(format!(
                 "the template's functions built more than {} MiB of values in one render",

@@ -385,6 +385,18 @@ fn a_growth_bomb_under_the_step_and_output_limits_stops_at_the_value_budget() {
 }
 
 #[test]
+fn entries_set_into_a_map_count_against_the_budget() {
+    // 1,500 keys of 100 KB: 150 MB of fresh strings, and as much again in the copies `set` keeps
+    // as the map's keys (the map itself is shared, so only `set`'s own count sees them).
+    let src = r#"{{ $d := dict }}{{ range $i := until 1500 }}{{ $_ := set $d (printf "%0100000d" $i) "" }}{{ end }}{{ len $d }}"#;
+    let e = render(src, &Snapshot::new()).unwrap_err();
+    assert!(e.contains("more than 256 MiB of values"), "{e}");
+    // Setting a key that is already there adds nothing.
+    let same = r#"{{ $d := dict }}{{ $k := repeat 1048576 "k" }}{{ range until 1000 }}{{ $_ := set $d $k "" }}{{ end }}{{ len $d }}"#;
+    assert_eq!(done(same, &Snapshot::new()), b"1");
+}
+
+#[test]
 fn values_returned_as_they_are_do_not_count_against_the_budget() {
     // A 1 MiB string passed through `default` 1,000 times: 1 GiB if counted, nothing is built.
     let src = r#"{{ $big := repeat 1048576 "x" }}{{ range until 1000 }}{{ $v := default "" $big }}{{ end }}ok"#;

@@ -126,12 +126,17 @@ impl Value {
             Value::Map(m) | Value::StrMap(m) if Rc::strong_count(m) == 1 => match m.try_borrow() {
                 Ok(m) => m
                     .iter()
-                    .map(|(k, v)| 2 * SLOT + k.len() as u64 + fresh_str(v))
+                    .map(|(k, v)| Self::map_entry_bytes(k) + fresh_str(v))
                     .sum(),
                 Err(_) => 0,
             },
             _ => 0,
         }
+    }
+
+    /// What one map entry with this key costs, its value shared: the key's bytes and two slots.
+    pub fn map_entry_bytes(key: &[u8]) -> u64 {
+        2 * std::mem::size_of::<Value>() as u64 + key.len() as u64
     }
 
     pub fn str(s: impl AsRef<[u8]>) -> Value {
