@@ -210,7 +210,8 @@ impl CompiledTemplate for HandlebarsTemplate {
             );
         }
         hb.register_template(&self.name, self.template.clone());
-        let result = hb.render_with_context(&self.name, &Context::null());
+        let mut out = CappedOutput::default();
+        let result = hb.render_with_context_to_write(&self.name, &Context::null(), &mut out);
         drop(hb);
         let missing = calls.missing.into_inner().unwrap_or_default();
         if !missing.is_empty() {
@@ -218,13 +219,13 @@ impl CompiledTemplate for HandlebarsTemplate {
             return Ok(RenderOutcome::NeedData(missing));
         }
         match result {
-            Ok(text) if text.len() > MAX_OUTPUT_BYTES => Err(RenderError {
+            _ if out.over => Err(RenderError {
                 message: format!(
                     "template {}: output larger than {MAX_OUTPUT_BYTES} bytes",
                     self.name
                 ),
             }),
-            Ok(text) => Ok(RenderOutcome::Done(text.into_bytes())),
+            Ok(()) => Ok(RenderOutcome::Done(out.bytes)),
             Err(e) => Err(RenderError {
                 message: render_error_message(&self.name, &e),
             }),
@@ -234,6 +235,29 @@ impl CompiledTemplate for HandlebarsTemplate {
     fn literal_requests(&self) -> Vec<DataRequest> {
         // Handlebars calls are discovered by the first render (data lookups are cheap to redo).
         vec![]
+    }
+}
+
+/// The render's output, refused past [`MAX_OUTPUT_BYTES`] as it is written: the render stops
+/// there (an `{{#each}}` over a large list repeated many times never builds its whole text).
+#[derive(Default)]
+struct CappedOutput {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for CappedOutput {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + data.len() > MAX_OUTPUT_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the output limit"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -293,6 +317,22 @@ mod tests {
             render(src, &snap).unwrap(),
             RenderOutcome::Done(b"A=1\nB=2\n".to_vec())
         );
+    }
+
+    #[test]
+    fn output_stops_at_the_limit_as_it_is_written() {
+        // 200 secrets of 4 KB, each three levels deep: 200^3 x 4 KB = 6.4 TB if rendered to the
+        // end (as it was, the limit then being checked on the whole text); refused at 64 MiB.
+        let value = "v".repeat(4096);
+        let keys: Vec<String> = (0..200).map(|i| format!("K{i}")).collect();
+        let values: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), value.as_str())).collect();
+        let mut snap = Snapshot::new();
+        snap.insert(list_req(), Ok(secrets(&values)));
+        let each =
+            |inner: &str| format!("{{{{#each (secret \"p\" \"dev\" \"/\")}}}}{inner}{{{{/each}}}}");
+        let src = each(&each(&each("{{Value}}")));
+        let e = render(&src, &snap).unwrap_err();
+        assert!(e.message.contains("output larger than"), "{}", e.message);
     }
 
     #[test]
