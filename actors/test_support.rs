@@ -91,11 +91,11 @@ impl SecretFetcher for FakeServer {
                 .get(path)
                 .cloned()
                 .unwrap_or_default();
-            Ok(DataValue::Secrets(Arc::new(vec![Secret {
+            Ok(DataValue::Secrets(Arc::new(vec![Arc::new(Secret {
                 key: "K".into(),
                 value,
                 ..Secret::default()
-            }])))
+            })])))
         })
     }
 }

@@ -359,7 +359,7 @@ fn recorded_secret_shapes_map_to_the_documented_fields() {
         .secrets
         .iter()
         .all(|s| s.secret_path.is_none()));
-    let merged = merge_imports(&list, "/app");
+    let merged = merge_imports(list, "/app");
     let keys: Vec<(&str, &str, bool)> = merged
         .iter()
         .map(|m| {

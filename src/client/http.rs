@@ -474,7 +474,7 @@ impl KmsClient {
         &self,
         token: &Sensitive<String>,
         query: &ListSecretsQuery,
-    ) -> Result<Vec<Secret>, ApiError> {
+    ) -> Result<Vec<Arc<Secret>>, ApiError> {
         let list = self.list_secrets(token, query).await?;
         let project_id = match &query.project {
             ProjectRef::Id(id) => id.clone(),
@@ -485,7 +485,7 @@ impl KmsClient {
                 .find(|w| !w.is_empty())
                 .unwrap_or_default(),
         };
-        Ok(template_secrets(&list, &query.secret_path, &project_id))
+        Ok(template_secrets(list, &query.secret_path, &project_id))
     }
 
     /// [`Self::get_secret`] in the template view.
@@ -500,7 +500,7 @@ impl KmsClient {
             ProjectRef::Id(id) => id.as_str(),
             ProjectRef::Slug(_) => "",
         };
-        Ok(to_template_secret(&secret, &path, project_id))
+        Ok(to_template_secret(secret, path, project_id))
     }
 
     // ---- dynamic-secret leases ------------------------------------------------------------

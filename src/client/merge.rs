@@ -3,6 +3,7 @@
 //! present yet (so a later import overrides an earlier one).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::secrets::{normalize_secret_path, RawSecret, SecretList};
 use crate::template::Secret;
@@ -21,24 +22,43 @@ pub struct MergedSecret {
 /// Flattens `list` with the server/CLI precedence. Own secrets keep the server's order (all of
 /// them, even a key repeated across folders of a recursive list); imported secrets follow, in
 /// the order they were taken (last import first).
-pub fn merge_imports(list: &SecretList, requested_path: &str) -> Vec<MergedSecret> {
+pub fn merge_imports(list: SecretList, requested_path: &str) -> Vec<MergedSecret> {
+    merge_imports_into(list, requested_path, |secret, secret_path, imported| {
+        MergedSecret {
+            secret,
+            secret_path,
+            imported,
+        }
+    })
+}
+
+/// [`merge_imports`], each secret handed to `take` with its folder and whether it was imported.
+/// Consumes the list and builds no list of its own: an answer may hold a million secrets, each
+/// moved once into what `take` makes of it.
+fn merge_imports_into<T>(
+    list: SecretList,
+    requested_path: &str,
+    mut take: impl FnMut(RawSecret, String, bool) -> T,
+) -> Vec<T> {
     let requested_path = normalize_secret_path(requested_path);
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut out = Vec::with_capacity(list.secrets.len());
-    for s in &list.secrets {
-        seen.insert(s.secret_key.as_str());
-        out.push(MergedSecret {
-            secret_path: s
-                .secret_path
-                .clone()
-                .unwrap_or_else(|| requested_path.clone()),
-            secret: s.clone(),
-            imported: false,
-        });
+    let SecretList { secrets, imports } = list;
+    // Only imports need the keys already seen.
+    let mut seen: HashSet<String> = if imports.is_empty() {
+        HashSet::new()
+    } else {
+        secrets.iter().map(|s| s.secret_key.clone()).collect()
+    };
+    let mut out = Vec::with_capacity(secrets.len());
+    for s in secrets {
+        let path = s
+            .secret_path
+            .clone()
+            .unwrap_or_else(|| requested_path.clone());
+        out.push(take(s, path, false));
     }
-    for block in list.imports.iter().rev() {
-        for s in &block.secrets {
-            if seen.insert(s.secret_key.as_str()) {
+    for block in imports.into_iter().rev() {
+        for s in block.secrets {
+            if seen.insert(s.secret_key.clone()) {
                 let path = s.secret_path.clone().unwrap_or_else(|| {
                     if block.secret_path.is_empty() {
                         requested_path.clone()
@@ -46,42 +66,41 @@ pub fn merge_imports(list: &SecretList, requested_path: &str) -> Vec<MergedSecre
                         block.secret_path.clone()
                     }
                 });
-                out.push(MergedSecret {
-                    secret: s.clone(),
-                    secret_path: path,
-                    imported: true,
-                });
+                out.push(take(s, path, true));
             }
         }
     }
     out
 }
 
-/// The template view of one secret. `project_id` fills in the project when the server left it
-/// empty (import items on late-2024 servers).
-pub fn to_template_secret(raw: &RawSecret, secret_path: &str, project_id: &str) -> Secret {
+/// The template view of one secret, its strings moved. `project_id` fills in the project when
+/// the server left it empty (import items on late-2024 servers).
+pub fn to_template_secret(raw: RawSecret, secret_path: String, project_id: &str) -> Secret {
     Secret {
-        key: raw.secret_key.clone(),
-        value: raw.secret_value.expose().clone(),
+        key: raw.secret_key,
+        value: raw.secret_value.into_inner(),
         workspace_id: if raw.workspace.is_empty() {
             project_id.to_string()
         } else {
-            raw.workspace.clone()
+            raw.workspace
         },
-        secret_path: secret_path.to_string(),
-        r#type: raw.secret_type.clone(),
-        id: raw.id.clone(),
-        comment: raw.secret_comment.clone(),
-        tags: raw.tags.iter().map(|t| t.slug.clone()).collect(),
+        secret_path,
+        r#type: raw.secret_type,
+        id: raw.id,
+        comment: raw.secret_comment,
+        tags: raw.tags.into_iter().map(|t| t.slug).collect(),
     }
 }
 
-/// [`merge_imports`], then [`to_template_secret`] on each.
-pub fn template_secrets(list: &SecretList, requested_path: &str, project_id: &str) -> Vec<Secret> {
-    merge_imports(list, requested_path)
-        .iter()
-        .map(|m| to_template_secret(&m.secret, &m.secret_path, project_id))
-        .collect()
+/// [`merge_imports`], then [`to_template_secret`] on each, shared as templates see them.
+pub fn template_secrets(
+    list: SecretList,
+    requested_path: &str,
+    project_id: &str,
+) -> Vec<Arc<Secret>> {
+    merge_imports_into(list, requested_path, |secret, path, _| {
+        Arc::new(to_template_secret(secret, path, project_id))
+    })
 }
 
 #[cfg(test)]
@@ -144,7 +163,7 @@ mod tests {
                 import("/second", vec![secret("B", "second", None)]),
             ],
         };
-        let merged = merge_imports(&list, "/app");
+        let merged = merge_imports(list.clone(), "/app");
         assert_eq!(
             values(&merged),
             vec![
@@ -165,7 +184,7 @@ mod tests {
             ],
             imports: vec![import("/x", vec![secret("A", "imported", None)])],
         };
-        let merged = merge_imports(&list, "/");
+        let merged = merge_imports(list.clone(), "/");
         assert_eq!(merged.len(), 2);
         assert!(merged.iter().all(|m| !m.imported));
     }
@@ -176,7 +195,7 @@ mod tests {
             secrets: vec![secret("A", "v", None)],
             imports: vec![],
         };
-        assert_eq!(merge_imports(&list, "/app/")[0].secret_path, "/app");
+        assert_eq!(merge_imports(list.clone(), "/app/")[0].secret_path, "/app");
     }
 
     #[test]
@@ -191,10 +210,10 @@ mod tests {
             secrets: vec![raw],
             imports: vec![],
         };
-        let out = template_secrets(&list, "/p", "proj-1");
+        let out = template_secrets(list.clone(), "/p", "proj-1");
         assert_eq!(
             out,
-            vec![Secret {
+            vec![Arc::new(Secret {
                 key: "K".into(),
                 value: "v".into(),
                 workspace_id: "proj-1".into(),
@@ -203,7 +222,7 @@ mod tests {
                 id: "id-K-v".into(),
                 comment: String::new(),
                 tags: vec!["db".into()],
-            }]
+            })]
         );
     }
 }

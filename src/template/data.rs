@@ -59,7 +59,9 @@ pub struct Secret {
 /// The answer to a [`DataRequest`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataValue {
-    Secrets(Arc<Vec<Secret>>),
+    /// Each secret shared: the engines hand them to templates without copying (an answer may
+    /// hold a million).
+    Secrets(Arc<Vec<Arc<Secret>>>),
     Secret(Arc<Secret>),
     /// A lease's credentials (provider-specific keys; JSON numbers stay JSON numbers).
     Credentials(Arc<serde_json::Map<String, serde_json::Value>>),

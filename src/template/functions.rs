@@ -1,6 +1,8 @@
 //! The agent's template functions, independent of the engine: argument rules, the data request
 //! each call makes, and the shape of what it returns. Both engines call these.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::data::{DataRequest, DataValue, ProjectRef, Secret};
@@ -81,7 +83,7 @@ pub fn dynamic_request(function: &str, args: &[String]) -> Result<DataRequest, S
 }
 
 /// Secrets as `secret` returns them: sorted by (SecretPath, Key), stably.
-pub fn sorted_secrets(secrets: &[Secret]) -> Vec<Secret> {
+pub fn sorted_secrets(secrets: &[Arc<Secret>]) -> Vec<Arc<Secret>> {
     let mut out = secrets.to_vec();
     out.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
     out
@@ -107,9 +109,12 @@ pub fn secret_json(s: &Secret) -> Value {
 /// A fetched answer as JSON (for engines whose values are JSON).
 pub fn data_json(value: &DataValue) -> Value {
     match value {
-        DataValue::Secrets(list) => {
-            Value::Array(sorted_secrets(list).iter().map(secret_json).collect())
-        }
+        DataValue::Secrets(list) => Value::Array(
+            sorted_secrets(list)
+                .iter()
+                .map(|s| secret_json(s))
+                .collect(),
+        ),
         DataValue::Secret(s) => secret_json(s),
         DataValue::Credentials(map) => Value::Object((**map).clone()),
     }
@@ -183,7 +188,7 @@ mod tests {
             key: k.into(),
             ..Secret::default()
         };
-        let sorted = sorted_secrets(&[s("/b", "A"), s("/", "Z"), s("/", "B")]);
+        let sorted = sorted_secrets(&[s("/b", "A"), s("/", "Z"), s("/", "B")].map(Arc::new));
         let keys: Vec<_> = sorted
             .iter()
             .map(|s| format!("{}{}", s.secret_path, s.key))

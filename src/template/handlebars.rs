@@ -289,12 +289,14 @@ mod tests {
         DataValue::Secrets(Arc::new(
             values
                 .iter()
-                .map(|(k, v)| Secret {
-                    key: k.to_string(),
-                    value: v.to_string(),
-                    secret_path: "/".into(),
-                    r#type: "shared".into(),
-                    ..Secret::default()
+                .map(|(k, v)| {
+                    Arc::new(Secret {
+                        key: k.to_string(),
+                        value: v.to_string(),
+                        secret_path: "/".into(),
+                        r#type: "shared".into(),
+                        ..Secret::default()
+                    })
                 })
                 .collect(),
         ))

@@ -100,7 +100,9 @@ impl World {
                         out.extend(list.iter().map(|s| Self::to_secret(project, folder, s)));
                     }
                 }
-                Ok(DataValue::Secrets(Arc::new(out)))
+                Ok(DataValue::Secrets(Arc::new(
+                    out.into_iter().map(Arc::new).collect(),
+                )))
             }
             DataRequest::GetSecret {
                 project_id,

@@ -4,9 +4,11 @@
 //! replaced by an empty placeholder so rendering can go on and find every other request.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::exec::{empty_secrets, State};
 use super::value::{ElemType, Value};
+
 use crate::template::data::{DataRequest, DataValue, ProjectRef, Secret};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +164,7 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
         }
         return Ok(match f {
             AgentFn::ListSecrets | AgentFn::ListSecretsBySlug => empty_secrets(),
-            AgentFn::GetSecretByName => Value::Secret(Rc::new(Secret::default())),
+            AgentFn::GetSecretByName => Value::Secret(Arc::new(Secret::default())),
             AgentFn::DynamicSecret => Value::map(Default::default()),
         });
     };
@@ -172,21 +174,18 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
     }
     match (f, value) {
         (AgentFn::ListSecrets | AgentFn::ListSecretsBySlug, DataValue::Secrets(list)) => {
-            let mut list: Vec<Secret> = list.as_ref().clone();
+            // Shared, not copied: sorting moves pointers.
+            let mut list: Vec<Arc<Secret>> = list.as_ref().clone();
             list.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
             let value = Value::List(
-                Rc::new(
-                    list.into_iter()
-                        .map(|s| Value::Secret(Rc::new(s)))
-                        .collect(),
-                ),
+                Rc::new(list.into_iter().map(Value::Secret).collect()),
                 ElemType::Secret,
             );
             state.converted.insert(request, value.clone());
             Ok(value)
         }
         (AgentFn::GetSecretByName, DataValue::Secret(s)) => {
-            let value = Value::Secret(Rc::new(s.as_ref().clone()));
+            let value = Value::Secret(s.clone());
             state.converted.insert(request, value.clone());
             Ok(value)
         }

@@ -73,8 +73,8 @@ fn missing_data_is_requested_in_first_call_order_then_rendered() {
     data.insert(
         list_req("/"),
         Ok(DataValue::Secrets(Arc::new(vec![
-            secret("B", "2", "/"),
-            secret("A", "1", "/"),
+            Arc::new(secret("B", "2", "/")),
+            Arc::new(secret("A", "1", "/")),
         ]))),
     );
     data.insert(
@@ -106,8 +106,8 @@ fn repeated_calls_see_the_same_lists_and_fresh_credential_maps() {
     data.insert(
         list_req("/"),
         Ok(DataValue::Secrets(Arc::new(vec![
-            secret("B", "2", "/"),
-            secret("A", "1", "/"),
+            Arc::new(secret("B", "2", "/")),
+            Arc::new(secret("A", "1", "/")),
         ]))),
     );
     let creds = serde_json::json!({"USER": "u"});

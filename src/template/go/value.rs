@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::template::data::Secret;
 
@@ -79,7 +80,7 @@ pub enum Value {
     /// A `map[string]string` (Sprig's `split`, `splitn`): its values are all strings, a missing
     /// key reads as `""`, and functions taking `map[string]interface {}` refuse it, as in Go.
     StrMap(MapRef),
-    Secret(Rc<Secret>),
+    Secret(Arc<Secret>),
     /// A `time.Time` (Sprig's `now`).
     Time(chrono::DateTime<chrono::FixedOffset>),
     /// A value of a Go type with members of its own (see [`GoObject`]).
@@ -284,7 +285,7 @@ mod tests {
         assert!(!Value::Int(0).truth());
         assert!(!Value::Float(0.0).truth());
         assert!(!Value::Nil.truth());
-        assert!(Value::Secret(Rc::new(Secret::default())).truth());
+        assert!(Value::Secret(Arc::new(Secret::default())).truth());
         assert!(!Value::List(Rc::new(vec![]), ElemType::Any).truth());
     }
 
