@@ -619,7 +619,7 @@ mod tests {
             Value::Uint8(98)
         ));
         assert!(index(&Value::str("abc"), &[Value::Int(3)]).is_err());
-        let Value::Str(s) = slice(
+        let Value::Str(ref s) = slice(
             &Value::str("abcdef"),
             &[Value::Int(1), Value::Int(3)],
             &mut Default::default(),

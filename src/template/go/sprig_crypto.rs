@@ -866,7 +866,7 @@ fn ca_of(v: Option<&Value>) -> Option<(Vec<u8>, Vec<u8>)> {
         return None;
     };
     let get = |m: &str| match o.member(m, &[]) {
-        Some(Ok(Value::Str(s))) => s.to_vec(),
+        Some(Ok(Value::Str(ref s))) => s.to_vec(),
         _ => Vec::new(),
     };
     Some((get("Cert"), get("Key")))

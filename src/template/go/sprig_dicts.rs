@@ -308,7 +308,7 @@ fn dig(a: &[Value]) -> Result<Value, String> {
             return Ok(step);
         }
         match step {
-            Value::Map(next) => m = next,
+            Value::Map(ref next) => m = next.clone(),
             other => return Err(iface(&other, "map[string]interface {}")),
         }
     }

@@ -299,7 +299,7 @@ fn object(v: Version, ptr: bool) -> Value {
 /// The version inside another `*semver.Version` object, read back through its members.
 fn version_of(o: &dyn GoObject) -> Option<Version> {
     let s = |m: &str| match o.member(m, &[]) {
-        Some(Ok(Value::Str(s))) => Some(s.to_vec()),
+        Some(Ok(Value::Str(ref s))) => Some(s.to_vec()),
         _ => None,
     };
     let u = |m: &str| match o.member(m, &[]) {

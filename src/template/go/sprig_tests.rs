@@ -458,7 +458,7 @@ fn lists_bound_what_they_build() {
     assert!(call("concat", std::slice::from_ref(&half)).is_ok());
     // uniq of many distinct items is not quadratic.
     let start = std::time::Instant::now();
-    let Ok(super::value::Value::List(u, _)) = call("uniq", &[big_list(200_000)]) else {
+    let Ok(super::value::Value::List(ref u, _)) = call("uniq", &[big_list(200_000)]) else {
         panic!("uniq failed")
     };
     assert_eq!(u.len(), 200_000);
@@ -488,7 +488,7 @@ fn lists_odd_sizes_and_indices_are_errors_not_panics() {
         ElemType::Any,
     );
     match super::sprig_lists::call("uniq", &[nans]) {
-        Ok(Value::List(l, _)) => assert_eq!(l.len(), 2),
+        Ok(Value::List(ref l, _)) => assert_eq!(l.len(), 2),
         other => panic!("{other:?}"),
     }
 }
@@ -631,7 +631,7 @@ fn dicts_deep_copy_asks_go_objects() {
     use super::value::Value;
     let obj = Value::Object(std::rc::Rc::new(Opaque));
     let d = Value::map([(b"v".to_vec(), obj)].into());
-    let Ok(Value::Map(c)) = super::sprig_dicts::call("deepCopy", &[d]) else {
+    let Ok(Value::Map(ref c)) = super::sprig_dicts::call("deepCopy", &[d]) else {
         panic!("deepCopy failed")
     };
     assert!(matches!(&c.borrow()[b"v".as_slice()], Value::Str(s) if &s[..] == b"zero"));

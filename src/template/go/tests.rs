@@ -402,3 +402,21 @@ fn values_returned_as_they_are_do_not_count_against_the_budget() {
     let src = r#"{{ $big := repeat 1048576 "x" }}{{ range until 1000 }}{{ $v := default "" $big }}{{ end }}ok"#;
     assert_eq!(done(src, &Snapshot::new()), b"ok");
 }
+
+#[test]
+fn a_million_nested_maps_or_lists_are_dropped_on_a_render_stack() {
+    // Dropped by recursion, either chain overflowed the render thread's 2 MiB stack: an abort of
+    // the whole process, not an error.
+    for build in [r#"$m = dict "x" $m"#, "$m = list $m"] {
+        let src = format!(
+            "{{{{ $m := dict }}}}{{{{ range until 1000000 }}}}{{{{ {build} }}}}{{{{ end }}}}{{{{ $m = 0 }}}}ok"
+        );
+        let out = std::thread::Builder::new()
+            .stack_size(crate::template::RENDER_STACK_BYTES)
+            .spawn(move || done(&src, &Snapshot::new()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(out, b"ok");
+    }
+}

@@ -87,6 +87,38 @@ pub enum Value {
     Object(Rc<dyn GoObject>),
 }
 
+/// Values are torn down iteratively: a chain of a million lists or maps nested in each other
+/// (`$m = dict "x" $m` in a loop, within every limit) would otherwise be dropped by recursion, a
+/// frame per level, far past the render thread's stack, and a stack overflow aborts the process.
+/// The items of a container this drop frees are moved to a work list and dropped one by one.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        take_children(self, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_children(&mut v, &mut pending);
+        }
+    }
+}
+
+/// Moves the items out of `v` when `v` is the last owner of its container (the container is
+/// about to be freed); a shared container is left alone.
+fn take_children(v: &mut Value, into: &mut Vec<Value>) {
+    match v {
+        Value::List(items, _) => {
+            if let Some(items) = Rc::get_mut(items) {
+                into.append(items);
+            }
+        }
+        Value::Map(m) | Value::StrMap(m) => {
+            if let Some(m) = Rc::get_mut(m) {
+                into.extend(std::mem::take(m.get_mut()).into_values());
+            }
+        }
+        _ => {}
+    }
+}
+
 thread_local! {
     /// The items of every nil slice on this thread: a nil list is one that shares this empty
     /// array (a list made any other way, even empty, is not nil, as in Go). Values never leave
@@ -292,7 +324,7 @@ mod tests {
     #[test]
     fn json_numbers_are_floats() {
         let v = Value::from_json(&serde_json::json!({"a": 5432, "b": null}));
-        let Value::Map(m) = v else { panic!() };
+        let Value::Map(ref m) = v else { panic!() };
         let m = m.borrow();
         assert!(matches!(m[b"a".as_slice()], Value::Float(f) if f == 5432.0));
         assert!(m[b"b".as_slice()].is_nil());
