@@ -159,6 +159,14 @@ pub fn call(
                     state.charge_bytes(Value::map_entry_bytes(key))?;
                 }
             }
+            // The functions that store into an existing map, which may then hold itself.
+            if let (
+                "set" | "merge" | "mergeOverwrite" | "mustMerge" | "mustMergeOverwrite",
+                [Value::Map(m), ..],
+            ) = (name, args)
+            {
+                state.wrote_into(m);
+            }
             let value = super::sprig::call(family, name, args)?;
             let cut_at = match name {
                 "regexSplit" | "mustRegexSplit" => super::sprig_regex::split_cuts(args),

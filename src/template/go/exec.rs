@@ -8,7 +8,7 @@ use std::rc::Rc;
 use super::ast::{Branch, List, Node, Pipe, TemplateCall};
 use super::fmt::{sprint, PrintMode};
 use super::parser::TreeSet;
-use super::value::{ElemType, Value};
+use super::value::{ElemType, MapRef, Value};
 use crate::template::data::{DataRequest, DataSource};
 
 /// Nested template calls, control blocks and parenthesised pipelines share this depth budget,
@@ -56,6 +56,21 @@ pub struct State<'a> {
     /// loop converts (and sorts) its answer once. Only immutable values: the credentials map of
     /// `dynamic_secret` can be changed by Sprig's `set`, so each call gets its own.
     pub converted: HashMap<DataRequest, Value>,
+    /// Maps that `set` or `merge` wrote into during this render (see [`State::wrote_into`]).
+    written: HashMap<*const (), MapRef>,
+}
+
+/// A map that holds itself (`set $m "self" $m`, or through a list or another map) is a cycle of
+/// `Rc`s that would never be freed: every render would leak it. No value outlives its render, so
+/// at the end the maps written into are emptied, which breaks every such cycle.
+impl Drop for State<'_> {
+    fn drop(&mut self) {
+        for map in std::mem::take(&mut self.written).into_values() {
+            // Taken out first and dropped after the borrow ends: their drop may reach `map`.
+            let entries = map.try_borrow_mut().map(|mut m| std::mem::take(&mut *m));
+            drop(entries);
+        }
+    }
 }
 
 /// A node position plus its text, for `at <...>` in messages.
@@ -82,6 +97,7 @@ impl<'a> State<'a> {
             missing: Vec::new(),
             spare: Default::default(),
             converted: HashMap::new(),
+            written: HashMap::new(),
         }
     }
 
@@ -124,6 +140,14 @@ impl<'a> State<'a> {
             );
         }
         Ok(())
+    }
+
+    /// Notes that a function stored values into `map`, an existing map (emptied when the render
+    /// ends). Once per map: a `set` in a loop adds nothing after the first.
+    pub(super) fn wrote_into(&mut self, map: &MapRef) {
+        self.written
+            .entry(Rc::as_ptr(map).cast())
+            .or_insert_with(|| map.clone());
     }
 
     /// Counts what a function returned against [`MAX_BUILT_BYTES`].
@@ -407,4 +431,48 @@ pub fn printable(v: &Value) -> Vec<u8> {
 /// An empty list of secrets, as a placeholder.
 pub fn empty_secrets() -> Value {
     Value::List(Rc::new(Vec::new()), ElemType::Secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Snapshot;
+
+    /// The maps the template left in its top-level variables, held weakly.
+    fn maps_left_by(src: &str) -> Vec<std::rc::Weak<<MapRef as std::ops::Deref>::Target>> {
+        let trees =
+            super::super::parser::parse("t", src.as_bytes(), &super::super::builtins::has_function)
+                .unwrap();
+        let data = Snapshot::new();
+        let mut state = State::new(&trees, "t", src.as_bytes(), &data);
+        state.run().unwrap();
+        let maps = state
+            .vars
+            .iter()
+            .filter_map(|(_, v)| match v {
+                Value::Map(m) => Some(Rc::downgrade(m)),
+                _ => None,
+            })
+            .collect();
+        drop(state);
+        maps
+    }
+
+    #[test]
+    fn maps_that_hold_themselves_are_freed_when_the_render_ends() {
+        for src in [
+            r#"{{ $m := dict }}{{ $_ := set $m "self" $m }}"#,
+            r#"{{ $m := dict }}{{ $_ := set $m "l" (list 1 $m) }}"#,
+            r#"{{ $m := dict }}{{ $n := dict "m" $m }}{{ $_ := set $m "n" $n }}"#,
+            r#"{{ $m := dict }}{{ $_ := merge $m (dict "self" $m) }}"#,
+            r#"{{ $m := dict }}{{ $_ := mergeOverwrite $m (dict "self" $m) }}"#,
+        ] {
+            let maps = maps_left_by(src);
+            assert!(!maps.is_empty(), "{src}");
+            assert!(
+                maps.iter().all(|m| m.upgrade().is_none()),
+                "leaked by {src}"
+            );
+        }
+    }
 }

@@ -103,10 +103,10 @@ impl CompiledTemplate for GoTemplate {
         let result = state.run();
         if !state.missing.is_empty() {
             // Errors may come from placeholders standing in for missing data: fetch first.
-            return Ok(RenderOutcome::NeedData(state.missing));
+            return Ok(RenderOutcome::NeedData(std::mem::take(&mut state.missing)));
         }
         match result {
-            Ok(()) => Ok(RenderOutcome::Done(state.out)),
+            Ok(()) => Ok(RenderOutcome::Done(std::mem::take(&mut state.out))),
             Err(e) => Err(RenderError { message: e.0 }),
         }
     }
