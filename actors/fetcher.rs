@@ -7,14 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::Semaphore;
 
 use super::directory::Directory;
 use super::lease_manager::LeaseMsg;
-use super::renderer::RendererMsg;
+use super::renderer::{RendererMsg, ROUND_TIMEOUT};
 use crate::fetch::{FetchFailure, SecretFetcher};
 use crate::template::{DataRequest, DataValue};
 
@@ -61,6 +61,22 @@ pub struct FetcherState {
     args: FetcherArgs,
     permits: Arc<Semaphore>,
     entries: HashMap<DataRequest, Entry>,
+    /// When [`forget_unusable`] last ran.
+    swept: Instant,
+}
+
+/// How often answers nobody can use any more are dropped.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Drops the answers fetched before the oldest round anyone may still be in: a round that
+/// started longer than [`ROUND_TIMEOUT`] ago has failed, so nobody asks for data that old. Without
+/// this the table would keep, for ever, the secret values of templates a reload removed and of
+/// calls whose arguments change (a secret's name computed from another secret).
+fn forget_unusable(entries: &mut HashMap<DataRequest, Entry>, now: Instant) {
+    entries.retain(|_, e| {
+        matches!(e.state, EntryState::InFlight(_))
+            || now.saturating_duration_since(e.started) <= ROUND_TIMEOUT
+    });
 }
 
 pub struct FetcherActor;
@@ -79,6 +95,7 @@ impl Actor for FetcherActor {
             permits: Arc::new(Semaphore::new(args.max_concurrent.max(1))),
             args,
             entries: HashMap::new(),
+            swept: Instant::now(),
         })
     }
 
@@ -94,6 +111,11 @@ impl Actor for FetcherActor {
                 round,
                 reply,
             } => {
+                let now = Instant::now();
+                if now.saturating_duration_since(state.swept) >= SWEEP_EVERY {
+                    forget_unusable(&mut state.entries, now);
+                    state.swept = now;
+                }
                 for request in requests {
                     // Leases are answered by the LeaseManager from its current lease: never
                     // cached here, never fetched per round.
@@ -235,4 +257,45 @@ async fn fetch_with_token(
             |token| async move { fetcher.fetch(&token, request).await },
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(name: &str) -> DataRequest {
+        DataRequest::GetSecret {
+            project_id: "p".into(),
+            environment: "dev".into(),
+            path: "/".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn answers_older_than_any_live_round_are_forgotten() {
+        let now = Instant::now() + ROUND_TIMEOUT * 2;
+        let done = |started| Entry {
+            started,
+            state: EntryState::Done(Ok(DataValue::Secrets(Arc::default()))),
+        };
+        let mut entries = HashMap::from([
+            (
+                request("old"),
+                done(now - ROUND_TIMEOUT - Duration::from_secs(1)),
+            ),
+            (request("recent"), done(now - ROUND_TIMEOUT / 2)),
+            (
+                request("in-flight"),
+                Entry {
+                    started: now - ROUND_TIMEOUT * 2,
+                    state: EntryState::InFlight(vec![]),
+                },
+            ),
+        ]);
+        forget_unusable(&mut entries, now);
+        assert!(!entries.contains_key(&request("old")));
+        assert!(entries.contains_key(&request("recent")));
+        assert!(entries.contains_key(&request("in-flight")));
+    }
 }

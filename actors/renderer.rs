@@ -34,7 +34,7 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 /// A round whose data has not all arrived by then fails (and is retried): covers a fetcher or
 /// lease manager that crashed with our request in flight. Longer than a request with all its
 /// retries.
-const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
+pub(super) const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub enum RendererMsg {
     /// Start a round.
