@@ -44,18 +44,34 @@ fn unit_millis(unit: &str) -> Option<f64> {
     })
 }
 
-/// Parses a duration in the server's grammar. Negative durations are refused (no TTL can be).
+/// Parses a duration in the server's grammar. Negative durations are refused (no TTL can be);
+/// spaces around it are allowed.
 pub fn parse_ms_duration(input: &str) -> Result<Duration, DurationError> {
     if input.len() > 100 {
         return Err(DurationError::TooLong(input.len()));
     }
-    let s = input.trim();
-    if s.is_empty() {
+    let millis = parse_ms_millis(input.trim())?;
+    if millis < 0.0 {
+        return Err(DurationError::Negative);
+    }
+    if millis > u64::MAX as f64 / 2.0 {
+        return Err(DurationError::OutOfRange);
+    }
+    Ok(Duration::from_secs_f64(millis / MS_PER_SECOND))
+}
+
+/// The grammar itself, exactly as the JS `ms` package reads it (the dev server answers with
+/// it): signed milliseconds; nothing around the duration.
+pub fn parse_ms_millis(input: &str) -> Result<f64, DurationError> {
+    if input.len() > 100 {
+        return Err(DurationError::TooLong(input.len()));
+    }
+    if input.is_empty() {
         return Err(DurationError::Empty);
     }
-    let (negative, rest) = match s.strip_prefix('-') {
+    let (negative, rest) = match input.strip_prefix('-') {
         Some(rest) => (true, rest),
-        None => (false, s),
+        None => (false, input),
     };
     let number_len = rest
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -75,14 +91,11 @@ pub fn parse_ms_duration(input: &str) -> Result<Duration, DurationError> {
         return Err(DurationError::Malformed);
     }
     let factor = unit_millis(&unit).ok_or_else(|| DurationError::UnknownUnit(unit.clone()))?;
-    if negative && value != 0.0 {
-        return Err(DurationError::Negative);
-    }
     let millis = value * factor;
-    if !millis.is_finite() || millis > u64::MAX as f64 / 2.0 {
+    if !millis.is_finite() {
         return Err(DurationError::OutOfRange);
     }
-    Ok(Duration::from_secs_f64(millis / MS_PER_SECOND))
+    Ok(if negative { -millis } else { millis })
 }
 
 #[cfg(test)]

@@ -1,42 +1,19 @@
 //! Duration strings in the grammar of the JS `ms` package (kms-api.md §12.8), as lease TTLs use them.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use regex::Regex;
-
-static GRAMMAR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$",
-    )
-    .expect("duration grammar is a valid regex")
-});
+use crate::client::duration::parse_ms_millis;
 
 /// Parses an `ms` duration string into milliseconds. `None` when the grammar does not match (the
 /// real `ms` returns `undefined` then). No unit means milliseconds; a year is 365.25 days.
 pub fn parse_ms(text: &str) -> Option<f64> {
-    if text.len() > 100 {
-        return None;
-    }
-    let caps = GRAMMAR.captures(text)?;
-    let n: f64 = caps.get(1)?.as_str().parse().ok()?;
-    let unit = caps.get(2).map(|m| m.as_str().to_ascii_lowercase());
-    let factor = match unit.as_deref() {
-        None | Some("ms" | "msec" | "msecs" | "millisecond" | "milliseconds") => 1.0,
-        Some("s" | "sec" | "secs" | "second" | "seconds") => 1_000.0,
-        Some("m" | "min" | "mins" | "minute" | "minutes") => 60_000.0,
-        Some("h" | "hr" | "hrs" | "hour" | "hours") => 3_600_000.0,
-        Some("d" | "day" | "days") => 86_400_000.0,
-        Some("w" | "week" | "weeks") => 604_800_000.0,
-        Some(_) => 31_557_600_000.0,
-    };
-    Some(n * factor)
+    parse_ms_millis(text).ok()
 }
 
 /// Parses a duration string into a non-negative [`Duration`] (negative values are `None`).
 pub fn parse(text: &str) -> Option<Duration> {
     let ms = parse_ms(text)?;
-    if !ms.is_finite() || ms < 0.0 {
+    if ms < 0.0 {
         return None;
     }
     Some(Duration::from_millis(ms.round() as u64))
