@@ -17,15 +17,11 @@ use tokio::task::JoinHandle;
 pub use crate::cache::KeySource;
 use crate::cache::{CacheKey, CachedLease, DroppedFile, LeaseCache, LeaseKey};
 
-/// PRODUCT.md §5: garbage collection every 10 minutes.
-pub const DEFAULT_GC_INTERVAL: Duration = Duration::from_secs(600);
 /// How often the key material is re-read to notice a rotated service-account token.
 pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// An entry expiring within this margin is stale (a cached lease is reused only with more than
 /// 30s left, PRODUCT.md §5).
 pub const DEFAULT_STALE_MARGIN: Duration = Duration::from_secs(30);
-/// The cache's size limit, in entries.
-pub const DEFAULT_MAX_ENTRIES: usize = 1000;
 
 pub enum CacheMsg {
     /// Store or replace the entry of `lease.key`.
@@ -51,15 +47,16 @@ pub struct CacheArgs {
 }
 
 impl CacheArgs {
-    /// The defaults above for everything but the directory and the key source.
+    /// The defaults (the config's for the GC interval and the size limit, `crate::config::defaults`)
+    /// for everything but the directory and the key source.
     pub fn new(dir: impl Into<PathBuf>, key_source: KeySource) -> Self {
         Self {
             dir: dir.into(),
             key_source,
-            gc_interval: DEFAULT_GC_INTERVAL,
+            gc_interval: crate::config::defaults::CACHE_GC_INTERVAL,
             key_check_interval: DEFAULT_KEY_CHECK_INTERVAL,
             stale_margin: DEFAULT_STALE_MARGIN,
-            max_entries: DEFAULT_MAX_ENTRIES,
+            max_entries: crate::config::defaults::CACHE_MAX_ENTRIES.get(),
         }
     }
 }
