@@ -51,7 +51,7 @@ pub struct AuthArgs {
     pub directory: Directory,
     pub supervisor: ActorRef<SupervisorMsg>,
     /// Give up after the first failed login (exit-after-auth).
-    pub fail_fast: bool,
+    pub exit_after_auth: bool,
 }
 
 pub struct AuthState {
@@ -249,7 +249,7 @@ fn start_renew(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {
 fn login_failed(myself: &ActorRef<AuthMsg>, state: &mut AuthState, error: AuthFailure) {
     state.login_failures += 1;
     state.args.directory.metrics.auth_event("login_error");
-    if state.args.fail_fast {
+    if state.args.exit_after_auth {
         tracing::error!(error = %error, "login failed");
         let _ = state
             .args

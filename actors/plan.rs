@@ -43,6 +43,7 @@ pub struct AgentPlan {
     /// Dynamic-secret lease calls (the LeaseManagerActor).
     pub leases: Arc<dyn LeaseApi>,
     pub sinks: Vec<SinkPlan>,
+    /// The templates at start: the supervisor moves them into its slots, where reloads change them.
     pub templates: Vec<TemplatePlan>,
     pub exit_after_auth: bool,
     /// The encrypted persistent lease cache (`cache.persistent`), if configured.

@@ -59,7 +59,7 @@ pub struct RendererArgs {
     pub exec: Option<ActorRef<ExecMsg>>,
     pub supervisor: ActorRef<SupervisorMsg>,
     /// Render once and report, without polling (exit-after-auth).
-    pub once: bool,
+    pub exit_after_auth: bool,
 }
 
 pub struct RendererState {
@@ -367,7 +367,7 @@ async fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes:
 fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     state.failures = 0;
     report(state, true);
-    if state.args.once {
+    if state.args.exit_after_auth {
         return;
     }
     let interval = state
@@ -403,7 +403,7 @@ fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: Stri
         "render failed; keeping the last good file"
     );
     report(state, false);
-    if state.args.once {
+    if state.args.exit_after_auth {
         return;
     }
     schedule(myself, state, delay, true);

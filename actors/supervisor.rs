@@ -96,10 +96,14 @@ impl Actor for Supervisor {
     async fn pre_start(
         &self,
         _: ActorRef<SupervisorMsg>,
-        args: SupervisorArgs,
+        mut args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
-        let templates: BTreeMap<usize, TemplatePlan> =
-            args.plan.templates.iter().cloned().enumerate().collect();
+        // From here on the templates live in the state's slots (a reload changes them there),
+        // not in the plan.
+        let templates: BTreeMap<usize, TemplatePlan> = std::mem::take(&mut args.plan.templates)
+            .into_iter()
+            .enumerate()
+            .collect();
         let directory = Directory::new(args.plan.metrics.clone(), args.plan.readiness.clone());
         Ok(SupervisorState {
             next_slot: templates.len(),
@@ -337,7 +341,6 @@ async fn reload(
             }
         }
     }
-    state.plan.templates = state.templates.values().cloned().collect();
     state
         .directory
         .readiness
@@ -362,7 +365,7 @@ async fn spawn_child(
                 sinks: state.plan.sinks.clone(),
                 directory: state.directory.clone(),
                 supervisor: myself.clone(),
-                fail_fast: state.plan.exit_after_auth,
+                exit_after_auth: state.plan.exit_after_auth,
             };
             let (r, _) = Actor::spawn_linked(None, AuthActor, args, sup).await?;
             state.directory.set_auth(r.clone());
@@ -426,7 +429,7 @@ async fn spawn_child(
                 directory: state.directory.clone(),
                 exec: state.execs.get(&i).cloned(),
                 supervisor: myself.clone(),
-                once: state.plan.exit_after_auth,
+                exit_after_auth: state.plan.exit_after_auth,
             };
             let (r, _): (ActorRef<RendererMsg>, _) =
                 Actor::spawn_linked(None, RendererActor, args, sup).await?;

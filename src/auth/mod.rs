@@ -27,22 +27,12 @@ pub struct TokenGrant {
 #[error("{message}")]
 pub struct AuthFailure {
     pub message: String,
-    /// The server rejected the credential or token itself (not a transient fault).
-    pub rejected: bool,
 }
 
 impl AuthFailure {
-    pub fn transient(message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            rejected: false,
-        }
-    }
-
-    pub fn rejected(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            rejected: true,
         }
     }
 }

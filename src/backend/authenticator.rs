@@ -135,14 +135,7 @@ fn grant(token: AccessToken) -> TokenGrant {
 }
 
 fn failure(error: ApiError) -> AuthFailure {
-    let rejected = error.is_auth_failure()
-        || error
-            .status()
-            .is_some_and(|s| (400..500).contains(&s) && s != 429);
-    AuthFailure {
-        message: describe(&error),
-        rejected,
-    }
+    AuthFailure::new(describe(&error))
 }
 
 impl Authenticator for KmsAuthenticator {

@@ -73,6 +73,6 @@ pub enum MethodError {
 /// yet (metadata service down, token file not mounted) is such a failure, not a rejection.
 impl From<MethodError> for crate::auth::AuthFailure {
     fn from(err: MethodError) -> Self {
-        crate::auth::AuthFailure::transient(err.to_string())
+        crate::auth::AuthFailure::new(err.to_string())
     }
 }
