@@ -13,11 +13,11 @@ use tokio::task::JoinHandle;
 use super::cache::CacheMsg;
 use super::directory::Directory;
 use super::renderer::RendererMsg;
+use crate::backoff::Backoff;
 use crate::cache::CachedLease;
 use crate::fetch::FetchFailure;
 use crate::leases::schedule::{dead_lease_delay, dead_on_arrival, next_step, reusable, LeaseStep};
 use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
-use crate::restart_policy::{equal_jitter, exponential};
 use crate::sensitive::Sensitive;
 use crate::template::{DataRequest, DataValue};
 
@@ -563,14 +563,8 @@ fn send_later(myself: &ActorRef<LeaseMsg>, delay: Duration, msg: LeaseMsg) -> Jo
 }
 
 fn backoff(failures: u32) -> Duration {
-    equal_jitter(
-        exponential(
-            Duration::from_millis(500),
-            Duration::from_secs(30),
-            failures.saturating_sub(1),
-        ),
-        rand::random::<f64>(),
-    )
+    Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
+        .delay(failures.saturating_sub(1), rand::random::<f64>())
 }
 
 async fn with_token<T, F, Fut>(directory: &Directory, call: F) -> Result<T, LeaseFailure>

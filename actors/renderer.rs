@@ -18,9 +18,9 @@ use super::fetcher::{FetchResult, FetcherMsg};
 use super::lease_manager::LeaseMsg;
 use super::plan::TemplatePlan;
 use super::supervisor::SupervisorMsg;
+use crate::backoff::Backoff;
 use crate::fsutil::{WriteError, WriteOutcome};
 use crate::last_write::LastWrite;
-use crate::restart_policy::{equal_jitter, exponential};
 use crate::telemetry::metrics::TemplateRenderMetrics;
 use crate::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
 
@@ -387,14 +387,11 @@ fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: Stri
     state.snapshot = Snapshot::new();
     let plan = &state.args.plan;
     state.metrics.error();
-    let delay = equal_jitter(
-        exponential(
-            RETRY_BASE,
-            RETRY_MAX.min(plan.polling_interval.max(RETRY_BASE)),
-            state.failures - 1,
-        ),
-        rand::random::<f64>(),
-    );
+    let delay = Backoff::new(
+        RETRY_BASE,
+        RETRY_MAX.min(plan.polling_interval.max(RETRY_BASE)),
+    )
+    .delay(state.failures - 1, rand::random::<f64>());
     tracing::warn!(
         template = %plan.id,
         destination = %plan.destination.display(),

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::backoff::Backoff;
+
 /// Per-child restart policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestartPolicy {
@@ -55,21 +57,10 @@ impl RestartTracker {
         if count > policy.max_restarts {
             return RestartDecision::Escalate;
         }
-        let delay = exponential(policy.base_backoff, policy.max_backoff, count - 1);
-        RestartDecision::RestartAfter(equal_jitter(delay, unit))
+        RestartDecision::RestartAfter(
+            Backoff::new(policy.base_backoff, policy.max_backoff).delay(count - 1, unit),
+        )
     }
-}
-
-/// `min(max, base × 2^attempt)`.
-pub fn exponential(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.min(31));
-    base.checked_mul(factor).unwrap_or(max).min(max)
-}
-
-/// Half the delay fixed, half random: spreads restarts without ever retrying at once.
-pub fn equal_jitter(delay: Duration, unit: f64) -> Duration {
-    let half = delay / 2;
-    half + half.mul_f64(unit.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]
@@ -133,17 +124,5 @@ mod tests {
                 "crash {i}: {d:?}"
             );
         }
-    }
-
-    #[test]
-    fn jitter_stays_within_half_and_full_delay() {
-        let d = Duration::from_secs(4);
-        assert_eq!(equal_jitter(d, 0.0), Duration::from_secs(2));
-        assert!(equal_jitter(d, 0.99) < d);
-        assert_eq!(equal_jitter(d, 7.0), d);
-        assert_eq!(
-            exponential(Duration::from_millis(100), Duration::from_secs(5), 40),
-            Duration::from_secs(5)
-        );
     }
 }

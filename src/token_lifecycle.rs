@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::restart_policy::{equal_jitter, exponential};
+use crate::backoff::Backoff;
 
 /// First delay after a failed login.
 pub const LOGIN_BACKOFF_BASE: Duration = Duration::from_secs(1);
@@ -84,14 +84,7 @@ impl TokenTimes {
 /// Delay before login attempt number `failures + 1` (after `failures` failures in a row).
 /// `unit` is a random number in `[0, 1)`.
 pub fn login_backoff(failures: u32, unit: f64) -> Duration {
-    equal_jitter(
-        exponential(
-            LOGIN_BACKOFF_BASE,
-            LOGIN_BACKOFF_MAX,
-            failures.saturating_sub(1),
-        ),
-        unit,
-    )
+    Backoff::new(LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX).delay(failures.saturating_sub(1), unit)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::LeaseInfo;
-use crate::restart_policy::{equal_jitter, exponential};
+use crate::backoff::Backoff;
 
 /// A lease that arrives with less than this to live is dead on arrival (a TTL of 0, or a server
 /// whose answers put expiry in the past): it is used, but not replaced at once. One second is
@@ -56,14 +56,8 @@ pub fn dead_on_arrival(lease: &LeaseInfo, now: SystemTime) -> bool {
 
 /// The wait before replacing the `in_a_row`-th dead-on-arrival lease in a row (`unit` in [0, 1)).
 pub fn dead_lease_delay(in_a_row: u32, unit: f64) -> Duration {
-    equal_jitter(
-        exponential(
-            DEAD_LEASE_BACKOFF_BASE,
-            DEAD_LEASE_BACKOFF_MAX,
-            in_a_row.saturating_sub(1),
-        ),
-        unit,
-    )
+    Backoff::new(DEAD_LEASE_BACKOFF_BASE, DEAD_LEASE_BACKOFF_MAX)
+        .delay(in_a_row.saturating_sub(1), unit)
 }
 
 /// Whether a cached lease may be reused after a restart.
