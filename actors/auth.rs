@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ractor::MessagingErr;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinHandle;
 
@@ -54,6 +55,9 @@ pub struct AuthArgs {
     pub exit_after_auth: bool,
 }
 
+/// A message this actor sends itself later (`send_after`); aborted to cancel it.
+type Timer = JoinHandle<Result<(), MessagingErr<AuthMsg>>>;
+
 pub struct AuthState {
     args: AuthArgs,
     times: Option<TokenTimes>,
@@ -62,7 +66,7 @@ pub struct AuthState {
     renew_in_flight: bool,
     login_failures: u32,
     sink_failures: u32,
-    timer: Option<JoinHandle<()>>,
+    timer: Option<Timer>,
     /// Set once the token was revoked for shutdown: nothing is scheduled after that.
     revoked: bool,
 }
@@ -329,11 +333,7 @@ fn write_sinks(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {
             login_backoff(state.sink_failures, rand::random::<f64>()).min(Duration::from_secs(30));
         let generation = state.generation;
         // Retry on its own timer: the renewal timer keeps running.
-        let me = myself.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let _ = me.send_message(AuthMsg::WriteSinks { generation });
-        });
+        myself.send_after(delay, move || AuthMsg::WriteSinks { generation });
     } else {
         let _ = state
             .args
@@ -344,11 +344,7 @@ fn write_sinks(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {
 
 fn schedule(myself: &ActorRef<AuthMsg>, state: &mut AuthState, delay: Duration, msg: AuthMsg) {
     cancel_timer(state);
-    let me = myself.clone();
-    state.timer = Some(tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let _ = me.send_message(msg);
-    }));
+    state.timer = Some(myself.send_after(delay, move || msg));
 }
 
 fn cancel_timer(state: &mut AuthState) {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use ractor::MessagingErr;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinHandle;
 
@@ -78,7 +79,7 @@ struct Managed {
     failures: u32,
     /// Leases in a row that arrived dead (see `dead_on_arrival`).
     dead_in_a_row: u32,
-    timer: Option<JoinHandle<()>>,
+    timer: Option<Timer>,
 }
 
 pub struct LeaseManagerState {
@@ -554,12 +555,11 @@ fn schedule(
     ));
 }
 
-fn send_later(myself: &ActorRef<LeaseMsg>, delay: Duration, msg: LeaseMsg) -> JoinHandle<()> {
-    let me = myself.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let _ = me.send_message(msg);
-    })
+/// A message this actor sends itself later; aborted to cancel it.
+type Timer = JoinHandle<Result<(), MessagingErr<LeaseMsg>>>;
+
+fn send_later(myself: &ActorRef<LeaseMsg>, delay: Duration, msg: LeaseMsg) -> Timer {
+    myself.send_after(delay, move || msg)
 }
 
 fn backoff(failures: u32) -> Duration {

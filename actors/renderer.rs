@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use ractor::MessagingErr;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::task::JoinHandle;
 
@@ -62,6 +63,9 @@ pub struct RendererArgs {
     pub exit_after_auth: bool,
 }
 
+/// A message this actor sends itself later (`send_after`); aborted to cancel it.
+type Timer = JoinHandle<Result<(), MessagingErr<RendererMsg>>>;
+
 pub struct RendererState {
     args: RendererArgs,
     round: Option<Instant>,
@@ -77,7 +81,7 @@ pub struct RendererState {
     metrics: TemplateRenderMetrics,
     /// One timer per renderer: between rounds it starts the next round; during a round it is
     /// the watchdog that fails the round if its data never arrives.
-    timer: Option<JoinHandle<()>>,
+    timer: Option<Timer>,
 }
 
 pub struct RendererActor;
@@ -182,11 +186,8 @@ async fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, 
     if let Some(t) = state.timer.take() {
         t.abort();
     }
-    let me = myself.clone();
-    state.timer = Some(tokio::spawn(async move {
-        tokio::time::sleep(ROUND_TIMEOUT).await;
-        let _ = me.send_message(RendererMsg::RoundTimeout { round });
-    }));
+    state.timer =
+        Some(myself.send_after(ROUND_TIMEOUT, move || RendererMsg::RoundTimeout { round }));
     state.snapshot = Snapshot::new();
     state.passes = 0;
     state.pending = state.known.iter().cloned().collect();
@@ -428,11 +429,7 @@ fn schedule(
     if let Some(t) = state.timer.take() {
         t.abort();
     }
-    let me = myself.clone();
-    state.timer = Some(tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let _ = me.send_message(RendererMsg::Tick { retry });
-    }));
+    state.timer = Some(myself.send_after(delay, move || RendererMsg::Tick { retry }));
 }
 
 /// Test-only fault hooks, `<VAR>=<id>:<n>`: the first `n` renders of that template panic
