@@ -537,9 +537,10 @@ impl Printer {
                 _ => self.bad_verb(verb, v),
             },
             Value::Time(t) => match verb {
+                // Go's GoStringer path: `fmtS`, so precision truncates and width pads.
                 'v' if self.f.sharp_v && !self.erroring => {
                     let s = go_string_of_time(t);
-                    self.buf.extend_from_slice(s.as_bytes());
+                    self.fmt_s(s.as_bytes());
                 }
                 'v' | 's' | 'x' | 'X' | 'q' if !self.erroring => {
                     let s = super::sprig_time::go_time_string(t);
