@@ -433,3 +433,79 @@ fn an_engine_panic_is_that_template_render_error_and_the_others_stay_fresh() {
     let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "{status:?}\n{logs}");
 }
+
+/// The issue "Templates" case: beside a good template, one whose printf once panicked the engine
+/// (`%.*e` with a precision of a million: Go prints the long number) and one that fails on
+/// every render. For 60 s the good file follows its secret and the token sink stays valid; the
+/// failing template's error is logged and counted; SIGTERM exits 0.
+#[test]
+fn hostile_templates_beside_a_good_one_for_sixty_seconds() {
+    let dev = DevServer::start(&default_seed(10, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let templates = format!(
+        "templates:\n{}  - destination-path: {{dir}}/long.txt\n    template-content: '{{{{ printf \"%.*e\" 1000000 1.5 }}}}'\n    config:\n      polling-interval: 1s\n  - destination-path: {{dir}}/failing.txt\n    template-content: '{{{{ fail \"this template always fails\" }}}}'\n    config:\n      polling-interval: 1s\n",
+        template_block("good.env", "1s", None)
+    );
+    let cfg = format!(
+        "{}listener:\n  address: 127.0.0.1:0\n{templates}",
+        config(&dev, dir.path(), "")
+    );
+    let mut agent = Agent::start(dir.path(), &cfg);
+    wait_logged(&agent, "the good file", Duration::from_secs(15), || {
+        agent.read("good.env") == "A=1\n"
+    });
+    wait_logged(&agent, "the long number", Duration::from_secs(15), || {
+        agent.read("long.txt").len() == 1_000_006
+    });
+    let long = agent.read("long.txt");
+    assert!(
+        long.starts_with("1.5000") && long.ends_with("e+00"),
+        "{}",
+        &long[..20]
+    );
+    let start = std::time::Instant::now();
+    let mut value = 1;
+    while start.elapsed() < Duration::from_secs(60) {
+        value += 1;
+        dev.set_secret("proj-1", "dev", "/", "A", &value.to_string());
+        let want = format!("A={value}\n");
+        wait_logged(
+            &agent,
+            "the good file to follow",
+            Duration::from_secs(10),
+            || agent.read("good.env") == want,
+        );
+        // The token lives 10 s: the sink holds a token the server accepts throughout.
+        let token = agent.read("token");
+        assert!(dev.token_works(token.trim()), "a stale token in the sink");
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    let logs = agent.logs();
+    assert!(logs.contains("this template always fails"), "{logs}");
+    let addr = logs
+        .lines()
+        .find(|l| l.contains("serving /healthz"))
+        .and_then(|l| l.split("address=").nth(1))
+        .and_then(|a| a.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let metrics = http()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let failing_errors = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("kms_agent_renders_total{template=\"templates[2]\",outcome=\"error\"}")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(failing_errors >= 1.0, "{metrics}");
+    assert!(!agent.path("failing.txt").exists());
+    agent.signal(Signal::SIGTERM);
+    let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "{status:?}\n{}", agent.logs());
+}
