@@ -286,9 +286,7 @@ fn server_faults_are_survived_and_files_keep_their_last_good_content() {
     });
 }
 
-/// Needs the binary built with `--features test-hooks` (as `make test` does).
 /// Polls `cond` until it holds, or panics after `timeout` with the agent's log.
-#[cfg(feature = "test-hooks")]
 fn wait_logged(agent: &Agent, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + timeout;
     while !cond() {
