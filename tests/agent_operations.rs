@@ -22,29 +22,6 @@ fn template(dest: &str, key: &str) -> String {
     )
 }
 
-/// The listener's address, from the agent's log line.
-fn listener_addr(agent: &Agent) -> String {
-    let mut addr = String::new();
-    wait_until("the listener", Duration::from_secs(10), || {
-        let logs = agent.logs();
-        match logs.lines().find(|l| l.contains("serving /healthz")) {
-            Some(line) => {
-                addr = line
-                    .split("address=")
-                    .nth(1)
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                !addr.is_empty()
-            }
-            None => false,
-        }
-    });
-    addr
-}
-
 #[test]
 fn health_readiness_and_metrics_follow_renders_and_failures() {
     let dev = DevServer::start(&default_seed(300, 3600));
@@ -55,7 +32,7 @@ fn health_readiness_and_metrics_follow_renders_and_failures() {
         template("a", "A")
     );
     let agent = Agent::start(dir.path(), &cfg);
-    let url = format!("http://{}", listener_addr(&agent));
+    let url = format!("http://{}", agent.listener_addr());
     let http = http();
     assert_eq!(
         http.get(format!("{url}/healthz")).send().unwrap().status(),

@@ -403,29 +403,11 @@ fn an_engine_panic_is_that_template_render_error_and_the_others_stay_fresh() {
         !logs.contains("panics on purpose"),
         "a panic message reached the log:\n{logs}"
     );
-    let addr = logs
-        .lines()
-        .find(|l| l.contains("serving /healthz"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|a| a.split_whitespace().next())
-        .unwrap()
-        .to_string();
-    let metrics = http()
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let errors = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with("kms_agent_renders_total")
-                && l.contains("templates[0]")
-                && l.contains("error")
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let metrics = metrics_text(&agent.listener_addr());
+    let errors = metric_value(
+        &metrics,
+        "kms_agent_renders_total{template=\"templates[0]\",outcome=\"error\"}",
+    );
     assert!(errors >= 3.0, "{metrics}");
     agent.signal(Signal::SIGTERM);
     let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
@@ -480,27 +462,11 @@ fn hostile_templates_beside_a_good_one_for_sixty_seconds() {
     }
     let logs = agent.logs();
     assert!(logs.contains("this template always fails"), "{logs}");
-    let addr = logs
-        .lines()
-        .find(|l| l.contains("serving /healthz"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|a| a.split_whitespace().next())
-        .unwrap()
-        .to_string();
-    let metrics = http()
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let failing_errors = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with("kms_agent_renders_total{template=\"templates[2]\",outcome=\"error\"}")
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let metrics = metrics_text(&agent.listener_addr());
+    let failing_errors = metric_value(
+        &metrics,
+        "kms_agent_renders_total{template=\"templates[2]\",outcome=\"error\"}",
+    );
     assert!(failing_errors >= 1.0, "{metrics}");
     assert!(!agent.path("failing.txt").exists());
     agent.signal(Signal::SIGTERM);

@@ -318,23 +318,6 @@ fn the_shutdown_wipe_of_a_symlinked_sink_leaves_its_target_alone() {
     );
 }
 
-/// The listener's address, from the agent's log line.
-fn listener_addr(agent: &Agent) -> String {
-    let mut addr = String::new();
-    wait_until("the listener", Duration::from_secs(10), || {
-        let logs = agent.logs();
-        addr = logs
-            .lines()
-            .find(|l| l.contains("serving /healthz"))
-            .and_then(|l| l.split("address=").nth(1))
-            .and_then(|a| a.split_whitespace().next())
-            .unwrap_or("")
-            .to_string();
-        !addr.is_empty()
-    });
-    addr
-}
-
 #[test]
 fn a_thousand_idle_listener_connections_do_not_stop_renders() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
@@ -346,7 +329,7 @@ fn a_thousand_idle_listener_connections_do_not_stop_renders() {
         universal_auth_block(dir.path())
     );
     let agent = Agent::start(dir.path(), &cfg);
-    let addr = listener_addr(&agent);
+    let addr = agent.listener_addr();
     wait_until("the render", Duration::from_secs(20), || {
         agent.read("out") == "1"
     });

@@ -8,23 +8,6 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-/// The listener's address, from the agent's log line.
-fn listener_addr(agent: &Agent) -> String {
-    let mut addr = String::new();
-    wait_until("the listener", Duration::from_secs(10), || {
-        addr = agent
-            .logs()
-            .lines()
-            .find(|l| l.contains("serving /healthz"))
-            .and_then(|l| l.split("address=").nth(1))
-            .and_then(|a| a.split_whitespace().next())
-            .unwrap_or("")
-            .to_string();
-        !addr.is_empty()
-    });
-    addr
-}
-
 #[test]
 fn healthz_answers_within_20ms_while_heavy_templates_render() {
     // One heavy template per core: rendered on the async workers, they would hold every one.
@@ -44,7 +27,7 @@ fn healthz_answers_within_20ms_while_heavy_templates_render() {
         ));
     }
     let agent = Agent::start(dir.path(), &cfg);
-    let addr = listener_addr(&agent);
+    let addr = agent.listener_addr();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !(0..heavy).all(|i| agent.read(&format!("heavy-{i}")) == format!("done {i}")) {
         assert!(
@@ -62,13 +45,8 @@ fn healthz_answers_within_20ms_while_heavy_templates_render() {
     let url = format!("http://{addr}/healthz");
     // Renders of every outcome so far, from /metrics.
     let renders = || -> u64 {
-        let text = client
-            .get(format!("http://{addr}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        text.lines()
+        metrics_text(&addr)
+            .lines()
             .filter(|l| l.starts_with("kms_agent_renders_total{"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()

@@ -381,6 +381,43 @@ impl Agent {
     pub fn logs(&self) -> String {
         self.stderr.text()
     }
+
+    /// The listener's `IP:port`, from the agent's "serving /healthz" log line (waits for it).
+    pub fn listener_addr(&self) -> String {
+        let mut addr = String::new();
+        wait_until("the listener", Duration::from_secs(10), || {
+            addr = self
+                .logs()
+                .lines()
+                .find(|l| l.contains("serving /healthz"))
+                .and_then(|l| l.split("address=").nth(1))
+                .and_then(|a| a.split_whitespace().next())
+                .unwrap_or("")
+                .to_string();
+            !addr.is_empty()
+        });
+        addr
+    }
+}
+
+/// The text of `/metrics` at the listener `addr`.
+pub fn metrics_text(addr: &str) -> String {
+    http()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
+/// The value of the first metric line starting with `prefix` (0 when there is none).
+pub fn metric_value(metrics: &str, prefix: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0)
 }
 
 impl Drop for Agent {
