@@ -246,6 +246,7 @@ type RenderRun = (
 /// an async worker, so the listener, auth, the fetcher and the other templates keep running.
 async fn render_off_runtime(state: &mut RendererState) -> Option<RenderRun> {
     let template = state.args.plan.template.clone();
+    #[cfg(feature = "test-hooks")]
     let id = state.args.plan.id.clone();
     let snapshot = std::mem::take(&mut state.snapshot);
     let _slot = state.args.directory.render_slots.acquire().await;
@@ -260,6 +261,7 @@ async fn render_off_runtime(state: &mut RendererState) -> Option<RenderRun> {
         // afresh from `source` and the immutable compiled template, and the poisoned-or-not
         // `used` list is only read.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(feature = "test-hooks")]
             maybe_test_panic(&id);
             template.render(&source)
         }));
@@ -459,8 +461,6 @@ fn maybe_test_crash(id: &str) {
     test_hook("KMS_TEST_CRASH_TEMPLATE", id, &CRASHES);
 }
 
-#[cfg(not(feature = "test-hooks"))]
-fn maybe_test_panic(_: &str) {}
 
 #[cfg(not(feature = "test-hooks"))]
 fn maybe_test_crash(_: &str) {}
