@@ -461,6 +461,5 @@ fn maybe_test_crash(id: &str) {
     test_hook("KMS_TEST_CRASH_TEMPLATE", id, &CRASHES);
 }
 
-
 #[cfg(not(feature = "test-hooks"))]
 fn maybe_test_crash(_: &str) {}
