@@ -169,9 +169,14 @@ fn after_sigkill_a_restart_reuses_the_cached_lease() {
         !agent.read("creds0").is_empty()
     });
     let creds = agent.read("creds0");
+    // An entry, not the temporary file of its write (`.<name>.<random>.tmp`): a SIGKILL between
+    // the two leaves nothing to reuse.
     wait_until("the cache entry", Duration::from_secs(5), || {
         std::fs::read_dir(dir.path().join("cache"))
-            .map(|d| d.count() > 0)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            })
             .unwrap_or(false)
     });
     agent.signal(Signal::SIGKILL);
