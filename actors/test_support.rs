@@ -18,7 +18,7 @@ use crate::restart_policy::RestartPolicy;
 use crate::sensitive::Sensitive;
 use crate::template::{
     CompiledTemplate, DataRequest, DataSource, DataValue, ProjectRef, RenderError, RenderOutcome,
-    Secret,
+    Secret, SecretFields,
 };
 
 pub(super) struct FakeAuth {
@@ -91,11 +91,14 @@ impl SecretFetcher for FakeServer {
                 .get(path)
                 .cloned()
                 .unwrap_or_default();
-            Ok(DataValue::Secrets(Arc::new(vec![Arc::new(Secret {
-                key: "K".into(),
-                value,
-                ..Secret::default()
-            })])))
+            Ok(DataValue::Secrets(Arc::new(vec![Arc::new(
+                Secret::new(SecretFields {
+                    key: "K".into(),
+                    value,
+                    ..SecretFields::default()
+                })
+                .unwrap(),
+            )])))
         })
     }
 }
@@ -247,7 +250,7 @@ impl CompiledTemplate for FolderTemplate {
             None => Ok(RenderOutcome::NeedData(vec![list(&self.path)])),
             Some(Err(message)) => Err(RenderError { message }),
             Some(Ok(DataValue::Secrets(s))) => Ok(RenderOutcome::Done(
-                format!("K={}\n", s[0].value).into_bytes(),
+                format!("K={}\n", s[0].value()).into_bytes(),
             )),
             Some(Ok(_)) => Err(RenderError {
                 message: "wrong type".into(),

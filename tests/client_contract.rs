@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use kms_agent::client::auth::{normalize_login_error, AccessToken, RevokeResponse};
 use kms_agent::client::error::{decode_response, parse_retry_after, ApiError, RequestContext};
 use kms_agent::client::leases::{CreatedLease, LeaseDetailsEnvelope, LeaseEnvelope};
-use kms_agent::client::merge::merge_imports;
+use kms_agent::client::merge::template_secrets;
 use kms_agent::client::secrets::{RawSecret, SecretEnvelope, SecretList};
 use serde_json::Value;
 
@@ -128,7 +128,7 @@ fn decode(ex: &Exchange) -> Result<String, ApiError> {
             decode_response::<RevokeResponse>(ctx, status, retry_after, body).map(|r| r.message)
         }
         Endpoint::List => decode_response::<SecretList>(ctx, status, retry_after, body)
-            .map(|l| format!("{} secrets, {} imports", l.secrets.len(), l.imports.len())),
+            .map(|l| format!("{} secrets, {} imports", l.secrets.0.len(), l.imports.len())),
         Endpoint::Get => {
             let envelope =
                 decode_response::<SecretEnvelope>(ctx.clone(), status, retry_after, body)?;
@@ -355,35 +355,30 @@ fn recorded_secret_shapes_map_to_the_documented_fields() {
     assert_eq!(list.imports.len(), 1);
     assert_eq!(list.imports[0].environment, "staging");
     // Import items carry no secretPath and (late-2024) an empty workspace.
-    assert!(list.imports[0]
-        .secrets
+    let raw: serde_json::Value = serde_json::from_slice(&ex.body).unwrap();
+    assert!(raw["imports"][0]["secrets"]
+        .as_array()
+        .unwrap()
         .iter()
-        .all(|s| s.secret_path.is_none()));
-    let merged = merge_imports(list, "/app");
-    let keys: Vec<(&str, &str, bool)> = merged
-        .iter()
-        .map(|m| {
-            (
-                m.secret.secret_key.as_str(),
-                m.secret_path.as_str(),
-                m.imported,
-            )
-        })
-        .collect();
+        .all(|s| s.get("secretPath").is_none()));
+    let merged = template_secrets(list, "/app", "proj-1");
+    let keys: Vec<(&str, &str)> = merged.iter().map(|s| (s.key(), s.secret_path())).collect();
+    let own_count = raw["secrets"].as_array().unwrap().len();
     for own in ["APP_NAME", "APP_PORT", "APP_REF_ROOT"] {
-        assert!(keys.contains(&(own, "/app", false)), "{own} in {keys:?}");
+        let at = keys.iter().position(|k| *k == (own, "/app"));
+        assert!(at.is_some_and(|i| i < own_count), "{own} in {keys:?}");
     }
     for imported in ["GREETING", "CROSS_ENV", "STAGING_ONLY"] {
-        assert!(
-            keys.contains(&(imported, "/", true)),
-            "{imported} in {keys:?}"
-        );
+        let at = keys.iter().position(|k| *k == (imported, "/"));
+        assert!(at.is_some_and(|i| i >= own_count), "{imported} in {keys:?}");
     }
-    let greeting = merged
-        .iter()
-        .find(|m| m.secret.secret_key == "GREETING")
-        .unwrap();
-    assert_eq!(greeting.secret.secret_value.expose(), "hello-staging");
+    let greeting = merged.iter().find(|s| s.key() == "GREETING").unwrap();
+    assert_eq!(greeting.value(), "hello-staging");
+    assert_eq!(
+        greeting.workspace_id(),
+        "proj-1",
+        "the empty project is filled in"
+    );
 
     // get-by-name on a late-2024 server: no secretPath, filled from the request.
     let ex = load("secret-get-nested-path.json");

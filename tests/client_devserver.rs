@@ -160,17 +160,17 @@ async fn auto_version_lists_with_v4_and_merges_imports() {
     let find = |k: &str| {
         secrets
             .iter()
-            .find(|s| s.key == k)
+            .find(|s| s.key() == k)
             .unwrap_or_else(|| panic!("{k} in {secrets:?}"))
     };
-    assert_eq!(find("APP_NAME").value, "demo-app");
-    assert_eq!(find("APP_NAME").secret_path, "/app");
-    assert_eq!(find("APP_NAME").workspace_id, PROJECT_ID);
+    assert_eq!(find("APP_NAME").value(), "demo-app");
+    assert_eq!(find("APP_NAME").secret_path(), "/app");
+    assert_eq!(find("APP_NAME").workspace_id(), PROJECT_ID);
     // Own secrets win over imports; import-only keys come with the import's source folder.
-    assert_eq!(find("SHARED").value, "own-value");
-    assert_eq!(find("ONLY_IMPORTED").value, "from-prod");
-    assert_eq!(find("ONLY_IMPORTED").secret_path, "/shared");
-    assert_eq!(secrets.iter().filter(|s| s.key == "SHARED").count(), 1);
+    assert_eq!(find("SHARED").value(), "own-value");
+    assert_eq!(find("ONLY_IMPORTED").value(), "from-prod");
+    assert_eq!(find("ONLY_IMPORTED").secret_path(), "/shared");
+    assert_eq!(secrets.iter().filter(|s| s.key() == "SHARED").count(), 1);
 
     // References expanded on request; raw when not.
     let root = env
@@ -179,7 +179,7 @@ async fn auto_version_lists_with_v4_and_merges_imports() {
         .await
         .unwrap();
     assert_eq!(
-        root.iter().find(|s| s.key == "DSN").unwrap().value,
+        root.iter().find(|s| s.key() == "DSN").unwrap().value(),
         "db://sk-test"
     );
     let raw = ListSecretsQuery {
@@ -192,14 +192,11 @@ async fn auto_version_lists_with_v4_and_merges_imports() {
         .await
         .unwrap();
     assert_eq!(
-        root.iter().find(|s| s.key == "DSN").unwrap().value,
+        root.iter().find(|s| s.key() == "DSN").unwrap().value(),
         "db://${API_KEY}"
     );
-    let api_key = root.iter().find(|s| s.key == "API_KEY").unwrap();
-    assert_eq!(
-        (api_key.id.as_str(), api_key.comment.as_str()),
-        ("sec-1", "the key")
-    );
+    let api_key = root.iter().find(|s| s.key() == "API_KEY").unwrap();
+    assert_eq!((api_key.id(), api_key.comment()), ("sec-1", "the key"));
 
     assert_eq!(env.requests(LIST_V4).await, 3);
     assert_eq!(env.requests(LIST_V3).await, 0);
@@ -217,13 +214,9 @@ async fn recursive_lists_keep_every_folder() {
     let list = env.client.list_secrets(&token, &q).await.unwrap();
     let mut paths: Vec<(String, String)> = list
         .secrets
+        .0
         .iter()
-        .map(|s| {
-            (
-                s.secret_path.clone().unwrap_or_default(),
-                s.secret_key.clone(),
-            )
-        })
+        .map(|s| (s.secret_path().to_string(), s.key().to_string()))
         .collect();
     paths.sort();
     assert_eq!(
@@ -253,7 +246,7 @@ async fn auto_version_falls_back_to_v3_on_the_framework_404_and_remembers() {
         .await
         .unwrap();
     assert!(
-        secrets.iter().any(|s| s.key == "ONLY_IMPORTED"),
+        secrets.iter().any(|s| s.key() == "ONLY_IMPORTED"),
         "v3 with include_imports: {secrets:?}"
     );
     assert_eq!(env.client.resolved_api_version(), ApiVersion::V3);
@@ -305,7 +298,7 @@ async fn get_by_name_in_v3_and_v4() {
             .await
             .unwrap();
         assert_eq!(
-            (s.key.as_str(), s.value.as_str(), s.secret_path.as_str()),
+            (s.key(), s.value(), s.secret_path()),
             ("APP_NAME", "demo-app", "/app")
         );
         // Found through the folder's import.
@@ -373,7 +366,7 @@ async fn slug_projects_list_through_v3() {
     assert!(
         secrets
             .iter()
-            .any(|s| s.key == "API_KEY" && s.workspace_id == PROJECT_ID),
+            .any(|s| s.key() == "API_KEY" && s.workspace_id() == PROJECT_ID),
         "{secrets:?}"
     );
     assert_eq!(env.requests(LIST_V3).await, 1);

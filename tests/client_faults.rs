@@ -23,7 +23,7 @@ async fn server_errors_are_retried_with_backoff_then_succeed() {
         .list_secrets(&token, &list_query("/"))
         .await
         .unwrap();
-    assert!(!list.secrets.is_empty());
+    assert!(!list.secrets.0.is_empty());
     assert_eq!(env.requests(LIST_V4).await, 3);
     // FixedRandom(1.0): the full backoff ceiling, 200ms then 400ms.
     assert_eq!(

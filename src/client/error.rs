@@ -320,17 +320,20 @@ pub fn classify_error(
 /// Decodes a 2xx body into `T`. A failure reports the JSON position and the kind of problem,
 /// never a piece of the body (which may hold secret values).
 pub fn decode_body<T: serde::de::DeserializeOwned>(
-    mut ctx: RequestContext,
+    ctx: RequestContext,
     status: u16,
     body: &[u8],
 ) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ctx.status = Some(status);
-        ApiError::Decode {
-            ctx: Box::new(ctx),
-            detail: describe_json_error(&e),
-        }
-    })
+    serde_json::from_slice(body).map_err(|e| decode_error(ctx, status, &e))
+}
+
+/// The [`ApiError::Decode`] of a 2xx body that did not decode.
+pub fn decode_error(mut ctx: RequestContext, status: u16, e: &serde_json::Error) -> ApiError {
+    ctx.status = Some(status);
+    ApiError::Decode {
+        ctx: Box::new(ctx),
+        detail: describe_json_error(e),
+    }
 }
 
 /// A serde_json error without the parts that quote the input.

@@ -10,8 +10,9 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
 use super::auth::{normalize_login_error, AccessToken, LoginRequest, RevokeResponse, TokenBody};
+use super::body::{Body, DECODE_ON_WORKER_MAX};
 use super::config::{ClientBuildError, ClientConfig, USER_AGENT};
-use super::error::{decode_response, parse_retry_after, ApiError, RequestContext};
+use super::error::{classify_error, parse_retry_after, ApiError, RequestContext};
 use super::leases::{
     is_valid_lease_id, CreateLeaseRequest, CreatedLease, Lease, LeaseDetails, LeaseDetailsEnvelope,
     LeaseEnvelope, LeaseLocation, RenewLeaseRequest, RevokeLeaseRequest,
@@ -27,6 +28,7 @@ use super::tls::{describe_tls_failure, load_ca_bundle};
 use crate::backoff::{RandomSource, Sleeper, ThreadRandom, TokioSleeper};
 use crate::config::defaults::MAX_RESPONSE_BODY;
 use crate::sensitive::Sensitive;
+use crate::template::functions::sort_secrets;
 use crate::template::{ProjectRef, Secret};
 
 const DETECTED_UNKNOWN: u8 = 0;
@@ -194,7 +196,10 @@ impl KmsClient {
 
     // ---- transport ----------------------------------------------------------------------
 
-    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+    async fn call<T: DeserializeOwned + Send + 'static>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<T, ApiError> {
         let mut attempt = 0;
         loop {
             let route = self
@@ -234,7 +239,10 @@ impl KmsClient {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, ApiError> {
+    async fn attempt<T: DeserializeOwned + Send + 'static>(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<T, ApiError> {
         let ctx = RequestContext::new(method_name(&call.method), call.url.path());
         let mut request = self.http.request(call.method.clone(), call.url.clone());
         if let Some(token) = call.token {
@@ -262,7 +270,21 @@ impl KmsClient {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         let body = self.read_body(&ctx, response).await?;
-        decode_response(ctx, status, retry_after, &body)
+        if !(200..300).contains(&status) {
+            return Err(classify_error(ctx, status, retry_after, &body.into_vec()));
+        }
+        if body.len() <= DECODE_ON_WORKER_MAX {
+            return body.decode(ctx, status);
+        }
+        let on_failure = ctx.clone();
+        tokio::task::spawn_blocking(move || body.decode(ctx, status))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError::Decode {
+                    ctx: Box::new(on_failure),
+                    detail: "the decoder stopped".into(),
+                })
+            })
     }
 
     /// The response body, read as it arrives and refused at [`MAX_RESPONSE_BODY`] bytes.
@@ -270,7 +292,7 @@ impl KmsClient {
         &self,
         ctx: &RequestContext,
         mut response: reqwest::Response,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Body, ApiError> {
         let too_big = || ApiError::Decode {
             ctx: Box::new(ctx.clone()),
             detail: format!(
@@ -282,7 +304,7 @@ impl KmsClient {
         if announced > MAX_RESPONSE_BODY as u64 {
             return Err(too_big());
         }
-        let mut body = Vec::with_capacity(announced as usize);
+        let mut body = Body::default();
         while let Some(chunk) = response
             .chunk()
             .await
@@ -291,7 +313,7 @@ impl KmsClient {
             if body.len() + chunk.len() > MAX_RESPONSE_BODY {
                 return Err(too_big());
             }
-            body.extend_from_slice(&chunk);
+            body.push(chunk);
         }
         Ok(body)
     }
@@ -480,12 +502,17 @@ impl KmsClient {
             ProjectRef::Id(id) => id.clone(),
             ProjectRef::Slug(_) => list
                 .secrets
+                .0
                 .iter()
-                .map(|s| s.workspace.clone())
+                .map(|s| s.workspace_id())
                 .find(|w| !w.is_empty())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .to_string(),
         };
-        Ok(template_secrets(list, &query.secret_path, &project_id))
+        let mut secrets = template_secrets(list, &query.secret_path, &project_id);
+        // In the order templates see them, once per fetch rather than once per render.
+        sort_secrets(&mut secrets);
+        Ok(secrets)
     }
 
     /// [`Self::get_secret`] in the template view.
@@ -500,7 +527,13 @@ impl KmsClient {
             ProjectRef::Id(id) => id.as_str(),
             ProjectRef::Slug(_) => "",
         };
-        Ok(to_template_secret(secret, path, project_id))
+        to_template_secret(secret, &path, project_id).map_err(|e| ApiError::Decode {
+            ctx: Box::new(RequestContext::new(
+                "GET",
+                format!("/secrets/{}", query.name.trim()),
+            )),
+            detail: e.to_string(),
+        })
     }
 
     // ---- dynamic-secret leases ------------------------------------------------------------

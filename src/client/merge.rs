@@ -6,223 +6,173 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::secrets::{normalize_secret_path, RawSecret, SecretList};
-use crate::template::Secret;
-
-/// One secret of a flattened list, with its folder resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MergedSecret {
-    pub secret: RawSecret,
-    /// The folder it came from: its own `secretPath`, else the import block's source folder, else
-    /// the requested folder.
-    pub secret_path: String,
-    /// True when it came from an import.
-    pub imported: bool,
-}
+use crate::template::{Secret, SecretTooLarge};
 
 /// Flattens `list` with the server/CLI precedence. Own secrets keep the server's order (all of
 /// them, even a key repeated across folders of a recursive list); imported secrets follow, in
-/// the order they were taken (last import first).
-pub fn merge_imports(list: SecretList, requested_path: &str) -> Vec<MergedSecret> {
-    merge_imports_into(list, requested_path, |secret, secret_path, imported| {
-        MergedSecret {
-            secret,
-            secret_path,
-            imported,
-        }
-    })
-}
-
-/// [`merge_imports`], each secret handed to `take` with its folder and whether it was imported.
-/// Consumes the list and builds no list of its own: an answer may hold a million secrets, each
-/// moved once into what `take` makes of it.
-fn merge_imports_into<T>(
+/// the order they were taken (last import first). A secret without a folder gets its import
+/// block's source folder, else the requested folder; one without a project gets `project_id`
+/// (import items on late-2024 servers). Consumes the list: each secret is moved, never copied.
+pub fn template_secrets(
     list: SecretList,
     requested_path: &str,
-    mut take: impl FnMut(RawSecret, String, bool) -> T,
-) -> Vec<T> {
-    let requested_path = normalize_secret_path(requested_path);
+    project_id: &str,
+) -> Vec<Arc<Secret>> {
+    let requested: Arc<str> = normalize_secret_path(requested_path).into();
+    let project: Arc<str> = project_id.into();
+    let fill = |secret: &mut Arc<Secret>, folder: &Arc<str>| {
+        if secret.secret_path().is_empty() || secret.workspace_id().is_empty() {
+            // Not shared yet: `make_mut` changes it in place.
+            let secret = Arc::make_mut(secret);
+            if secret.secret_path().is_empty() {
+                secret.set_secret_path(folder.clone());
+            }
+            if secret.workspace_id().is_empty() {
+                secret.set_workspace_id(project.clone());
+            }
+        }
+    };
     let SecretList { secrets, imports } = list;
+    let mut out = secrets.0;
     // Only imports need the keys already seen.
-    let mut seen: HashSet<String> = if imports.is_empty() {
+    let mut seen: HashSet<Box<str>> = if imports.is_empty() {
         HashSet::new()
     } else {
-        secrets.iter().map(|s| s.secret_key.clone()).collect()
+        out.iter().map(|s| s.key().into()).collect()
     };
-    let mut out = Vec::with_capacity(secrets.len());
-    for s in secrets {
-        let path = s
-            .secret_path
-            .clone()
-            .unwrap_or_else(|| requested_path.clone());
-        out.push(take(s, path, false));
+    for secret in &mut out {
+        fill(secret, &requested);
     }
     for block in imports.into_iter().rev() {
-        for s in block.secrets {
-            if seen.insert(s.secret_key.clone()) {
-                let path = s.secret_path.clone().unwrap_or_else(|| {
-                    if block.secret_path.is_empty() {
-                        requested_path.clone()
-                    } else {
-                        block.secret_path.clone()
-                    }
-                });
-                out.push(take(s, path, true));
+        let folder: Arc<str> = if block.secret_path.is_empty() {
+            requested.clone()
+        } else {
+            block.secret_path.into()
+        };
+        for mut secret in block.secrets.0 {
+            if seen.insert(secret.key().into()) {
+                fill(&mut secret, &folder);
+                out.push(secret);
             }
         }
     }
     out
 }
 
-/// The template view of one secret, its strings moved. `project_id` fills in the project when
-/// the server left it empty (import items on late-2024 servers).
-pub fn to_template_secret(raw: RawSecret, secret_path: String, project_id: &str) -> Secret {
-    Secret {
-        key: raw.secret_key,
-        value: raw.secret_value.into_inner(),
-        workspace_id: if raw.workspace.is_empty() {
-            project_id.to_string()
-        } else {
-            raw.workspace
-        },
-        secret_path,
-        r#type: raw.secret_type,
-        id: raw.id,
-        comment: raw.secret_comment,
-        tags: raw.tags.into_iter().map(|t| t.slug).collect(),
-    }
-}
-
-/// [`merge_imports`], then [`to_template_secret`] on each, shared as templates see them.
-pub fn template_secrets(
-    list: SecretList,
-    requested_path: &str,
+/// The template view of one secret got by name, in `secret_path`; `project_id` fills in the
+/// project when the server left it empty.
+pub fn to_template_secret(
+    raw: RawSecret,
+    secret_path: &str,
     project_id: &str,
-) -> Vec<Arc<Secret>> {
-    merge_imports_into(list, requested_path, |secret, path, _| {
-        Arc::new(to_template_secret(secret, path, project_id))
-    })
+) -> Result<Secret, SecretTooLarge> {
+    let project = if raw.workspace.is_empty() {
+        project_id.into()
+    } else {
+        raw.workspace.as_str().into()
+    };
+    raw.into_template(project, secret_path.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::secrets::SecretImport;
-    use crate::sensitive::Sensitive;
 
-    fn secret(key: &str, value: &str, path: Option<&str>) -> RawSecret {
-        RawSecret {
-            id: format!("id-{key}-{value}"),
-            workspace: String::new(),
-            environment: "dev".into(),
-            version: Some(1),
-            secret_type: "shared".into(),
-            secret_key: key.into(),
-            secret_value: Sensitive::new(value.into()),
-            secret_comment: String::new(),
-            secret_path: path.map(Into::into),
-            secret_value_hidden: false,
-            tags: vec![],
-        }
+    fn list(json: &str) -> SecretList {
+        serde_json::from_str(json).unwrap()
     }
 
-    fn import(path: &str, secrets: Vec<RawSecret>) -> SecretImport {
-        SecretImport {
-            secret_path: path.into(),
-            environment: "staging".into(),
-            folder_id: None,
-            secrets,
-        }
-    }
-
-    fn values(merged: &[MergedSecret]) -> Vec<(String, String, String)> {
+    /// (key, value, folder) of each secret, in order.
+    fn values(merged: &[Arc<Secret>]) -> Vec<(&str, &str, &str)> {
         merged
             .iter()
-            .map(|m| {
-                (
-                    m.secret.secret_key.clone(),
-                    m.secret.secret_value.expose().clone(),
-                    m.secret_path.clone(),
-                )
-            })
+            .map(|s| (s.key(), s.value(), s.secret_path()))
             .collect()
     }
 
     #[test]
     fn own_secrets_win_then_later_imports_override_earlier() {
-        let list = SecretList {
-            secrets: vec![secret("A", "own", Some("/app"))],
-            imports: vec![
-                import(
-                    "/first",
-                    vec![
-                        secret("A", "first", None),
-                        secret("B", "first", None),
-                        secret("C", "first", None),
-                    ],
-                ),
-                import("/second", vec![secret("B", "second", None)]),
-            ],
-        };
-        let merged = merge_imports(list.clone(), "/app");
+        let list = list(
+            r#"{"secrets":[{"secretKey":"A","secretValue":"own","secretPath":"/app"}],
+                "imports":[
+                  {"secretPath":"/first","secrets":[
+                    {"secretKey":"A","secretValue":"first"},
+                    {"secretKey":"B","secretValue":"first"},
+                    {"secretKey":"C","secretValue":"first"}]},
+                  {"secretPath":"/second","secrets":[{"secretKey":"B","secretValue":"second"}]}]}"#,
+        );
         assert_eq!(
-            values(&merged),
-            vec![
-                ("A".into(), "own".into(), "/app".into()),
-                ("B".into(), "second".into(), "/second".into()),
-                ("C".into(), "first".into(), "/first".into()),
+            values(&template_secrets(list, "/app", "proj-1")),
+            [
+                ("A", "own", "/app"),
+                ("B", "second", "/second"),
+                ("C", "first", "/first"),
             ]
         );
-        assert!(!merged[0].imported && merged[1].imported);
     }
 
     #[test]
     fn recursive_own_duplicates_are_all_kept() {
-        let list = SecretList {
-            secrets: vec![
-                secret("A", "root", Some("/")),
-                secret("A", "sub", Some("/sub")),
-            ],
-            imports: vec![import("/x", vec![secret("A", "imported", None)])],
-        };
-        let merged = merge_imports(list.clone(), "/");
-        assert_eq!(merged.len(), 2);
-        assert!(merged.iter().all(|m| !m.imported));
-    }
-
-    #[test]
-    fn missing_paths_fall_back_to_the_request() {
-        let list = SecretList {
-            secrets: vec![secret("A", "v", None)],
-            imports: vec![],
-        };
-        assert_eq!(merge_imports(list.clone(), "/app/")[0].secret_path, "/app");
-    }
-
-    #[test]
-    fn template_view_fills_the_project_and_tags() {
-        let mut raw = secret("K", "v", Some("/p"));
-        raw.tags = vec![crate::client::secrets::SecretTag {
-            id: "t".into(),
-            slug: "db".into(),
-            name: "DB".into(),
-        }];
-        let list = SecretList {
-            secrets: vec![raw],
-            imports: vec![],
-        };
-        let out = template_secrets(list.clone(), "/p", "proj-1");
-        assert_eq!(
-            out,
-            vec![Arc::new(Secret {
-                key: "K".into(),
-                value: "v".into(),
-                workspace_id: "proj-1".into(),
-                secret_path: "/p".into(),
-                r#type: "shared".into(),
-                id: "id-K-v".into(),
-                comment: String::new(),
-                tags: vec!["db".into()],
-            })]
+        let list = list(
+            r#"{"secrets":[{"secretKey":"A","secretValue":"root","secretPath":"/"},
+                           {"secretKey":"A","secretValue":"sub","secretPath":"/sub"}],
+                "imports":[{"secretPath":"/x","secrets":[{"secretKey":"A","secretValue":"imported"}]}]}"#,
         );
+        assert_eq!(
+            values(&template_secrets(list, "/", "")),
+            [("A", "root", "/"), ("A", "sub", "/sub")]
+        );
+    }
+
+    #[test]
+    fn missing_paths_fall_back_to_the_request_and_import_blocks_without_one_too() {
+        let list = list(
+            r#"{"secrets":[{"secretKey":"A","secretValue":"v"}],
+                "imports":[{"secrets":[{"secretKey":"B","secretValue":"w"}]}]}"#,
+        );
+        assert_eq!(
+            values(&template_secrets(list, "/app/", "")),
+            [("A", "v", "/app"), ("B", "w", "/app")]
+        );
+    }
+
+    #[test]
+    fn template_view_fills_the_project_and_keeps_every_field() {
+        let list = list(
+            r#"{"secrets":[{"id":"id-K","secretKey":"K","secretValue":"v","secretPath":"/p",
+                            "secretComment":"c","tags":[{"id":"t","slug":"db","name":"DB"}]},
+                           {"secretKey":"L","secretValue":"w","workspace":"other","type":"personal"}]}"#,
+        );
+        let out = template_secrets(list, "/p", "proj-1");
+        let k = &out[0];
+        assert_eq!(
+            (k.key(), k.value(), k.id(), k.comment()),
+            ("K", "v", "id-K", "c")
+        );
+        assert_eq!(
+            (k.workspace_id(), k.secret_path(), k.secret_type()),
+            ("proj-1", "/p", "shared")
+        );
+        assert_eq!(&*k.tags()[0], "db");
+        let l = &out[1];
+        assert_eq!((l.workspace_id(), l.secret_type()), ("other", "personal"));
+    }
+
+    #[test]
+    fn the_folder_and_project_of_a_list_are_kept_once() {
+        let list = list(
+            r#"{"secrets":[{"secretKey":"A","secretValue":"1","secretPath":"/f","workspace":"w"},
+                           {"secretKey":"B","secretValue":"2","secretPath":"/f","workspace":"w"}]}"#,
+        );
+        let out = template_secrets(list, "/", "");
+        assert!(std::ptr::eq(out[0].secret_path(), out[1].secret_path()));
+        assert!(std::ptr::eq(out[0].workspace_id(), out[1].workspace_id()));
+    }
+
+    #[test]
+    fn null_lists_are_refused_for_secrets_and_empty_for_imports() {
+        assert!(serde_json::from_str::<SecretList>(r#"{"secrets":null}"#).is_err());
+        let l = list(r#"{"secrets":[],"imports":null}"#);
+        assert!(l.imports.is_empty());
     }
 }

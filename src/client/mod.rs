@@ -4,10 +4,11 @@
 //!   automatic fallback, dynamic-secret leases), with retries ([`retry`]) and one typed error
 //!   ([`ApiError`]).
 //! - Pure parts, usable without a network: request/response types, [`classify_error`] /
-//!   [`decode_response`], [`merge_imports`] (import precedence), [`parse_ms_duration`],
+//!   [`decode_response`], [`template_secrets`] (import precedence), [`parse_ms_duration`],
 //!   [`parse_custom_headers`].
 
 pub mod auth;
+pub mod body;
 pub mod config;
 pub mod duration;
 pub mod error;
@@ -32,10 +33,10 @@ pub use leases::{
     CreateLeaseRequest, CreatedLease, DynamicSecretInfo, Lease, LeaseDetails, LeaseLocation,
     RenewLeaseRequest, RevokeLeaseRequest,
 };
-pub use merge::{merge_imports, template_secrets, to_template_secret, MergedSecret};
+pub use merge::{template_secrets, to_template_secret};
 pub use retry::{Idempotency, RetryPolicy};
 pub use secrets::{
-    normalize_secret_path, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret, SecretImport,
-    SecretList,
+    normalize_secret_path, ApiVersion, GetSecretQuery, ListSecretsQuery, PackedSecrets, RawSecret,
+    SecretImport, SecretList,
 };
 pub use tls::{describe_tls_failure, is_loopback, plain_http_warning};

@@ -1,12 +1,17 @@
 //! Secret reads (`kms-api.md` §8–§10): the secret object, the list and get answers, and the query
 //! strings of v3 and v4 (every boolean sent explicitly, both spellings of the imports flag on v4).
 
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::auth::sensitive_string;
 use super::error::{ApiError, RequestContext};
 use crate::sensitive::Sensitive;
-use crate::template::{DataRequest, ProjectRef};
+use crate::template::{DataRequest, ProjectRef, Secret, SecretTooLarge};
 
 /// Which secret routes to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -88,13 +93,13 @@ pub struct SecretImport {
     #[serde(default)]
     pub folder_id: Option<String>,
     #[serde(default)]
-    pub secrets: Vec<RawSecret>,
+    pub secrets: PackedSecrets,
 }
 
-/// The answer to a list (v3 and v4 alike).
+/// The answer to a list (v3 and v4 alike), its secrets in the template view.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct SecretList {
-    pub secrets: Vec<RawSecret>,
+    pub secrets: PackedSecrets,
     #[serde(default, deserialize_with = "null_as_empty_imports")]
     pub imports: Vec<SecretImport>,
 }
@@ -103,6 +108,81 @@ fn null_as_empty_imports<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<SecretImport>, D::Error> {
     Ok(Option::<Vec<SecretImport>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The secrets of a list or of an import block, each decoded straight into the template view as
+/// it is read: an answer may hold a million secrets, and no list of decoded records is built on
+/// the way. A folder or project left out stays empty here (the merge fills it in,
+/// [`super::merge::template_secrets`]); one text repeated across the list is kept once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackedSecrets(pub Vec<Arc<Secret>>);
+
+impl<'de> Deserialize<'de> for PackedSecrets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Items;
+        impl<'de> Visitor<'de> for Items {
+            type Value = PackedSecrets;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of secrets")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PackedSecrets, A::Error> {
+                let mut shared = SharedText::default();
+                let mut out = Vec::new();
+                while let Some(raw) = seq.next_element::<RawSecret>()? {
+                    let folder = shared.get(raw.secret_path.as_deref().unwrap_or_default());
+                    let project = shared.get(&raw.workspace);
+                    let secret = raw
+                        .into_template(project, folder)
+                        .map_err(serde::de::Error::custom)?;
+                    out.push(Arc::new(secret));
+                }
+                Ok(PackedSecrets(out))
+            }
+        }
+        d.deserialize_seq(Items)
+    }
+}
+
+/// Texts shared by the secrets of one list: its folders and projects.
+#[derive(Default)]
+struct SharedText(HashSet<Arc<str>>);
+
+impl SharedText {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(text) {
+            return known.clone();
+        }
+        let text: Arc<str> = text.into();
+        self.0.insert(text.clone());
+        text
+    }
+}
+
+impl RawSecret {
+    /// The template view of this secret, its folder and project as given.
+    pub fn into_template(
+        self,
+        workspace_id: Arc<str>,
+        secret_path: Arc<str>,
+    ) -> Result<Secret, SecretTooLarge> {
+        Secret::pack(
+            [
+                &self.secret_key,
+                self.secret_value.expose(),
+                &self.secret_type,
+                &self.id,
+                &self.secret_comment,
+            ],
+            workspace_id,
+            secret_path,
+            self.tags
+                .into_iter()
+                .map(|t| t.slug.into_boxed_str())
+                .collect(),
+        )
+    }
 }
 
 /// Hanzo's AI-access hold on a get-by-name (`aiAccess`).

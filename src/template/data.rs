@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::secret::Secret;
+
 /// A project named by id (`secret`, `getSecretByName`) or by slug (`listSecretsByProjectSlug`,
 /// `dynamic_secret`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,21 +41,6 @@ pub enum DataRequest {
         /// The lease TTL as written in the template (`"1m"`), if given.
         ttl: Option<String>,
     },
-}
-
-/// A secret as templates see it (`.Key`, `.Value`, ...).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Secret {
-    pub key: String,
-    pub value: String,
-    pub workspace_id: String,
-    pub secret_path: String,
-    /// `shared` or `personal`.
-    pub r#type: String,
-    pub id: String,
-    pub comment: String,
-    /// Tag slugs.
-    pub tags: Vec<String>,
 }
 
 /// The answer to a [`DataRequest`].

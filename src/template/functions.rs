@@ -1,11 +1,13 @@
 //! The agent's template functions, independent of the engine: argument rules, the data request
 //! each call makes, and the shape of what it returns. Both engines call these.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::data::{DataRequest, DataValue, ProjectRef, Secret};
+use super::data::{DataRequest, DataValue, ProjectRef};
+use super::secret::Secret;
 
 /// Options of `secret` / `listSecretsByProjectSlug`, decoded as Go's `encoding/json` would decode
 /// them into the Infisical agent's struct: keys match case-insensitively (an exact match first),
@@ -82,26 +84,45 @@ pub fn dynamic_request(function: &str, args: &[String]) -> Result<DataRequest, S
     })
 }
 
-/// Secrets as `secret` returns them: sorted by (SecretPath, Key), stably.
-pub fn sorted_secrets(secrets: &[Arc<Secret>]) -> Vec<Arc<Secret>> {
+/// Secrets as `secret` returns them: sorted by (SecretPath, Key), stably. The client hands lists
+/// over sorted already ([`sort_secrets`]), so a render borrows them instead of copying a
+/// million pointers.
+pub fn sorted_secrets(secrets: &[Arc<Secret>]) -> Cow<'_, [Arc<Secret>]> {
+    if secrets.is_sorted_by(|a, b| secret_order(a, b).is_le()) {
+        return Cow::Borrowed(secrets);
+    }
     let mut out = secrets.to_vec();
-    out.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
-    out
+    sort_secrets(&mut out);
+    Cow::Owned(out)
+}
+
+/// Sorts `secrets` by (SecretPath, Key), stably.
+pub fn sort_secrets(secrets: &mut [Arc<Secret>]) {
+    secrets.sort_by(secret_order);
+}
+
+fn secret_order(a: &Arc<Secret>, b: &Arc<Secret>) -> std::cmp::Ordering {
+    (a.secret_path(), a.key()).cmp(&(b.secret_path(), b.key()))
 }
 
 /// A secret as a JSON object with the template-visible field names.
 pub fn secret_json(s: &Secret) -> Value {
     let mut m = Map::new();
-    m.insert("Key".into(), s.key.clone().into());
-    m.insert("Value".into(), s.value.clone().into());
-    m.insert("WorkspaceId".into(), s.workspace_id.clone().into());
-    m.insert("SecretPath".into(), s.secret_path.clone().into());
-    m.insert("Type".into(), s.r#type.clone().into());
-    m.insert("ID".into(), s.id.clone().into());
-    m.insert("Comment".into(), s.comment.clone().into());
+    m.insert("Key".into(), s.key().into());
+    m.insert("Value".into(), s.value().into());
+    m.insert("WorkspaceId".into(), s.workspace_id().into());
+    m.insert("SecretPath".into(), s.secret_path().into());
+    m.insert("Type".into(), s.secret_type().into());
+    m.insert("ID".into(), s.id().into());
+    m.insert("Comment".into(), s.comment().into());
     m.insert(
         "Tags".into(),
-        Value::Array(s.tags.iter().cloned().map(Value::String).collect()),
+        Value::Array(
+            s.tags()
+                .iter()
+                .map(|t| Value::String(t.to_string()))
+                .collect(),
+        ),
     );
     Value::Object(m)
 }
@@ -132,6 +153,7 @@ pub fn placeholder_json(request: &DataRequest) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::SecretFields;
 
     #[test]
     fn options_follow_go_encoding_json() {
@@ -183,16 +205,23 @@ mod tests {
 
     #[test]
     fn secrets_are_sorted_by_path_then_key() {
-        let s = |p: &str, k: &str| Secret {
-            secret_path: p.into(),
-            key: k.into(),
-            ..Secret::default()
+        let s = |p: &str, k: &str| {
+            Secret::new(SecretFields {
+                secret_path: p.into(),
+                key: k.into(),
+                ..SecretFields::default()
+            })
+            .unwrap()
         };
-        let sorted = sorted_secrets(&[s("/b", "A"), s("/", "Z"), s("/", "B")].map(Arc::new));
+        let unsorted = [s("/b", "A"), s("/", "Z"), s("/", "B")].map(Arc::new);
+        let sorted = sorted_secrets(&unsorted);
+        assert!(matches!(sorted, Cow::Owned(_)));
         let keys: Vec<_> = sorted
             .iter()
-            .map(|s| format!("{}{}", s.secret_path, s.key))
+            .map(|s| format!("{}{}", s.secret_path(), s.key()))
             .collect();
         assert_eq!(keys, ["/B", "/Z", "/bA"]);
+        // A sorted list is borrowed, not copied.
+        assert!(matches!(sorted_secrets(&sorted), Cow::Borrowed(_)));
     }
 }

@@ -276,7 +276,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::template::{DataValue, Secret, Snapshot};
+    use crate::template::{DataValue, Secret, SecretFields, Snapshot};
 
     fn render(src: &str, snapshot: &Snapshot) -> Result<RenderOutcome, RenderError> {
         HandlebarsEngine
@@ -290,13 +290,16 @@ mod tests {
             values
                 .iter()
                 .map(|(k, v)| {
-                    Arc::new(Secret {
-                        key: k.to_string(),
-                        value: v.to_string(),
-                        secret_path: "/".into(),
-                        r#type: "shared".into(),
-                        ..Secret::default()
-                    })
+                    Arc::new(
+                        Secret::new(SecretFields {
+                            key: k.to_string(),
+                            value: v.to_string(),
+                            secret_path: "/".into(),
+                            r#type: "shared".into(),
+                            ..SecretFields::default()
+                        })
+                        .unwrap(),
+                    )
                 })
                 .collect(),
         ))
@@ -356,11 +359,14 @@ mod tests {
         let get = get_request("p", "dev", "/", "K");
         snap.insert(
             get,
-            Ok(DataValue::Secret(Arc::new(Secret {
-                key: "K".into(),
-                value: "v".into(),
-                ..Secret::default()
-            }))),
+            Ok(DataValue::Secret(Arc::new(
+                Secret::new(SecretFields {
+                    key: "K".into(),
+                    value: "v".into(),
+                    ..SecretFields::default()
+                })
+                .unwrap(),
+            ))),
         );
         let dynamic = dynamic_request(
             "dynamic_secret",

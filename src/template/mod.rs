@@ -12,8 +12,10 @@ pub mod go;
 pub mod handlebars;
 mod handlebars_limits;
 pub mod load;
+pub mod secret;
 
-pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Secret, Snapshot};
+pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Snapshot};
+pub use secret::{Secret, SecretFields, SecretTooLarge};
 
 /// The stack of the threads renders run on. The engines' depth limits are measured against it:
 /// at the Go engine's limit a render uses about 220 KB in release, 1.1 MB unoptimised.

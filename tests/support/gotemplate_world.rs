@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kms_agent::template::{DataRequest, DataSource, DataValue, ProjectRef, Secret};
+use kms_agent::template::{DataRequest, DataSource, DataValue, ProjectRef, Secret, SecretFields};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -52,7 +52,7 @@ impl World {
     }
 
     fn to_secret(project: &str, folder: &str, s: &WorldSecret) -> Secret {
-        Secret {
+        Secret::new(SecretFields {
             key: s.key.clone(),
             value: s.value.clone(),
             workspace_id: project.to_string(),
@@ -65,7 +65,8 @@ impl World {
             id: s.id.clone(),
             comment: s.comment.clone(),
             tags: Vec::new(),
-        }
+        })
+        .unwrap()
     }
 
     fn answer(&self, request: &DataRequest) -> Result<DataValue, String> {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::exec::{empty_secrets, State};
 use super::value::{ElemType, Value};
 
-use crate::template::data::{DataRequest, DataValue, ProjectRef, Secret};
+use crate::template::data::{DataRequest, DataValue, ProjectRef};
+use crate::template::functions::sorted_secrets;
+use crate::template::secret::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AgentFn {
@@ -174,11 +176,15 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
     }
     match (f, value) {
         (AgentFn::ListSecrets | AgentFn::ListSecretsBySlug, DataValue::Secrets(list)) => {
-            // Shared, not copied: sorting moves pointers.
-            let mut list: Vec<Arc<Secret>> = list.as_ref().clone();
-            list.sort_by(|a, b| (&a.secret_path, &a.key).cmp(&(&b.secret_path, &b.key)));
+            // Shared, not copied: each value holds a pointer to the fetched secret.
             let value = Value::List(
-                Rc::new(list.into_iter().map(Value::Secret).collect()),
+                Rc::new(
+                    sorted_secrets(&list)
+                        .iter()
+                        .cloned()
+                        .map(Value::Secret)
+                        .collect(),
+                ),
                 ElemType::Secret,
             );
             state.converted.insert(request, value.clone());

@@ -307,9 +307,9 @@ fn hash_value(v: &Value, h: &mut impl Hasher, budget: &mut usize, depth: usize) 
     match v {
         Value::Nil => {}
         Value::Secret(s) => {
-            s.key.hash(h);
-            s.secret_path.hash(h);
-            s.id.hash(h);
+            s.key().hash(h);
+            s.secret_path().hash(h);
+            s.id().hash(h);
         }
         Value::Bool(b) => b.hash(h),
         Value::Int(i) | Value::Int64(i) => i.hash(h),

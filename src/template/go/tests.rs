@@ -7,7 +7,8 @@ use proptest::prelude::*;
 
 use super::GoEngine;
 use crate::template::{
-    DataRequest, DataValue, ProjectRef, RenderOutcome, Secret, Snapshot, TemplateEngine,
+    DataRequest, DataValue, ProjectRef, RenderOutcome, Secret, SecretFields, Snapshot,
+    TemplateEngine,
 };
 
 fn render(src: &str, data: &Snapshot) -> Result<RenderOutcome, String> {
@@ -44,13 +45,14 @@ fn get_req(name: &str) -> DataRequest {
 }
 
 fn secret(key: &str, value: &str, path: &str) -> Secret {
-    Secret {
+    Secret::new(SecretFields {
         key: key.into(),
         value: value.into(),
         secret_path: path.into(),
         r#type: "shared".into(),
-        ..Secret::default()
-    }
+        ..SecretFields::default()
+    })
+    .unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::template::data::Secret;
+use crate::template::secret::Secret;
 
 /// What a list holds, for type names (`[]interface {}` versus `[]main.Secret`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,15 +267,15 @@ impl Value {
     /// A struct field of a secret, by its exported Go name.
     pub fn secret_field(s: &Secret, name: &str) -> Option<Value> {
         Some(match name {
-            "Key" => Value::str(&s.key),
-            "WorkspaceId" => Value::str(&s.workspace_id),
-            "Value" => Value::str(&s.value),
-            "SecretPath" => Value::str(&s.secret_path),
-            "Type" => Value::str(&s.r#type),
-            "ID" => Value::str(&s.id),
-            "Comment" => Value::str(&s.comment),
+            "Key" => Value::str(s.key()),
+            "WorkspaceId" => Value::str(s.workspace_id()),
+            "Value" => Value::str(s.value()),
+            "SecretPath" => Value::str(s.secret_path()),
+            "Type" => Value::str(s.secret_type()),
+            "ID" => Value::str(s.id()),
+            "Comment" => Value::str(s.comment()),
             "Tags" => Value::List(
-                Rc::new(s.tags.iter().map(Value::str).collect()),
+                Rc::new(s.tags().iter().map(|t| Value::str(&**t)).collect()),
                 ElemType::Any,
             ),
             _ => return None,
