@@ -56,8 +56,11 @@ impl Body {
         status: u16,
     ) -> Result<T, ApiError> {
         if self.chunks.len() > 1 {
-            return serde_json::from_reader(ChunkReader(self.chunks))
-                .map_err(|e| decode_error(ctx, status, &e));
+            return serde_json::from_reader(ChunkReader {
+                chunks: self.chunks,
+                at: 0,
+            })
+            .map_err(|e| decode_error(ctx, status, &e));
         }
         // One chunk (most answers) or none: the faster decoder over a slice.
         let chunk = self.chunks.pop_front().unwrap_or_default();
@@ -65,22 +68,28 @@ impl Body {
     }
 }
 
-/// Reads the chunks front to back, dropping each one read to its end.
-struct ChunkReader(VecDeque<Bytes>);
+/// Reads the chunks front to back, dropping each one read to its end. The decoder reads a byte
+/// at a time: the position in the front chunk is an index, not a re-sliced chunk (which would
+/// cost two atomic operations per byte).
+struct ChunkReader {
+    chunks: VecDeque<Bytes>,
+    at: usize,
+}
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let Some(front) = self.0.front_mut() else {
+        let Some(front) = self.chunks.front() else {
             return Ok(0);
         };
-        let n = front.len().min(buf.len());
-        if let (Some(to), Some(from)) = (buf.get_mut(..n), front.get(..n)) {
+        let rest = front.get(self.at..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
             to.copy_from_slice(from);
         }
-        if n == front.len() {
-            self.0.pop_front();
-        } else {
-            *front = front.slice(n..);
+        self.at += n;
+        if self.at >= front.len() {
+            self.chunks.pop_front();
+            self.at = 0;
         }
         Ok(n)
     }
