@@ -8,43 +8,13 @@ use ractor::MessagingErr;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinHandle;
 
-use super::directory::{CurrentToken, Directory};
+use super::directory::Directory;
+use super::messages::{AuthMsg, SupervisorMsg};
 use super::plan::SinkPlan;
-use super::supervisor::SupervisorMsg;
+use super::token::CurrentToken;
 use crate::auth::{AuthFailure, Authenticator, TokenGrant};
 use crate::fsutil::{empty_file, write_atomic};
 use crate::token_lifecycle::{login_backoff, NextStep, TokenTimes};
-
-pub enum AuthMsg {
-    /// Log in now (at start, after a failure's backoff, or when renewal is not possible).
-    Login,
-    /// Scheduled renewal of the token of this generation.
-    Renew {
-        generation: u64,
-    },
-    /// Scheduled re-login for the token of this generation (max TTL reached).
-    Relogin {
-        generation: u64,
-    },
-    /// A call was refused with 401/403 token errors while using this generation's token.
-    TokenRejected {
-        generation: u64,
-    },
-    /// Retry writing the sinks (a previous write failed).
-    WriteSinks {
-        generation: u64,
-    },
-    LoginFinished(Result<TokenGrant, AuthFailure>),
-    RenewFinished {
-        generation: u64,
-        result: Result<TokenGrant, AuthFailure>,
-    },
-    /// A reloaded config's sinks: write the current token to them from now on.
-    SetSinks(Vec<SinkPlan>),
-    /// Shutdown with revocation: revoke the token, empty the sinks, stop scheduling; replies
-    /// whether the server confirmed the revocation.
-    Revoke(RpcReplyPort<bool>),
-}
 
 pub struct AuthArgs {
     pub authenticator: Arc<dyn Authenticator>,
@@ -84,7 +54,7 @@ impl Actor for AuthActor {
         args: AuthArgs,
     ) -> Result<AuthState, ActorProcessingErr> {
         // After a restart, keep generations increasing so stale timers stay stale.
-        let generation = args.directory.current_token().map_or(0, |t| t.generation);
+        let generation = args.directory.token.current().map_or(0, |t| t.generation);
         myself.send_message(AuthMsg::Login)?;
         Ok(AuthState {
             args,
@@ -191,8 +161,8 @@ impl Actor for AuthActor {
 fn revoke(state: &mut AuthState, reply: RpcReplyPort<bool>) {
     state.revoked = true;
     cancel_timer(state);
-    let token = state.args.directory.current_token();
-    state.args.directory.token.send_replace(None);
+    let token = state.args.directory.token.current();
+    state.args.directory.token.publish(None);
     state.args.directory.readiness.set_token(false);
     let auth = state.args.authenticator.clone();
     let sinks = state.args.sinks.clone();
@@ -237,7 +207,7 @@ fn start_renew(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {
     if state.renew_in_flight || state.login_in_flight {
         return;
     }
-    let Some(current) = state.args.directory.current_token() else {
+    let Some(current) = state.args.directory.token.current() else {
         return start_login(myself, state);
     };
     state.renew_in_flight = true;
@@ -287,7 +257,7 @@ fn accept_token(
         session_start,
     };
     state.times = Some(times);
-    state.args.directory.token.send_replace(Some(CurrentToken {
+    state.args.directory.token.publish(Some(CurrentToken {
         token: grant.access_token,
         generation: state.generation,
     }));
@@ -317,7 +287,7 @@ fn accept_token(
 }
 
 fn write_sinks(myself: &ActorRef<AuthMsg>, state: &mut AuthState) {
-    let Some(current) = state.args.directory.current_token() else {
+    let Some(current) = state.args.directory.token.current() else {
         return;
     };
     let mut failed = false;

@@ -8,58 +8,15 @@
 //! kept in memory and retried then too (a `LoadAll` meanwhile includes them).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
 use tokio::task::JoinHandle;
 
+use super::messages::CacheMsg;
+pub use super::plan::CacheArgs;
 pub use crate::cache::KeySource;
 use crate::cache::{CacheKey, CachedLease, DroppedFile, LeaseCache, LeaseKey};
-
-/// How often the key material is re-read to notice a rotated service-account token.
-pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
-/// An entry expiring within this margin is stale (a cached lease is reused only with more than
-/// 30s left, PRODUCT.md §5).
-pub const DEFAULT_STALE_MARGIN: Duration = Duration::from_secs(30);
-
-pub enum CacheMsg {
-    /// Store or replace the entry of `lease.key`.
-    Put(CachedLease),
-    /// Forget the entry of this lease.
-    Remove(LeaseKey),
-    /// Every entry (sorted by key), including writes not yet on disk.
-    LoadAll(RpcReplyPort<Vec<CachedLease>>),
-    /// Timer: garbage collection, then the next one is scheduled.
-    Gc,
-    /// Timer: re-read the key material (re-seal if it changed), retry failed writes.
-    CheckKey,
-}
-
-#[derive(Debug, Clone)]
-pub struct CacheArgs {
-    pub dir: PathBuf,
-    pub key_source: KeySource,
-    pub gc_interval: Duration,
-    pub key_check_interval: Duration,
-    pub stale_margin: Duration,
-    pub max_entries: usize,
-}
-
-impl CacheArgs {
-    /// The defaults (the config's for the GC interval and the size limit, `crate::config::defaults`)
-    /// for everything but the directory and the key source.
-    pub fn new(dir: impl Into<PathBuf>, key_source: KeySource) -> Self {
-        Self {
-            dir: dir.into(),
-            key_source,
-            gc_interval: crate::config::defaults::CACHE_GC_INTERVAL,
-            key_check_interval: DEFAULT_KEY_CHECK_INTERVAL,
-            stale_margin: DEFAULT_STALE_MARGIN,
-            max_entries: crate::config::defaults::CACHE_MAX_ENTRIES.get(),
-        }
-    }
-}
 
 /// A write that has not reached the disk yet.
 enum PendingWrite {
@@ -388,6 +345,7 @@ mod tests {
 
     use super::*;
     use crate::cache::format;
+    use std::time::Duration;
 
     const PASSWORD: &str = "Pw-actor-5be0c2d1-DISTINCTIVE";
     const WAIT: Duration = Duration::from_secs(5);

@@ -9,32 +9,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, DerivedActorRef};
 use tokio::sync::Semaphore;
 
 use super::directory::Directory;
-use super::lease_manager::LeaseMsg;
-use super::renderer::{RendererMsg, ROUND_TIMEOUT};
+use super::messages::{DataReply, FetchResult, FetcherMsg, LeaseMsg, ROUND_TIMEOUT};
 use crate::fetch::{FetchFailure, SecretFetcher};
-use crate::template::{DataRequest, DataValue};
-
-pub type FetchResult = Result<DataValue, FetchFailure>;
-
-pub enum FetcherMsg {
-    /// Answer each request with data fetched at or after `round`, by sending
-    /// [`RendererMsg::Data`] to `reply`.
-    Fetch {
-        requests: Vec<DataRequest>,
-        round: Instant,
-        reply: ActorRef<RendererMsg>,
-    },
-    /// A fetch task finished.
-    Completed {
-        request: DataRequest,
-        started: Instant,
-        result: FetchResult,
-    },
-}
+use crate::template::DataRequest;
 
 pub struct FetcherArgs {
     pub fetcher: Arc<dyn SecretFetcher>,
@@ -43,7 +24,7 @@ pub struct FetcherArgs {
 }
 
 struct Waiter {
-    reply: ActorRef<RendererMsg>,
+    reply: DerivedActorRef<DataReply>,
     round: Instant,
 }
 
@@ -212,9 +193,9 @@ fn forward_to_leases(
     directory: &Directory,
     request: DataRequest,
     round: Instant,
-    reply: ActorRef<RendererMsg>,
+    reply: DerivedActorRef<DataReply>,
 ) {
-    match directory.leases() {
+    match directory.leases.get() {
         Some(leases) => {
             let _ = leases.send_message(LeaseMsg::Get {
                 request,
@@ -234,7 +215,7 @@ fn forward_to_leases(
 }
 
 fn answer(waiter: &Waiter, request: &DataRequest, result: FetchResult) {
-    let _ = waiter.reply.send_message(RendererMsg::Data {
+    let _ = waiter.reply.send_message(DataReply::Data {
         round: waiter.round,
         request: request.clone(),
         result,
@@ -248,6 +229,7 @@ async fn fetch_with_token(
     request: &DataRequest,
 ) -> FetchResult {
     directory
+        .token
         .with_token(
             |e: &FetchFailure| e.token_rejected,
             || FetchFailure {
@@ -262,6 +244,7 @@ async fn fetch_with_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::DataValue;
 
     fn request(name: &str) -> DataRequest {
         DataRequest::GetSecret {

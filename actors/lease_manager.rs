@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use ractor::MessagingErr;
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, DerivedActorRef};
 use tokio::task::JoinHandle;
 
-use super::cache::CacheMsg;
 use super::directory::Directory;
-use super::renderer::RendererMsg;
+use super::messages::{CacheMsg, DataReply, LeaseMsg};
 use crate::backoff::Backoff;
 use crate::cache::CachedLease;
 use crate::fetch::FetchFailure;
@@ -21,42 +20,6 @@ use crate::leases::schedule::{dead_lease_delay, dead_on_arrival, next_step, reus
 use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
 use crate::sensitive::Sensitive;
 use crate::template::{DataRequest, DataValue};
-
-pub enum LeaseMsg {
-    /// A cached lease checked with the server at start: reuse it (`Some`) or forget it.
-    Restored {
-        spec: LeaseSpec,
-        grant: Option<LeaseGrant>,
-    },
-    /// Every cached lease has been checked: answer the requests held meanwhile.
-    RestoreDone,
-    /// A renderer needs the credentials of `request` (a `DataRequest::DynamicSecret`).
-    Get {
-        request: DataRequest,
-        round: Instant,
-        reply: ActorRef<RendererMsg>,
-    },
-    Created {
-        spec: LeaseSpec,
-        result: Result<LeaseGrant, LeaseFailure>,
-    },
-    Renewed {
-        spec: LeaseSpec,
-        lease_id: String,
-        result: Result<LeaseInfo, LeaseFailure>,
-    },
-    /// Scheduled work on the lease `lease_id` of `spec`.
-    Due {
-        spec: LeaseSpec,
-        lease_id: String,
-        replace: bool,
-    },
-    /// A renderer stopped (its template left the configuration on reload, or the agent is
-    /// stopping): it no longer uses any lease.
-    UserGone(ActorId),
-    /// Revoke every lease (shutdown); replies with the number revoked.
-    RevokeAll(RpcReplyPort<usize>),
-}
 
 pub struct LeaseManagerArgs {
     pub api: Arc<dyn LeaseApi>,
@@ -66,7 +29,7 @@ pub struct LeaseManagerArgs {
 struct Waiter {
     request: DataRequest,
     round: Instant,
-    reply: ActorRef<RendererMsg>,
+    reply: DerivedActorRef<DataReply>,
 }
 
 #[derive(Default)]
@@ -75,7 +38,7 @@ struct Managed {
     creating: bool,
     waiters: Vec<Waiter>,
     /// Renderers that use this lease: re-rendered when it is replaced.
-    users: HashMap<ActorId, ActorRef<RendererMsg>>,
+    users: HashMap<ActorId, DerivedActorRef<DataReply>>,
     failures: u32,
     /// Leases in a row that arrived dead (see `dead_on_arrival`).
     dead_in_a_row: u32,
@@ -116,7 +79,7 @@ impl Actor for LeaseManagerActor {
         myself: ActorRef<LeaseMsg>,
         state: &mut LeaseManagerState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(cache) = state.args.directory.cache() {
+        if let Some(cache) = state.args.directory.cache.get() {
             state.restoring = true;
             let api = state.args.api.clone();
             let directory = state.args.directory.clone();
@@ -169,7 +132,7 @@ impl Actor for LeaseManagerActor {
                 schedule(&myself, state, &spec, &info);
             }
             LeaseMsg::Restored { spec, grant: None } => {
-                if let Some(cache) = state.args.directory.cache() {
+                if let Some(cache) = state.args.directory.cache.get() {
                     let _ = cache.send_message(CacheMsg::Remove(spec));
                 }
             }
@@ -226,7 +189,7 @@ impl Actor for LeaseManagerActor {
                     })
                     .collect();
                 state.args.directory.metrics.leases_active.set(0);
-                if let Some(cache) = state.args.directory.cache() {
+                if let Some(cache) = state.args.directory.cache.get() {
                     for (spec, _) in &all {
                         let _ = cache.send_message(CacheMsg::Remove(spec.clone()));
                     }
@@ -245,7 +208,7 @@ impl Actor for LeaseManagerActor {
 }
 
 fn answer(w: &Waiter, result: Result<DataValue, FetchFailure>) {
-    let _ = w.reply.send_message(RendererMsg::Data {
+    let _ = w.reply.send_message(DataReply::Data {
         round: w.round,
         request: w.request.clone(),
         result,
@@ -261,7 +224,7 @@ fn get(
     state: &mut LeaseManagerState,
     request: DataRequest,
     round: Instant,
-    reply: ActorRef<RendererMsg>,
+    reply: DerivedActorRef<DataReply>,
 ) {
     let Some(spec) = LeaseSpec::from_request(&request) else {
         return answer(
@@ -375,7 +338,7 @@ fn created(
                 // The old lease runs out by itself shortly; every template using it re-renders now
                 // with the new credentials (and their commands run).
                 for user in m.users.values() {
-                    let _ = user.send_message(RendererMsg::Tick { retry: false });
+                    let _ = user.send_message(DataReply::LeaseReplaced);
                 }
             }
             publish_active_count(state);
@@ -454,7 +417,7 @@ fn retire_unused(state: &mut LeaseManagerState, spec: &LeaseSpec) {
     if let Some(g) = &m.current {
         tracing::info!(dynamic_secret = %spec.name, environment = %spec.environment, path = %spec.path, lease_id = %g.info.lease_id, "lease no longer used by any template; left to expire");
     }
-    if let Some(cache) = state.args.directory.cache() {
+    if let Some(cache) = state.args.directory.cache.get() {
         let _ = cache.send_message(CacheMsg::Remove(spec.clone()));
     }
     publish_active_count(state);
@@ -573,6 +536,7 @@ where
     Fut: std::future::Future<Output = Result<T, LeaseFailure>>,
 {
     directory
+        .token
         .with_token(
             |e: &LeaseFailure| e.token_rejected,
             || LeaseFailure::other("no access token available"),
@@ -586,7 +550,7 @@ async fn revoke_all(
     directory: &Directory,
     leases: Vec<(LeaseSpec, String)>,
 ) -> usize {
-    let Some(current) = directory.current_token() else {
+    let Some(current) = directory.token.current() else {
         return 0;
     };
     let calls = leases.iter().map(|(spec, id)| {
@@ -620,7 +584,7 @@ fn from_unix_ms(ms: i64) -> SystemTime {
 
 /// Keeps the lease in the persistent cache (when configured) so a restarted agent reuses it.
 fn cache_put(directory: &Directory, spec: &LeaseSpec, grant: &LeaseGrant) {
-    if let Some(cache) = directory.cache() {
+    if let Some(cache) = directory.cache.get() {
         let _ = cache.send_message(CacheMsg::Put(CachedLease {
             key: spec.clone(),
             lease_id: grant.info.lease_id.clone(),

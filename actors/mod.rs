@@ -15,9 +15,12 @@ pub mod directory;
 pub mod exec;
 pub mod fetcher;
 pub mod lease_manager;
+pub mod messages;
 pub mod plan;
 pub mod renderer;
+pub mod slot;
 pub mod supervisor;
+pub mod token;
 
 pub use plan::{AgentPlan, TemplatePlan};
 pub use supervisor::{run_agent, AgentExit, AgentHandle, RunningAgent};

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::CacheArgs;
 use crate::auth::Authenticator;
+use crate::cache::KeySource;
 use crate::exec::CommandSpec;
 use crate::fetch::SecretFetcher;
 use crate::leases::LeaseApi;
@@ -59,4 +59,30 @@ pub struct AgentPlan {
     /// Shared with the operator listener.
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
+}
+
+/// The encrypted persistent lease cache: where, under which key, and its timers.
+#[derive(Debug, Clone)]
+pub struct CacheArgs {
+    pub dir: PathBuf,
+    pub key_source: KeySource,
+    pub gc_interval: Duration,
+    pub key_check_interval: Duration,
+    pub stale_margin: Duration,
+    pub max_entries: usize,
+}
+
+impl CacheArgs {
+    /// The defaults (the config's for the GC interval and the size limit, `crate::config::defaults`)
+    /// for everything but the directory and the key source.
+    pub fn new(dir: impl Into<PathBuf>, key_source: KeySource) -> Self {
+        Self {
+            dir: dir.into(),
+            key_source,
+            gc_interval: crate::config::defaults::CACHE_GC_INTERVAL,
+            key_check_interval: crate::config::defaults::CACHE_KEY_CHECK_INTERVAL,
+            stale_margin: crate::config::defaults::CACHE_STALE_MARGIN,
+            max_entries: crate::config::defaults::CACHE_MAX_ENTRIES.get(),
+        }
+    }
 }

@@ -14,11 +14,10 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::task::JoinHandle;
 
 use super::directory::Directory;
-use super::exec::ExecMsg;
-use super::fetcher::{FetchResult, FetcherMsg};
-use super::lease_manager::LeaseMsg;
+use super::messages::{
+    DataReply, ExecMsg, FetcherMsg, LeaseMsg, RendererMsg, SupervisorMsg, ROUND_TIMEOUT,
+};
 use super::plan::TemplatePlan;
-use super::supervisor::SupervisorMsg;
 use crate::backoff::Backoff;
 use crate::fsutil::{WriteError, WriteOutcome};
 use crate::last_write::LastWrite;
@@ -32,23 +31,6 @@ const MAX_PASSES: u32 = 10;
 const RETRY_BASE: Duration = Duration::from_secs(1);
 /// ...doubling up to this (and never longer than the polling interval).
 const RETRY_MAX: Duration = Duration::from_secs(60);
-/// A round whose data has not all arrived by then fails (and is retried): covers a fetcher or
-/// lease manager that crashed with our request in flight. Longer than a request with all its
-/// retries.
-pub(super) const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
-
-pub enum RendererMsg {
-    /// Start a round.
-    Tick { retry: bool },
-    /// The round that started at this instant is still waiting for data.
-    RoundTimeout { round: Instant },
-    /// An answer from the fetcher for the round that asked.
-    Data {
-        round: Instant,
-        request: DataRequest,
-        result: FetchResult,
-    },
-}
 
 pub struct RendererArgs {
     /// The supervisor's slot for this template.
@@ -123,7 +105,7 @@ impl Actor for RendererActor {
             t.abort();
         }
         // So that a lease only this template used is not renewed for nobody.
-        if let Some(leases) = state.args.directory.leases() {
+        if let Some(leases) = state.args.directory.leases.get() {
             let _ = leases.send_message(LeaseMsg::UserGone(myself.get_id()));
         }
         Ok(())
@@ -139,17 +121,21 @@ impl Actor for RendererActor {
             // Boxed: the actor's message loop future is as large as the largest handler future
             // it awaits, and lives as long as the actor; 10,000 renderers paid for it at rest.
             RendererMsg::Tick { retry } => Box::pin(start_round(&myself, state, retry)).await,
+            // New credentials: the files that use them are rendered again at once.
+            RendererMsg::Reply(DataReply::LeaseReplaced) => {
+                Box::pin(start_round(&myself, state, false)).await
+            }
             RendererMsg::RoundTimeout { round } => {
                 if state.round == Some(round) && !state.pending.is_empty() {
                     state.pending.clear();
                     fail(&myself, state, "timed out waiting for secret data".into());
                 }
             }
-            RendererMsg::Data {
+            RendererMsg::Reply(DataReply::Data {
                 round,
                 request,
                 result,
-            } => {
+            }) => {
                 if state.round != Some(round) || !state.pending.remove(&request) {
                     return Ok(()); // an answer for an earlier round
                 }
@@ -204,12 +190,12 @@ fn ask_fetcher(
     requests: Vec<DataRequest>,
     round: Instant,
 ) {
-    match state.args.directory.fetcher() {
+    match state.args.directory.fetcher.get() {
         Some(f) => {
             let _ = f.send_message(FetcherMsg::Fetch {
                 requests,
                 round,
-                reply: myself.clone(),
+                reply: myself.get_derived(),
             });
         }
         None => fail(myself, state, "the fetcher is not running".into()),

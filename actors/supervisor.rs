@@ -8,14 +8,15 @@ use nix::sys::signal::Signal;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
-use super::auth::{AuthActor, AuthArgs, AuthMsg};
+use super::auth::{AuthActor, AuthArgs};
 use super::cache::CacheActor;
 use super::directory::Directory;
-use super::exec::{ExecActor, ExecArgs, ExecMsg};
+use super::exec::{ExecActor, ExecArgs};
 use super::fetcher::{FetcherActor, FetcherArgs};
-use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs, LeaseMsg};
+use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs};
+use super::messages::{AuthMsg, Child, ExecMsg, LeaseMsg, RendererMsg, SupervisorMsg};
 use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
-use super::renderer::{RendererActor, RendererArgs, RendererMsg};
+use super::renderer::{RendererActor, RendererArgs};
 use crate::exec::{signal_running_commands, DEFAULT_KILL_GRACE};
 use crate::restart_policy::{RestartDecision, RestartTracker};
 
@@ -24,45 +25,6 @@ use crate::restart_policy::{RestartDecision, RestartTracker};
 pub struct AgentExit {
     pub code: u8,
     pub reason: String,
-}
-
-pub enum SupervisorMsg {
-    /// Graceful shutdown (SIGTERM/SIGINT).
-    Shutdown,
-    /// The sinks hold a (new) token.
-    TokenReady,
-    /// A login failed and the agent must not retry (exit-after-auth).
-    LoginFailed(String),
-    /// A template's first render finished (`slot` names the renderer).
-    TemplateDone { slot: usize, ok: bool },
-    /// SIGHUP with a valid new config: apply its templates and sinks. Unchanged templates keep
-    /// running; no new login, and leases of unchanged calls are kept.
-    Reload {
-        templates: Vec<TemplatePlan>,
-        sinks: Vec<SinkPlan>,
-    },
-    /// Start a crashed child again.
-    Respawn(Child),
-}
-
-/// The children, by role. Templates live in numbered slots (stable across reloads).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Child {
-    Cache,
-    Auth,
-    Fetcher,
-    Leases,
-    Renderer(usize),
-    Exec(usize),
-}
-
-impl Child {
-    /// A renderer or a command runner: one template's, whose failure is that template's alone.
-    /// The others (cache, auth, fetcher, leases) serve every template: past the restart budget
-    /// the agent stops, so that the service manager restarts it whole.
-    pub fn is_per_template(&self) -> bool {
-        matches!(self, Child::Renderer(_) | Child::Exec(_))
-    }
 }
 
 pub struct SupervisorArgs {
@@ -346,7 +308,7 @@ async fn reload(
         .readiness
         .replace_templates(state.templates.values().map(|t| t.id.clone()));
     state.plan.sinks = sinks.clone();
-    if let Some(auth) = state.directory.auth() {
+    if let Some(auth) = state.directory.auth.get() {
         let _ = auth.send_message(AuthMsg::SetSinks(sinks));
     }
     tracing::info!(kept, added, removed, "configuration reloaded");
@@ -368,7 +330,7 @@ async fn spawn_child(
                 exit_after_auth: state.plan.exit_after_auth,
             };
             let (r, _) = Actor::spawn_linked(None, AuthActor, args, sup).await?;
-            state.directory.set_auth(r.clone());
+            state.directory.auth.set(r.clone());
             r.get_cell()
         }
         Child::Fetcher => {
@@ -378,7 +340,7 @@ async fn spawn_child(
                 max_concurrent: state.plan.max_concurrent_fetches,
             };
             let (r, _) = Actor::spawn_linked(None, FetcherActor, args, sup).await?;
-            state.directory.set_fetcher(r.clone());
+            state.directory.fetcher.set(r.clone());
             r.get_cell()
         }
         Child::Cache => {
@@ -386,7 +348,7 @@ async fn spawn_child(
                 return Ok(());
             };
             let (r, _) = Actor::spawn_linked(None, CacheActor, args, sup).await?;
-            state.directory.set_cache(r.clone());
+            state.directory.cache.set(r.clone());
             r.get_cell()
         }
         Child::Leases => {
@@ -395,7 +357,7 @@ async fn spawn_child(
                 directory: state.directory.clone(),
             };
             let (r, _) = Actor::spawn_linked(None, LeaseManagerActor, args, sup).await?;
-            state.directory.set_leases(r.clone());
+            state.directory.leases.set(r.clone());
             r.get_cell()
         }
         Child::Exec(i) => {
@@ -536,7 +498,7 @@ async fn finish(
 /// `budget`. With nothing to revoke this returns at once.
 async fn revoke_credentials(state: &SupervisorState, budget: Duration) {
     let deadline = Instant::now() + budget;
-    if let Some(leases) = state.directory.leases() {
+    if let Some(leases) = state.directory.leases.get() {
         match leases.call(LeaseMsg::RevokeAll, Some(budget)).await {
             Ok(ractor::rpc::CallResult::Success(n)) if n > 0 => {
                 tracing::info!(leases = n, "leases revoked")
@@ -545,7 +507,7 @@ async fn revoke_credentials(state: &SupervisorState, budget: Duration) {
             _ => tracing::warn!("lease revocation did not finish in time"),
         }
     }
-    if let Some(auth) = state.directory.auth() {
+    if let Some(auth) = state.directory.auth.get() {
         let left = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(500));

@@ -48,6 +48,11 @@ pub const CACHE_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// `cache.persistent.max-entries`: size limit of the cache; over it, the entries closest to
 /// expiry are evicted first.
 pub const CACHE_MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(1000).expect("non-zero");
+/// How often the cache's key material is re-read to notice a rotated service-account token.
+pub const CACHE_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+/// A cached entry expiring within this margin is stale: a cached lease is reused only with more
+/// than 30 s left.
+pub const CACHE_STALE_MARGIN: Duration = Duration::from_secs(30);
 
 /// The largest configuration document read (a file or `KMS_AGENT_CONFIG_BASE64`, decoded): 16 MiB
 /// is room for tens of thousands of templates with inline content.
