@@ -7,12 +7,12 @@ build:
 	$(CARGO) build --release --bin kms
 
 test:
-	$(CARGO) test --all-targets --features test-hooks --no-fail-fast
+	$(CARGO) test --workspace --all-targets --features test-hooks --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

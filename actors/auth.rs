@@ -12,9 +12,9 @@ use super::directory::Directory;
 use super::messages::{AuthMsg, SupervisorMsg};
 use super::plan::SinkPlan;
 use super::token::CurrentToken;
-use crate::auth::{AuthFailure, Authenticator, TokenGrant};
-use crate::fsutil::{empty_file, write_atomic};
-use crate::token_lifecycle::{login_backoff, NextStep, TokenTimes};
+use kms_agent::auth::{AuthFailure, Authenticator, TokenGrant};
+use kms_agent::fsutil::{empty_file, write_atomic};
+use kms_agent::token_lifecycle::{login_backoff, NextStep, TokenTimes};
 
 pub struct AuthArgs {
     pub authenticator: Arc<dyn Authenticator>,
@@ -263,7 +263,7 @@ fn accept_token(
     }));
     state.sink_failures = 0;
     let expiry = times.hard_expiry().map_or(0.0, |at| {
-        crate::telemetry::metrics::unix_now() + at.saturating_duration_since(now).as_secs_f64()
+        kms_agent::telemetry::metrics::unix_now() + at.saturating_duration_since(now).as_secs_f64()
     });
     state.args.directory.metrics.token_expiry.set(expiry);
     state.args.directory.readiness.set_token(true);

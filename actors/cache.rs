@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 
 use super::messages::CacheMsg;
 pub use super::plan::CacheArgs;
-pub use crate::cache::KeySource;
-use crate::cache::{CacheKey, CachedLease, DroppedFile, LeaseCache, LeaseKey};
+pub use kms_agent::cache::KeySource;
+use kms_agent::cache::{CacheKey, CachedLease, DroppedFile, LeaseCache, LeaseKey};
 
 /// A write that has not reached the disk yet.
 enum PendingWrite {
@@ -344,7 +344,7 @@ mod tests {
     use ractor::{call_t, Actor, ActorRef};
 
     use super::*;
-    use crate::cache::format;
+    use kms_agent::cache::format;
     use std::time::Duration;
 
     const PASSWORD: &str = "Pw-actor-5be0c2d1-DISTINCTIVE";

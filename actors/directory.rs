@@ -8,7 +8,7 @@ use tokio::sync::Semaphore;
 use super::messages::{AuthMsg, CacheMsg, FetcherMsg, LeaseMsg};
 use super::slot::Slot;
 use super::token::TokenHandle;
-use crate::telemetry::{Metrics, Readiness};
+use kms_agent::telemetry::{Metrics, Readiness};
 
 /// Shared by every actor of one agent.
 #[derive(Clone)]

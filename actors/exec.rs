@@ -4,12 +4,12 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::messages::ExecMsg;
-use crate::exec::{run_command, CommandSpec, ExecOutcome};
+use kms_agent::exec::{run_command, CommandSpec, ExecOutcome};
 
 pub struct ExecArgs {
     pub template_id: String,
     pub spec: CommandSpec,
-    pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
+    pub metrics: std::sync::Arc<kms_agent::telemetry::Metrics>,
 }
 
 pub struct ExecState {

@@ -14,8 +14,8 @@ use tokio::sync::Semaphore;
 
 use super::directory::Directory;
 use super::messages::{DataReply, FetchResult, FetcherMsg, LeaseMsg, ROUND_TIMEOUT};
-use crate::fetch::{FetchFailure, SecretFetcher};
-use crate::template::DataRequest;
+use kms_agent::fetch::{FetchFailure, SecretFetcher};
+use kms_agent::template::DataRequest;
 
 pub struct FetcherArgs {
     pub fetcher: Arc<dyn SecretFetcher>,
@@ -244,7 +244,7 @@ async fn fetch_with_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::DataValue;
+    use kms_agent::template::DataValue;
 
     fn request(name: &str) -> DataRequest {
         DataRequest::GetSecret {

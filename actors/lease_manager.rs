@@ -13,13 +13,15 @@ use tokio::task::JoinHandle;
 
 use super::directory::Directory;
 use super::messages::{CacheMsg, DataReply, LeaseMsg};
-use crate::backoff::Backoff;
-use crate::cache::CachedLease;
-use crate::fetch::FetchFailure;
-use crate::leases::schedule::{dead_lease_delay, dead_on_arrival, next_step, reusable, LeaseStep};
-use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
-use crate::sensitive::Sensitive;
-use crate::template::{DataRequest, DataValue};
+use kms_agent::backoff::Backoff;
+use kms_agent::cache::CachedLease;
+use kms_agent::fetch::FetchFailure;
+use kms_agent::leases::schedule::{
+    dead_lease_delay, dead_on_arrival, next_step, reusable, LeaseStep,
+};
+use kms_agent::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
+use kms_agent::sensitive::Sensitive;
+use kms_agent::template::{DataRequest, DataValue};
 
 pub struct LeaseManagerArgs {
     pub api: Arc<dyn LeaseApi>,
@@ -532,7 +534,7 @@ fn backoff(failures: u32) -> Duration {
 
 async fn with_token<T, F, Fut>(directory: &Directory, call: F) -> Result<T, LeaseFailure>
 where
-    F: Fn(crate::sensitive::Sensitive<String>) -> Fut,
+    F: Fn(kms_agent::sensitive::Sensitive<String>) -> Fut,
     Fut: std::future::Future<Output = Result<T, LeaseFailure>>,
 {
     directory

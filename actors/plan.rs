@@ -4,14 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::Authenticator;
-use crate::cache::KeySource;
-use crate::exec::CommandSpec;
-use crate::fetch::SecretFetcher;
-use crate::leases::LeaseApi;
-use crate::restart_policy::RestartPolicy;
-use crate::telemetry::{Metrics, Readiness};
-use crate::template::CompiledTemplate;
+use kms_agent::auth::Authenticator;
+use kms_agent::cache::KeySource;
+use kms_agent::exec::CommandSpec;
+use kms_agent::fetch::SecretFetcher;
+use kms_agent::leases::LeaseApi;
+use kms_agent::restart_policy::RestartPolicy;
+use kms_agent::telemetry::{Metrics, Readiness};
+use kms_agent::template::CompiledTemplate;
 
 /// One token sink.
 #[derive(Debug, Clone)]
@@ -73,16 +73,16 @@ pub struct CacheArgs {
 }
 
 impl CacheArgs {
-    /// The defaults (the config's for the GC interval and the size limit, `crate::config::defaults`)
+    /// The defaults (the config's for the GC interval and the size limit, `kms_agent::config::defaults`)
     /// for everything but the directory and the key source.
     pub fn new(dir: impl Into<PathBuf>, key_source: KeySource) -> Self {
         Self {
             dir: dir.into(),
             key_source,
-            gc_interval: crate::config::defaults::CACHE_GC_INTERVAL,
-            key_check_interval: crate::config::defaults::CACHE_KEY_CHECK_INTERVAL,
-            stale_margin: crate::config::defaults::CACHE_STALE_MARGIN,
-            max_entries: crate::config::defaults::CACHE_MAX_ENTRIES.get(),
+            gc_interval: kms_agent::config::defaults::CACHE_GC_INTERVAL,
+            key_check_interval: kms_agent::config::defaults::CACHE_KEY_CHECK_INTERVAL,
+            stale_margin: kms_agent::config::defaults::CACHE_STALE_MARGIN,
+            max_entries: kms_agent::config::defaults::CACHE_MAX_ENTRIES.get(),
         }
     }
 }

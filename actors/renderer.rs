@@ -18,11 +18,11 @@ use super::messages::{
     DataReply, ExecMsg, FetcherMsg, LeaseMsg, RendererMsg, SupervisorMsg, ROUND_TIMEOUT,
 };
 use super::plan::TemplatePlan;
-use crate::backoff::Backoff;
-use crate::fsutil::{WriteError, WriteOutcome};
-use crate::last_write::LastWrite;
-use crate::telemetry::metrics::TemplateRenderMetrics;
-use crate::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
+use kms_agent::backoff::Backoff;
+use kms_agent::fsutil::{WriteError, WriteOutcome};
+use kms_agent::last_write::LastWrite;
+use kms_agent::telemetry::metrics::TemplateRenderMetrics;
+use kms_agent::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
 
 /// Render passes in one round before giving up (each pass may discover calls that depend on
 /// data fetched by the previous one).
@@ -224,7 +224,7 @@ impl DataSource for Recording<'_> {
 type RenderRun = (
     Snapshot,
     Vec<DataRequest>,
-    std::thread::Result<Result<RenderOutcome, crate::template::RenderError>>,
+    std::thread::Result<Result<RenderOutcome, kms_agent::template::RenderError>>,
 );
 
 /// Renders on tokio's blocking pool, a bounded number at a time (`Directory::render_slots`): a

@@ -17,8 +17,8 @@ use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs};
 use super::messages::{AuthMsg, Child, ExecMsg, LeaseMsg, RendererMsg, SupervisorMsg};
 use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
 use super::renderer::{RendererActor, RendererArgs};
-use crate::exec::{signal_running_commands, DEFAULT_KILL_GRACE};
-use crate::restart_policy::{RestartDecision, RestartTracker};
+use kms_agent::exec::{signal_running_commands, DEFAULT_KILL_GRACE};
+use kms_agent::restart_policy::{RestartDecision, RestartTracker};
 
 /// How the agent ended: the process exit code and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

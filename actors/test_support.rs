@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 
 use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
-use crate::auth::{AuthFailure, Authenticator, TokenGrant};
-use crate::exec::CommandSpec;
-use crate::fetch::{FetchFailure, SecretFetcher};
-use crate::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
-use crate::restart_policy::RestartPolicy;
-use crate::sensitive::Sensitive;
-use crate::template::{
+use kms_agent::auth::{AuthFailure, Authenticator, TokenGrant};
+use kms_agent::exec::CommandSpec;
+use kms_agent::fetch::{FetchFailure, SecretFetcher};
+use kms_agent::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
+use kms_agent::restart_policy::RestartPolicy;
+use kms_agent::sensitive::Sensitive;
+use kms_agent::template::{
     CompiledTemplate, DataRequest, DataSource, DataValue, ProjectRef, RenderError, RenderOutcome,
     Secret, SecretFields,
 };
@@ -315,8 +315,8 @@ pub(super) fn plan(
         },
         shutdown_timeout: Duration::from_secs(5),
         max_concurrent_fetches: 8,
-        metrics: Arc::new(crate::telemetry::Metrics::new()),
-        readiness: Arc::new(crate::telemetry::Readiness::new(ids)),
+        metrics: Arc::new(kms_agent::telemetry::Metrics::new()),
+        readiness: Arc::new(kms_agent::telemetry::Readiness::new(ids)),
     }
 }
 

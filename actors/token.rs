@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use super::messages::AuthMsg;
 use super::slot::Slot;
-use crate::sensitive::Sensitive;
+use kms_agent::sensitive::Sensitive;
 
 /// The current access token and a counter that changes with every new token.
 #[derive(Debug, Clone, PartialEq, Eq)]

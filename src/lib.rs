@@ -2,15 +2,15 @@
 //! files, and keeps an access token fresh for other programs.
 //!
 //! Layout: everything under `src/` is plain logic that can be tested without actors or a network
-//! (config, the KMS client, template engines, atomic file writes, backoff); the actor runtime that
-//! wires those pieces together lives in the top-level `actors/` folder and is compiled into this
-//! same library as the `actors` module (see README, "Architecture").
+//! (config, the KMS client, template engines, atomic file writes, backoff). The actor runtime that
+//! wires those pieces together is its own crate (`actors/`, `kms_agent_runtime`), which depends on
+//! this one and never the other way round; the `kms` binary (`cli/`) joins the two (see README,
+//! "Architecture").
 
 pub mod auth;
 pub mod backend;
 pub mod backoff;
 pub mod cache;
-pub mod cli;
 pub mod client;
 pub mod config;
 pub mod devserver;
@@ -29,6 +29,3 @@ pub mod signals;
 pub mod telemetry;
 pub mod template;
 pub mod token_lifecycle;
-
-#[path = "../actors/mod.rs"]
-pub mod actors;

@@ -2,8 +2,8 @@
 
 use ractor::RpcReplyPort;
 
-use crate::actors::plan::SinkPlan;
-use crate::auth::{AuthFailure, TokenGrant};
+use crate::plan::SinkPlan;
+use kms_agent::auth::{AuthFailure, TokenGrant};
 
 pub enum AuthMsg {
     /// Log in now (at start, after a failure's backoff, or when renewal is not possible).

@@ -2,7 +2,7 @@
 
 use ractor::RpcReplyPort;
 
-use crate::cache::{CachedLease, LeaseKey};
+use kms_agent::cache::{CachedLease, LeaseKey};
 
 pub enum CacheMsg {
     /// Store or replace the entry of `lease.key`.

@@ -2,7 +2,7 @@
 
 use ractor::RpcReplyPort;
 
-use crate::exec::ExecOutcome;
+use kms_agent::exec::ExecOutcome;
 
 pub enum ExecMsg {
     /// The destination changed: run the command (now, or once after the current run).

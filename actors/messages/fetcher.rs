@@ -5,8 +5,8 @@ use std::time::Instant;
 use ractor::DerivedActorRef;
 
 use super::renderer::DataReply;
-use crate::fetch::FetchFailure;
-use crate::template::{DataRequest, DataValue};
+use kms_agent::fetch::FetchFailure;
+use kms_agent::template::{DataRequest, DataValue};
 
 /// The answer to one request.
 pub type FetchResult = Result<DataValue, FetchFailure>;

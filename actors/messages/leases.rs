@@ -5,8 +5,8 @@ use std::time::Instant;
 use ractor::{ActorId, DerivedActorRef, RpcReplyPort};
 
 use super::renderer::DataReply;
-use crate::leases::{LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
-use crate::template::DataRequest;
+use kms_agent::leases::{LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
+use kms_agent::template::DataRequest;
 
 pub enum LeaseMsg {
     /// A cached lease checked with the server at start: reuse it (`Some`) or forget it.

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::fetcher::FetchResult;
-use crate::template::DataRequest;
+use kms_agent::template::DataRequest;
 
 /// A round whose data has not all arrived by then fails (and is retried): covers a fetcher or
 /// lease manager that crashed with our request in flight. Longer than a request with all its

@@ -1,6 +1,6 @@
 //! To the Supervisor: shutdown, reload, first renders, tokens, and its own restarts.
 
-use crate::actors::plan::{SinkPlan, TemplatePlan};
+use crate::plan::{SinkPlan, TemplatePlan};
 
 pub enum SupervisorMsg {
     /// Graceful shutdown (SIGTERM/SIGINT).

@@ -7,7 +7,10 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::ApiError;
+use super::http::{Call, KmsClient};
+use super::retry::Idempotency;
 use crate::sensitive::Sensitive;
+use reqwest::Method;
 
 pub(crate) fn expose_str<S: Serializer>(
     value: &Sensitive<String>,
@@ -164,6 +167,65 @@ fn bearer() -> String {
 pub struct RevokeResponse {
     #[serde(default)]
     pub message: String,
+}
+
+// ---- the auth endpoints of [`KmsClient`] ---------------------------------------------
+
+impl KmsClient {
+    /// Logs in with any machine-identity method.
+    pub async fn login(&self, login: &LoginRequest) -> Result<AccessToken, ApiError> {
+        let segments: Vec<&str> = login
+            .path()
+            .trim_start_matches("/api/")
+            .split('/')
+            .collect();
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&segments, &[]),
+            token: None,
+            body: Some(login.body()),
+            idempotency: Idempotency::Repeatable,
+        })
+        .await
+        .map_err(normalize_login_error)
+    }
+
+    /// Renews `token`. Store the returned token whether or not it changed (D15).
+    pub async fn renew_token(&self, token: &Sensitive<String>) -> Result<AccessToken, ApiError> {
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&["v1", "auth", "token", "renew"], &[]),
+            token: None,
+            body: Some(
+                serde_json::to_value(TokenBody {
+                    access_token: token,
+                })
+                .unwrap_or_default(),
+            ),
+            idempotency: Idempotency::Repeatable,
+        })
+        .await
+    }
+
+    /// Revokes `token`.
+    pub async fn revoke_token(
+        &self,
+        token: &Sensitive<String>,
+    ) -> Result<RevokeResponse, ApiError> {
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&["v1", "auth", "token", "revoke"], &[]),
+            token: None,
+            body: Some(
+                serde_json::to_value(TokenBody {
+                    access_token: token,
+                })
+                .unwrap_or_default(),
+            ),
+            idempotency: Idempotency::Repeatable,
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! [`KmsClient`]: the endpoints over one shared `reqwest::Client` (connection reuse, rustls, a
-//! timeout on every attempt, optional extra CA bundle and headers), with retries.
+//! [`KmsClient`] and its transport: one shared `reqwest::Client` (connection reuse, rustls, a
+//! timeout on every attempt, optional extra CA bundle and headers), retries, bounded bodies. Each
+//! endpoint sits beside its types: logins and tokens in `auth.rs`, secret reads in `secrets.rs`,
+//! leases in `leases.rs`.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -9,31 +11,20 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_A
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
-use super::auth::{normalize_login_error, AccessToken, LoginRequest, RevokeResponse, TokenBody};
 use super::body::{Body, DECODE_ON_WORKER_MAX};
 use super::config::{ClientBuildError, ClientConfig, USER_AGENT};
 use super::error::{classify_error, parse_retry_after, ApiError, RequestContext};
-use super::leases::{
-    is_valid_lease_id, CreateLeaseRequest, CreatedLease, Lease, LeaseDetails, LeaseDetailsEnvelope,
-    LeaseEnvelope, LeaseLocation, RenewLeaseRequest, RevokeLeaseRequest,
-};
-use super::merge::{template_secrets, to_template_secret};
 use super::observer::{route_pattern, RequestObserver};
 use super::retry::{Idempotency, RetryPolicy};
-use super::secrets::{
-    get_query_pairs, list_query_pairs, ApiVersion, GetSecretQuery, ListSecretsQuery, RawSecret,
-    SecretEnvelope, SecretList,
-};
+use super::secrets::ApiVersion;
 use super::tls::{describe_tls_failure, load_ca_bundle};
 use crate::backoff::{RandomSource, Sleeper, ThreadRandom, TokioSleeper};
 use crate::config::defaults::MAX_RESPONSE_BODY;
 use crate::sensitive::Sensitive;
-use crate::template::functions::sort_secrets;
-use crate::template::{ProjectRef, Secret};
 
-const DETECTED_UNKNOWN: u8 = 0;
-const DETECTED_V3: u8 = 3;
-const DETECTED_V4: u8 = 4;
+pub(super) const DETECTED_UNKNOWN: u8 = 0;
+pub(super) const DETECTED_V3: u8 = 3;
+pub(super) const DETECTED_V4: u8 = 4;
 
 /// The KMS API client. Cheap to clone; clones share connections and the detected API version.
 #[derive(Clone)]
@@ -43,7 +34,7 @@ pub struct KmsClient {
     timeout: Duration,
     retry: RetryPolicy,
     api_version: ApiVersion,
-    detected: Arc<AtomicU8>,
+    pub(super) detected: Arc<AtomicU8>,
     sleeper: Arc<dyn Sleeper>,
     random: Arc<dyn RandomSource>,
     observer: Option<Arc<dyn RequestObserver>>,
@@ -59,12 +50,12 @@ impl std::fmt::Debug for KmsClient {
 }
 
 /// One request, as the retry loop repeats it.
-struct Call<'a> {
-    method: Method,
-    url: Url,
-    token: Option<&'a Sensitive<String>>,
-    body: Option<serde_json::Value>,
-    idempotency: Idempotency,
+pub(super) struct Call<'a> {
+    pub(super) method: Method,
+    pub(super) url: Url,
+    pub(super) token: Option<&'a Sensitive<String>>,
+    pub(super) body: Option<serde_json::Value>,
+    pub(super) idempotency: Idempotency,
 }
 
 fn method_name(m: &Method) -> &'static str {
@@ -182,7 +173,7 @@ impl KmsClient {
         }
     }
 
-    fn url(&self, segments: &[&str], query: &[(&'static str, String)]) -> Url {
+    pub(super) fn url(&self, segments: &[&str], query: &[(&'static str, String)]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -196,7 +187,7 @@ impl KmsClient {
 
     // ---- transport ----------------------------------------------------------------------
 
-    async fn call<T: DeserializeOwned + Send + 'static>(
+    pub(super) async fn call<T: DeserializeOwned + Send + 'static>(
         &self,
         call: Call<'_>,
     ) -> Result<T, ApiError> {
@@ -336,303 +327,10 @@ impl KmsClient {
         }
     }
 
-    fn invalid(&self, method: &'static str, url: &Url, message: &str) -> ApiError {
+    pub(super) fn invalid(&self, method: &'static str, url: &Url, message: &str) -> ApiError {
         let mut ctx = RequestContext::new(method, url.path());
         ctx.message = message.to_string();
         ApiError::InvalidRequest { ctx: Box::new(ctx) }
-    }
-
-    // ---- auth -----------------------------------------------------------------------------
-
-    /// Logs in with any machine-identity method.
-    pub async fn login(&self, login: &LoginRequest) -> Result<AccessToken, ApiError> {
-        let segments: Vec<&str> = login
-            .path()
-            .trim_start_matches("/api/")
-            .split('/')
-            .collect();
-        self.call(Call {
-            method: Method::POST,
-            url: self.url(&segments, &[]),
-            token: None,
-            body: Some(login.body()),
-            idempotency: Idempotency::Repeatable,
-        })
-        .await
-        .map_err(normalize_login_error)
-    }
-
-    /// Renews `token`. Store the returned token whether or not it changed (D15).
-    pub async fn renew_token(&self, token: &Sensitive<String>) -> Result<AccessToken, ApiError> {
-        self.call(Call {
-            method: Method::POST,
-            url: self.url(&["v1", "auth", "token", "renew"], &[]),
-            token: None,
-            body: Some(
-                serde_json::to_value(TokenBody {
-                    access_token: token,
-                })
-                .unwrap_or_default(),
-            ),
-            idempotency: Idempotency::Repeatable,
-        })
-        .await
-    }
-
-    /// Revokes `token`.
-    pub async fn revoke_token(
-        &self,
-        token: &Sensitive<String>,
-    ) -> Result<RevokeResponse, ApiError> {
-        self.call(Call {
-            method: Method::POST,
-            url: self.url(&["v1", "auth", "token", "revoke"], &[]),
-            token: None,
-            body: Some(
-                serde_json::to_value(TokenBody {
-                    access_token: token,
-                })
-                .unwrap_or_default(),
-            ),
-            idempotency: Idempotency::Repeatable,
-        })
-        .await
-    }
-
-    // ---- secrets --------------------------------------------------------------------------
-
-    fn version_for(&self, project: &ProjectRef) -> ApiVersion {
-        match project {
-            // v4 has no slug parameter and the contract has no slug → id lookup.
-            ProjectRef::Slug(_) => ApiVersion::V3,
-            ProjectRef::Id(_) => self.resolved_api_version(),
-        }
-    }
-
-    /// Runs `op` on the version to use; under `Auto`, tries v4 and falls back to v3 on the
-    /// framework 404 (D16), remembering the answer.
-    async fn with_version<T, F, Fut>(&self, project: &ProjectRef, op: F) -> Result<T, ApiError>
-    where
-        F: Fn(ApiVersion) -> Fut,
-        Fut: std::future::Future<Output = Result<T, ApiError>>,
-    {
-        match self.version_for(project) {
-            ApiVersion::Auto => match op(ApiVersion::V4).await {
-                Ok(value) => {
-                    self.detected.store(DETECTED_V4, Ordering::Relaxed);
-                    Ok(value)
-                }
-                Err(e) if e.is_route_not_found() => {
-                    tracing::info!("the KMS serves no v4 secret routes; using v3 from now on");
-                    self.detected.store(DETECTED_V3, Ordering::Relaxed);
-                    op(ApiVersion::V3).await
-                }
-                Err(e) => Err(e),
-            },
-            version => op(version).await,
-        }
-    }
-
-    /// Lists a folder (v3 `/secrets/raw` or v4 `/secrets`), imports in separate blocks.
-    pub async fn list_secrets(
-        &self,
-        token: &Sensitive<String>,
-        query: &ListSecretsQuery,
-    ) -> Result<SecretList, ApiError> {
-        self.with_version(&query.project, |version| {
-            let segments: &[&str] = match version {
-                ApiVersion::V4 => &["v4", "secrets"],
-                _ => &["v3", "secrets", "raw"],
-            };
-            self.call(Call {
-                method: Method::GET,
-                url: self.url(segments, &list_query_pairs(query, version)),
-                token: Some(token),
-                body: None,
-                idempotency: Idempotency::Repeatable,
-            })
-        })
-        .await
-    }
-
-    /// Gets one secret by name. A missing `secretPath` in the answer is set to the requested
-    /// folder (D17); Hanzo's approval hold is [`ApiError::ApprovalPending`].
-    pub async fn get_secret(
-        &self,
-        token: &Sensitive<String>,
-        query: &GetSecretQuery,
-    ) -> Result<RawSecret, ApiError> {
-        if query.name.trim().is_empty() {
-            let url = self.url(&["v3", "secrets", "raw"], &[]);
-            return Err(self.invalid("GET", &url, "empty secret name"));
-        }
-        let (envelope, url) = self
-            .with_version(&query.project, |version| {
-                let name = query.name.trim();
-                let segments: Vec<&str> = match version {
-                    ApiVersion::V4 => vec!["v4", "secrets", name],
-                    _ => vec!["v3", "secrets", "raw", name],
-                };
-                let url = self.url(&segments, &get_query_pairs(query, version));
-                async move {
-                    let envelope: SecretEnvelope = self
-                        .call(Call {
-                            method: Method::GET,
-                            url: url.clone(),
-                            token: Some(token),
-                            body: None,
-                            idempotency: Idempotency::Repeatable,
-                        })
-                        .await?;
-                    Ok((envelope, url))
-                }
-            })
-            .await?;
-        envelope.into_secret(&query.secret_path, RequestContext::new("GET", url.path()))
-    }
-
-    /// [`Self::list_secrets`] merged (§12.3) into the template view.
-    pub async fn list_template_secrets(
-        &self,
-        token: &Sensitive<String>,
-        query: &ListSecretsQuery,
-    ) -> Result<Vec<Arc<Secret>>, ApiError> {
-        let list = self.list_secrets(token, query).await?;
-        let project_id = match &query.project {
-            ProjectRef::Id(id) => id.clone(),
-            ProjectRef::Slug(_) => list
-                .secrets
-                .0
-                .iter()
-                .map(|s| s.workspace_id())
-                .find(|w| !w.is_empty())
-                .unwrap_or_default()
-                .to_string(),
-        };
-        let mut secrets = template_secrets(list, &query.secret_path, &project_id);
-        // In the order templates see them, once per fetch rather than once per render.
-        sort_secrets(&mut secrets);
-        Ok(secrets)
-    }
-
-    /// [`Self::get_secret`] in the template view.
-    pub async fn get_template_secret(
-        &self,
-        token: &Sensitive<String>,
-        query: &GetSecretQuery,
-    ) -> Result<Secret, ApiError> {
-        let secret = self.get_secret(token, query).await?;
-        let path = secret.secret_path.clone().unwrap_or_default();
-        let project_id = match &query.project {
-            ProjectRef::Id(id) => id.as_str(),
-            ProjectRef::Slug(_) => "",
-        };
-        to_template_secret(secret, &path, project_id).map_err(|e| ApiError::Decode {
-            ctx: Box::new(RequestContext::new(
-                "GET",
-                format!("/secrets/{}", query.name.trim()),
-            )),
-            detail: e.to_string(),
-        })
-    }
-
-    // ---- dynamic-secret leases ------------------------------------------------------------
-
-    fn lease_url(
-        &self,
-        lease_id: &str,
-        suffix: Option<&str>,
-        query: &[(&'static str, String)],
-    ) -> Url {
-        let mut segments = vec!["v1", "dynamic-secrets", "leases", lease_id];
-        segments.extend(suffix);
-        self.url(&segments, query)
-    }
-
-    fn check_lease_id(&self, method: &'static str, lease_id: &str) -> Result<(), ApiError> {
-        if is_valid_lease_id(lease_id) {
-            Ok(())
-        } else {
-            let url = self.url(&["v1", "dynamic-secrets", "leases"], &[]);
-            Err(self.invalid(method, &url, "lease id is not a UUID"))
-        }
-    }
-
-    /// Creates a lease. Repeated only when the server provably did not process the request
-    /// (see [`super::retry`]).
-    pub async fn create_lease(
-        &self,
-        token: &Sensitive<String>,
-        request: &CreateLeaseRequest,
-    ) -> Result<CreatedLease, ApiError> {
-        self.call(Call {
-            method: Method::POST,
-            url: self.url(&["v1", "dynamic-secrets", "leases"], &[]),
-            token: Some(token),
-            body: Some(serde_json::to_value(request).unwrap_or_default()),
-            idempotency: Idempotency::OnlyIfNotProcessed,
-        })
-        .await
-    }
-
-    /// Renews a lease: the new `expireAt` is the old one plus the ttl (§11.2).
-    pub async fn renew_lease(
-        &self,
-        token: &Sensitive<String>,
-        lease_id: &str,
-        request: &RenewLeaseRequest,
-    ) -> Result<Lease, ApiError> {
-        self.check_lease_id("POST", lease_id)?;
-        let envelope: LeaseEnvelope = self
-            .call(Call {
-                method: Method::POST,
-                url: self.lease_url(lease_id, Some("renew"), &[]),
-                token: Some(token),
-                body: Some(serde_json::to_value(request).unwrap_or_default()),
-                idempotency: Idempotency::Repeatable,
-            })
-            .await?;
-        Ok(envelope.lease)
-    }
-
-    /// Revokes a lease (DELETE with a JSON body). Check [`Lease::revocation_failed`] on success.
-    pub async fn revoke_lease(
-        &self,
-        token: &Sensitive<String>,
-        lease_id: &str,
-        request: &RevokeLeaseRequest,
-    ) -> Result<Lease, ApiError> {
-        self.check_lease_id("DELETE", lease_id)?;
-        let envelope: LeaseEnvelope = self
-            .call(Call {
-                method: Method::DELETE,
-                url: self.lease_url(lease_id, None, &[]),
-                token: Some(token),
-                body: Some(serde_json::to_value(request).unwrap_or_default()),
-                idempotency: Idempotency::Repeatable,
-            })
-            .await?;
-        Ok(envelope.lease)
-    }
-
-    /// Reads a lease (to check that a cached one still exists).
-    pub async fn get_lease(
-        &self,
-        token: &Sensitive<String>,
-        lease_id: &str,
-        location: &LeaseLocation,
-    ) -> Result<LeaseDetails, ApiError> {
-        self.check_lease_id("GET", lease_id)?;
-        let envelope: LeaseDetailsEnvelope = self
-            .call(Call {
-                method: Method::GET,
-                url: self.lease_url(lease_id, None, &location.query_pairs()),
-                token: Some(token),
-                body: None,
-                idempotency: Idempotency::Repeatable,
-            })
-            .await?;
-        Ok(envelope.lease)
     }
 }
 

@@ -6,9 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::duration::{parse_ms_duration, DurationError};
+use super::error::ApiError;
+use super::http::{Call, KmsClient};
+use super::retry::Idempotency;
 use super::secrets::normalize_secret_path;
 use crate::sensitive::Sensitive;
 use crate::template::DataRequest;
+use reqwest::{Method, Url};
 
 /// Where a dynamic secret lives. Renew, revoke and get must name the lease's own location (D20).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -212,6 +216,107 @@ pub struct LeaseDetailsEnvelope {
 /// Lease ids are UUIDs; a non-UUID gets a 500 from the server (§11.2), so refuse it before sending.
 pub fn is_valid_lease_id(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok()
+}
+
+// ---- the dynamic-secret lease endpoints of [`KmsClient`] -----------------------------
+
+impl KmsClient {
+    fn lease_url(
+        &self,
+        lease_id: &str,
+        suffix: Option<&str>,
+        query: &[(&'static str, String)],
+    ) -> Url {
+        let mut segments = vec!["v1", "dynamic-secrets", "leases", lease_id];
+        segments.extend(suffix);
+        self.url(&segments, query)
+    }
+
+    fn check_lease_id(&self, method: &'static str, lease_id: &str) -> Result<(), ApiError> {
+        if is_valid_lease_id(lease_id) {
+            Ok(())
+        } else {
+            let url = self.url(&["v1", "dynamic-secrets", "leases"], &[]);
+            Err(self.invalid(method, &url, "lease id is not a UUID"))
+        }
+    }
+
+    /// Creates a lease. Repeated only when the server provably did not process the request
+    /// (see [`super::retry`]).
+    pub async fn create_lease(
+        &self,
+        token: &Sensitive<String>,
+        request: &CreateLeaseRequest,
+    ) -> Result<CreatedLease, ApiError> {
+        self.call(Call {
+            method: Method::POST,
+            url: self.url(&["v1", "dynamic-secrets", "leases"], &[]),
+            token: Some(token),
+            body: Some(serde_json::to_value(request).unwrap_or_default()),
+            idempotency: Idempotency::OnlyIfNotProcessed,
+        })
+        .await
+    }
+
+    /// Renews a lease: the new `expireAt` is the old one plus the ttl (§11.2).
+    pub async fn renew_lease(
+        &self,
+        token: &Sensitive<String>,
+        lease_id: &str,
+        request: &RenewLeaseRequest,
+    ) -> Result<Lease, ApiError> {
+        self.check_lease_id("POST", lease_id)?;
+        let envelope: LeaseEnvelope = self
+            .call(Call {
+                method: Method::POST,
+                url: self.lease_url(lease_id, Some("renew"), &[]),
+                token: Some(token),
+                body: Some(serde_json::to_value(request).unwrap_or_default()),
+                idempotency: Idempotency::Repeatable,
+            })
+            .await?;
+        Ok(envelope.lease)
+    }
+
+    /// Revokes a lease (DELETE with a JSON body). Check [`Lease::revocation_failed`] on success.
+    pub async fn revoke_lease(
+        &self,
+        token: &Sensitive<String>,
+        lease_id: &str,
+        request: &RevokeLeaseRequest,
+    ) -> Result<Lease, ApiError> {
+        self.check_lease_id("DELETE", lease_id)?;
+        let envelope: LeaseEnvelope = self
+            .call(Call {
+                method: Method::DELETE,
+                url: self.lease_url(lease_id, None, &[]),
+                token: Some(token),
+                body: Some(serde_json::to_value(request).unwrap_or_default()),
+                idempotency: Idempotency::Repeatable,
+            })
+            .await?;
+        Ok(envelope.lease)
+    }
+
+    /// Reads a lease (to check that a cached one still exists).
+    pub async fn get_lease(
+        &self,
+        token: &Sensitive<String>,
+        lease_id: &str,
+        location: &LeaseLocation,
+    ) -> Result<LeaseDetails, ApiError> {
+        self.check_lease_id("GET", lease_id)?;
+        let envelope: LeaseDetailsEnvelope = self
+            .call(Call {
+                method: Method::GET,
+                url: self.lease_url(lease_id, None, &location.query_pairs()),
+                token: Some(token),
+                body: None,
+                idempotency: Idempotency::Repeatable,
+            })
+            .await?;
+        Ok(envelope.lease)
+    }
 }
 
 #[cfg(test)]

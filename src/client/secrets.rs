@@ -10,8 +10,14 @@ use serde::Deserialize;
 
 use super::auth::sensitive_string;
 use super::error::{ApiError, RequestContext};
+use super::http::{Call, KmsClient, DETECTED_V3, DETECTED_V4};
+use super::merge::{template_secrets, to_template_secret};
+use super::retry::Idempotency;
 use crate::sensitive::Sensitive;
+use crate::template::functions::sort_secrets;
 use crate::template::{DataRequest, ProjectRef, Secret, SecretTooLarge};
+use reqwest::Method;
+use std::sync::atomic::Ordering;
 
 /// Which secret routes to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -362,6 +368,145 @@ pub fn get_query_pairs(q: &GetSecretQuery, version: ApiVersion) -> Vec<(&'static
     pairs.extend(imports_pairs(q.include_imports, version));
     pairs.push(("viewSecretValue", flag(true)));
     pairs
+}
+
+// ---- the secret endpoints of [`KmsClient`] -------------------------------------------
+
+impl KmsClient {
+    fn version_for(&self, project: &ProjectRef) -> ApiVersion {
+        match project {
+            // v4 has no slug parameter and the contract has no slug → id lookup.
+            ProjectRef::Slug(_) => ApiVersion::V3,
+            ProjectRef::Id(_) => self.resolved_api_version(),
+        }
+    }
+
+    /// Runs `op` on the version to use; under `Auto`, tries v4 and falls back to v3 on the
+    /// framework 404 (D16), remembering the answer.
+    async fn with_version<T, F, Fut>(&self, project: &ProjectRef, op: F) -> Result<T, ApiError>
+    where
+        F: Fn(ApiVersion) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        match self.version_for(project) {
+            ApiVersion::Auto => match op(ApiVersion::V4).await {
+                Ok(value) => {
+                    self.detected.store(DETECTED_V4, Ordering::Relaxed);
+                    Ok(value)
+                }
+                Err(e) if e.is_route_not_found() => {
+                    tracing::info!("the KMS serves no v4 secret routes; using v3 from now on");
+                    self.detected.store(DETECTED_V3, Ordering::Relaxed);
+                    op(ApiVersion::V3).await
+                }
+                Err(e) => Err(e),
+            },
+            version => op(version).await,
+        }
+    }
+
+    /// Lists a folder (v3 `/secrets/raw` or v4 `/secrets`), imports in separate blocks.
+    pub async fn list_secrets(
+        &self,
+        token: &Sensitive<String>,
+        query: &ListSecretsQuery,
+    ) -> Result<SecretList, ApiError> {
+        self.with_version(&query.project, |version| {
+            let segments: &[&str] = match version {
+                ApiVersion::V4 => &["v4", "secrets"],
+                _ => &["v3", "secrets", "raw"],
+            };
+            self.call(Call {
+                method: Method::GET,
+                url: self.url(segments, &list_query_pairs(query, version)),
+                token: Some(token),
+                body: None,
+                idempotency: Idempotency::Repeatable,
+            })
+        })
+        .await
+    }
+
+    /// Gets one secret by name. A missing `secretPath` in the answer is set to the requested
+    /// folder (D17); Hanzo's approval hold is [`ApiError::ApprovalPending`].
+    pub async fn get_secret(
+        &self,
+        token: &Sensitive<String>,
+        query: &GetSecretQuery,
+    ) -> Result<RawSecret, ApiError> {
+        if query.name.trim().is_empty() {
+            let url = self.url(&["v3", "secrets", "raw"], &[]);
+            return Err(self.invalid("GET", &url, "empty secret name"));
+        }
+        let (envelope, url) = self
+            .with_version(&query.project, |version| {
+                let name = query.name.trim();
+                let segments: Vec<&str> = match version {
+                    ApiVersion::V4 => vec!["v4", "secrets", name],
+                    _ => vec!["v3", "secrets", "raw", name],
+                };
+                let url = self.url(&segments, &get_query_pairs(query, version));
+                async move {
+                    let envelope: SecretEnvelope = self
+                        .call(Call {
+                            method: Method::GET,
+                            url: url.clone(),
+                            token: Some(token),
+                            body: None,
+                            idempotency: Idempotency::Repeatable,
+                        })
+                        .await?;
+                    Ok((envelope, url))
+                }
+            })
+            .await?;
+        envelope.into_secret(&query.secret_path, RequestContext::new("GET", url.path()))
+    }
+
+    /// [`Self::list_secrets`] merged (§12.3) into the template view.
+    pub async fn list_template_secrets(
+        &self,
+        token: &Sensitive<String>,
+        query: &ListSecretsQuery,
+    ) -> Result<Vec<Arc<Secret>>, ApiError> {
+        let list = self.list_secrets(token, query).await?;
+        let project_id = match &query.project {
+            ProjectRef::Id(id) => id.clone(),
+            ProjectRef::Slug(_) => list
+                .secrets
+                .0
+                .iter()
+                .map(|s| s.workspace_id())
+                .find(|w| !w.is_empty())
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let mut secrets = template_secrets(list, &query.secret_path, &project_id);
+        // In the order templates see them, once per fetch rather than once per render.
+        sort_secrets(&mut secrets);
+        Ok(secrets)
+    }
+
+    /// [`Self::get_secret`] in the template view.
+    pub async fn get_template_secret(
+        &self,
+        token: &Sensitive<String>,
+        query: &GetSecretQuery,
+    ) -> Result<Secret, ApiError> {
+        let secret = self.get_secret(token, query).await?;
+        let path = secret.secret_path.clone().unwrap_or_default();
+        let project_id = match &query.project {
+            ProjectRef::Id(id) => id.as_str(),
+            ProjectRef::Slug(_) => "",
+        };
+        to_template_secret(secret, &path, project_id).map_err(|e| ApiError::Decode {
+            ctx: Box::new(RequestContext::new(
+                "GET",
+                format!("/secrets/{}", query.name.trim()),
+            )),
+            detail: e.to_string(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub fn plain_http_warning(url: &Url) -> Option<String> {
 
 /// Reads `kms.tls.ca-cert`: one or more PEM certificates, each checked now (reqwest would only
 /// fail later, at build time, without naming the file).
-pub(crate) fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientBuildError> {
+pub fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientBuildError> {
     let invalid = || ClientBuildError::InvalidCaBundle(path.to_path_buf());
     let pem = std::fs::read(path).map_err(|source| ClientBuildError::ReadCaBundle {
         path: path.to_path_buf(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::EXIT_CONFIG_ERROR;
-use crate::config::{self, ConfigErrors, ConfigSource, Env, ProcessEnv};
+use kms_agent::config::{self, ConfigErrors, ConfigSource, Env, ProcessEnv};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -79,13 +79,13 @@ fn check_templates(cfg: &config::Config, source: &ConfigSource) -> Result<(), Ex
             if !path.exists() {
                 eprintln!(
                     "note: {}: source-path {} is not on this machine; it is read when the agent starts",
-                    crate::template::load::template_id(t.index),
+                    kms_agent::template::load::template_id(t.index),
                     path.display()
                 );
                 continue;
             }
         }
-        if let Err(e) = crate::template::load::load_template(t) {
+        if let Err(e) = kms_agent::template::load::load_template(t) {
             errors.push(e);
         }
     }
@@ -116,7 +116,7 @@ fn check_ca_bundle(cfg: &config::Config) -> Result<(), ExitCode> {
         );
         return Ok(());
     }
-    match crate::client::tls::load_ca_bundle(path) {
+    match kms_agent::client::tls::load_ca_bundle(path) {
         Ok(_) => Ok(()),
         Err(e) => {
             eprintln!("error: kms.tls.ca-cert: {e}");

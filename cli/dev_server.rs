@@ -9,10 +9,10 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::EXIT_CONFIG_ERROR;
-use crate::devserver::demo::{
+use kms_agent::devserver::demo::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PROJECT_ID, DEMO_PROJECT_SLUG,
 };
-use crate::devserver::{DevServer, DevServerTls, Seed};
+use kms_agent::devserver::{DevServer, DevServerTls, Seed};
 
 #[derive(Debug, Args)]
 pub struct DevServerArgs {

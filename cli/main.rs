@@ -1,4 +1,6 @@
-//! The `kms` command line: argument parsing and dispatch. Each sub-command lives in its own file.
+//! The `kms` binary: argument parsing and dispatch. Each sub-command lives in its own file. It
+//! joins the library (`src/`, crate `kms_agent`) and the runtime (`actors/`, crate
+//! `kms_agent_runtime`): the one place that knows both.
 
 mod agent;
 mod agent_run;
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::logging::{self, LogFormat};
+use kms_agent::logging::{self, LogFormat};
 
 /// Exit code for configuration errors (bad config file, bad flags).
 pub const EXIT_CONFIG_ERROR: u8 = 2;
@@ -49,7 +51,7 @@ pub enum Command {
 }
 
 /// Parses the command line, sets up logging and runs the chosen sub-command.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = match cli.log_format {
         LogFormatArg::Text => LogFormat::Text,
@@ -59,8 +61,8 @@ pub fn main() -> ExitCode {
         eprintln!("error: --log-level: {e}");
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
-    crate::process_hardening::install_panic_hook();
-    if let Err(e) = crate::process_hardening::protect_process_memory() {
+    kms_agent::process_hardening::install_panic_hook();
+    if let Err(e) = kms_agent::process_hardening::protect_process_memory() {
         tracing::warn!("{e}; other processes of this user may be able to read the agent's memory");
     }
     match cli.command {

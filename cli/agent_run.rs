@@ -7,21 +7,21 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::actors::cache::{CacheArgs, KeySource};
-use crate::actors::plan::SinkPlan;
-use crate::actors::{run_agent, AgentHandle, AgentPlan, TemplatePlan};
-use crate::backend::{KmsAuthenticator, KmsFetcher, KmsLeases};
-use crate::client::{
+use kms_agent::backend::{KmsAuthenticator, KmsFetcher, KmsLeases};
+use kms_agent::client::{
     custom_headers_from_env, plain_http_warning, ClientConfig, KmsClient, RetryPolicy,
 };
-use crate::config::{self, Config, ConfigSource, ProcessEnv};
-use crate::dry_run::{dry_run, DryRunTemplate};
-use crate::exec::{signal_running_commands, CommandSpec, DEFAULT_KILL_GRACE};
-use crate::restart_policy::RestartPolicy;
-use crate::signals::{signal_events, SignalEvent};
-use crate::telemetry::listener::TelemetryServer;
-use crate::telemetry::{Metrics, Readiness};
-use crate::template::load::{load_templates, LoadedTemplate};
+use kms_agent::config::{self, Config, ConfigSource, ProcessEnv};
+use kms_agent::dry_run::{dry_run, DryRunTemplate};
+use kms_agent::exec::{signal_running_commands, CommandSpec, DEFAULT_KILL_GRACE};
+use kms_agent::restart_policy::RestartPolicy;
+use kms_agent::signals::{signal_events, SignalEvent};
+use kms_agent::telemetry::listener::TelemetryServer;
+use kms_agent::telemetry::{Metrics, Readiness};
+use kms_agent::template::load::{load_templates, LoadedTemplate};
+use kms_agent_runtime::cache::{CacheArgs, KeySource};
+use kms_agent_runtime::plan::SinkPlan;
+use kms_agent_runtime::{run_agent, AgentHandle, AgentPlan, TemplatePlan};
 use nix::sys::signal::Signal;
 
 /// Exit code when a second SIGTERM/SIGINT cuts a graceful shutdown short.
@@ -35,7 +35,7 @@ const MAX_CONCURRENT_FETCHES: usize = 16;
 pub fn run(config: Config, source: ConfigSource, dry: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_stack_size(crate::template::RENDER_STACK_BYTES)
+        .thread_stack_size(kms_agent::template::RENDER_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,
@@ -57,9 +57,9 @@ fn client_config(config: &Config) -> Result<ClientConfig, String> {
         timeout: kms.timeout,
         ca_cert_path: kms.ca_cert.clone(),
         api_version: match kms.api_version {
-            config::ApiVersion::Auto => crate::client::ApiVersion::Auto,
-            config::ApiVersion::V3 => crate::client::ApiVersion::V3,
-            config::ApiVersion::V4 => crate::client::ApiVersion::V4,
+            config::ApiVersion::Auto => kms_agent::client::ApiVersion::Auto,
+            config::ApiVersion::V3 => kms_agent::client::ApiVersion::V3,
+            config::ApiVersion::V4 => kms_agent::client::ApiVersion::V4,
         },
         retry: RetryPolicy {
             max_retries: kms.retry.max_retries,
@@ -179,7 +179,7 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
         .map(|t| t.destination.as_path())
         .chain(config.sinks.iter().map(|s| s.path.as_path()))
     {
-        let removed = crate::fsutil::remove_leftover_temps(path);
+        let removed = kms_agent::fsutil::remove_leftover_temps(path);
         if removed > 0 {
             tracing::info!(path = %path.display(), removed, "removed temporary files left by an interrupted write");
         }
