@@ -60,6 +60,47 @@ pub fn dead_lease_delay(in_a_row: u32, unit: f64) -> Duration {
         .delay(in_a_row.saturating_sub(1), unit)
 }
 
+/// Retries of a failed renewal or replacement: from this...
+pub const FAILURE_BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// ...doubling up to this (never past what is left of the current lease, see below).
+pub const FAILURE_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A renewal that failed with less than this left is given up for a replacement.
+pub const REPLACE_WHEN_LEFT_UNDER: Duration = Duration::from_secs(2);
+
+fn failure_backoff(failures: u32, unit: f64) -> Duration {
+    Backoff::new(FAILURE_BACKOFF_BASE, FAILURE_BACKOFF_MAX).delay(failures.saturating_sub(1), unit)
+}
+
+/// After the `failures`-th failed renewal in a row of a lease expiring at `expire_at`: retry the
+/// renewal within a third of the time left, or replace the lease when it is nearly gone.
+pub fn after_failed_renewal(
+    failures: u32,
+    expire_at: SystemTime,
+    now: SystemTime,
+    unit: f64,
+) -> LeaseStep {
+    let left = expire_at.duration_since(now).unwrap_or_default();
+    let after = failure_backoff(failures, unit).min(left / 3);
+    if left < REPLACE_WHEN_LEFT_UNDER {
+        LeaseStep::Replace { after }
+    } else {
+        LeaseStep::Renew { after }
+    }
+}
+
+/// After the `failures`-th failed creation of a replacement for a lease expiring at
+/// `expire_at`: when to try again (within half the time left), or `None` once it has expired
+/// (the next template that asks creates one).
+pub fn after_failed_replacement(
+    failures: u32,
+    expire_at: SystemTime,
+    now: SystemTime,
+    unit: f64,
+) -> Option<Duration> {
+    let left = expire_at.duration_since(now).unwrap_or_default();
+    (!left.is_zero()).then(|| failure_backoff(failures, unit).min(left / 2))
+}
+
 /// Whether a cached lease may be reused after a restart.
 pub fn reusable(lease: &LeaseInfo, now: SystemTime) -> bool {
     lease
@@ -71,6 +112,39 @@ pub fn reusable(lease: &LeaseInfo, now: SystemTime) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_renewal_is_retried_with_backoff_within_a_third_of_what_is_left() {
+        let now = SystemTime::now();
+        let s = Duration::from_secs;
+        // Early: the backoff (500 ms, doubling; `unit` 0.5 is the middle of the jitter).
+        let first = after_failed_renewal(1, now + s(3600), now, 0.5);
+        let LeaseStep::Renew { after } = first else {
+            panic!("{first:?}")
+        };
+        assert!(after <= FAILURE_BACKOFF_BASE, "{after:?}");
+        let many = after_failed_renewal(20, now + s(3600), now, 0.99);
+        assert!(matches!(many, LeaseStep::Renew { after } if after <= FAILURE_BACKOFF_MAX));
+        // Late: never past a third of what is left.
+        let late = after_failed_renewal(20, now + s(6), now, 0.99);
+        assert!(matches!(late, LeaseStep::Renew { after } if after <= s(2)), "{late:?}");
+        // Nearly gone: replace.
+        let gone = after_failed_renewal(1, now + Duration::from_millis(1500), now, 0.5);
+        assert!(matches!(gone, LeaseStep::Replace { after } if after <= s(1)), "{gone:?}");
+        let past = after_failed_renewal(1, now - s(5), now, 0.5);
+        assert_eq!(past, LeaseStep::Replace { after: Duration::ZERO });
+    }
+
+    #[test]
+    fn a_failed_replacement_is_retried_while_the_current_lease_lasts() {
+        let now = SystemTime::now();
+        let s = Duration::from_secs;
+        let retry = after_failed_replacement(20, now + s(10), now, 0.99).unwrap();
+        assert!(retry <= s(5), "{retry:?}");
+        assert!(after_failed_replacement(1, now + s(3600), now, 0.5).unwrap() <= s(1));
+        assert_eq!(after_failed_replacement(1, now, now, 0.5), None);
+        assert_eq!(after_failed_replacement(1, now - s(1), now, 0.5), None);
+    }
 
     #[test]
     fn dead_leases_are_replaced_a_handful_of_times_a_minute() {
