@@ -1,11 +1,7 @@
-//! FetcherActor: answers renderers' data requests with single flight per polling round.
-//!
-//! Renderers tick on rounds aligned to one shared epoch, so templates with the same interval ask
-//! with the same `round` instant. A request is fetched again only when nobody fetched it since
-//! that round began; everyone else joins the fetch in flight or reuses its answer. N templates
-//! over K distinct sources therefore cost K requests per round.
+//! FetcherActor: answers renderers' data requests, one fetch per distinct request per polling
+//! round (the table that decides is `kms_agent::single_flight`; this actor performs the fetches and
+//! sends the answers). Dynamic secrets go to the lease manager.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +11,7 @@ use tokio::sync::Semaphore;
 use super::directory::Directory;
 use super::messages::{DataReply, FetchResult, FetcherMsg, LeaseMsg, ROUND_TIMEOUT};
 use kms_agent::fetch::{FetchFailure, SecretFetcher};
+use kms_agent::single_flight::{Join, SingleFlight};
 use kms_agent::template::DataRequest;
 
 pub struct FetcherArgs {
@@ -28,37 +25,16 @@ struct Waiter {
     round: Instant,
 }
 
-enum EntryState {
-    InFlight(Vec<Waiter>),
-    Done(FetchResult),
-}
-
-struct Entry {
-    started: Instant,
-    state: EntryState,
-}
-
 pub struct FetcherState {
     args: FetcherArgs,
     permits: Arc<Semaphore>,
-    entries: HashMap<DataRequest, Entry>,
-    /// When [`forget_unusable`] last ran.
+    fetches: SingleFlight<DataRequest, Waiter, FetchResult>,
+    /// When answers nobody can use any more were last dropped.
     swept: Instant,
 }
 
 /// How often answers nobody can use any more are dropped.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-/// Drops the answers fetched before the oldest round anyone may still be in: a round that
-/// started longer than [`ROUND_TIMEOUT`] ago has failed, so nobody asks for data that old. Without
-/// this the table would keep, for ever, the secret values of templates a reload removed and of
-/// calls whose arguments change (a secret's name computed from another secret).
-fn forget_unusable(entries: &mut HashMap<DataRequest, Entry>, now: Instant) {
-    entries.retain(|_, e| {
-        matches!(e.state, EntryState::InFlight(_))
-            || now.saturating_duration_since(e.started) <= ROUND_TIMEOUT
-    });
-}
 
 pub struct FetcherActor;
 
@@ -75,7 +51,7 @@ impl Actor for FetcherActor {
         Ok(FetcherState {
             permits: Arc::new(Semaphore::new(args.max_concurrent.max(1))),
             args,
-            entries: HashMap::new(),
+            fetches: SingleFlight::default(),
             swept: Instant::now(),
         })
     }
@@ -94,7 +70,10 @@ impl Actor for FetcherActor {
             } => {
                 let now = Instant::now();
                 if now.saturating_duration_since(state.swept) >= SWEEP_EVERY {
-                    forget_unusable(&mut state.entries, now);
+                    // A round that started longer than ROUND_TIMEOUT ago has failed: nobody
+                    // asks for data that old (templates a reload removed, calls whose
+                    // arguments change would otherwise keep secret values here for ever).
+                    state.fetches.forget_older_than(now, ROUND_TIMEOUT);
                     state.swept = now;
                 }
                 for request in requests {
@@ -120,17 +99,7 @@ impl Actor for FetcherActor {
                 started,
                 result,
             } => {
-                let Some(entry) = state.entries.get_mut(&request) else {
-                    return Ok(());
-                };
-                if entry.started != started {
-                    return Ok(()); // superseded by a newer fetch, which carries the waiters
-                }
-                let waiters =
-                    match std::mem::replace(&mut entry.state, EntryState::Done(result.clone())) {
-                        EntryState::InFlight(w) => w,
-                        EntryState::Done(_) => vec![],
-                    };
+                let waiters = state.fetches.complete(&request, started, &result);
                 for w in waiters {
                     answer(&w, &request, result.clone());
                 }
@@ -146,29 +115,15 @@ fn request_one(
     request: DataRequest,
     waiter: Waiter,
 ) {
-    let mut carried = vec![];
-    if let Some(entry) = state.entries.get_mut(&request) {
-        if entry.started >= waiter.round {
-            match &mut entry.state {
-                EntryState::InFlight(waiters) => waiters.push(waiter),
-                EntryState::Done(result) => answer(&waiter, &request, result.clone()),
-            }
-            return;
-        }
-        // Too old for this round. Waiters of an older fetch still in flight move to the new one.
-        if let EntryState::InFlight(waiters) = &mut entry.state {
-            carried = std::mem::take(waiters);
-        }
-    }
-    carried.push(waiter);
-    let started = Instant::now();
-    state.entries.insert(
-        request.clone(),
-        Entry {
-            started,
-            state: EntryState::InFlight(carried),
-        },
-    );
+    let round = waiter.round;
+    let started = match state
+        .fetches
+        .join(request.clone(), round, waiter, Instant::now())
+    {
+        Join::Answered(waiter, result) => return answer(&waiter, &request, result),
+        Join::Waiting => return,
+        Join::Start(started) => started,
+    };
     let fetcher = state.args.fetcher.clone();
     let directory = state.args.directory.clone();
     let permits = state.permits.clone();
@@ -239,46 +194,4 @@ async fn fetch_with_token(
             |token| async move { fetcher.fetch(&token, request).await },
         )
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kms_agent::template::DataValue;
-
-    fn request(name: &str) -> DataRequest {
-        DataRequest::GetSecret {
-            project_id: "p".into(),
-            environment: "dev".into(),
-            path: "/".into(),
-            name: name.into(),
-        }
-    }
-
-    #[test]
-    fn answers_older_than_any_live_round_are_forgotten() {
-        let now = Instant::now() + ROUND_TIMEOUT * 2;
-        let done = |started| Entry {
-            started,
-            state: EntryState::Done(Ok(DataValue::Secrets(Arc::default()))),
-        };
-        let mut entries = HashMap::from([
-            (
-                request("old"),
-                done(now - ROUND_TIMEOUT - Duration::from_secs(1)),
-            ),
-            (request("recent"), done(now - ROUND_TIMEOUT / 2)),
-            (
-                request("in-flight"),
-                Entry {
-                    started: now - ROUND_TIMEOUT * 2,
-                    state: EntryState::InFlight(vec![]),
-                },
-            ),
-        ]);
-        forget_unusable(&mut entries, now);
-        assert!(!entries.contains_key(&request("old")));
-        assert!(entries.contains_key(&request("recent")));
-        assert!(entries.contains_key(&request("in-flight")));
-    }
 }

@@ -13,11 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::directory::Directory;
 use super::messages::{CacheMsg, DataReply, LeaseMsg};
-use kms_agent::backoff::Backoff;
 use kms_agent::cache::CachedLease;
 use kms_agent::fetch::FetchFailure;
 use kms_agent::leases::schedule::{
-    dead_lease_delay, dead_on_arrival, next_step, reusable, LeaseStep,
+    after_failed_renewal, after_failed_replacement, dead_lease_delay, dead_on_arrival, next_step,
+    reusable, LeaseStep,
 };
 use kms_agent::leases::{LeaseApi, LeaseFailure, LeaseGrant, LeaseInfo, LeaseSpec};
 use kms_agent::sensitive::Sensitive;
@@ -382,13 +382,13 @@ fn created(
             }
             // A replacement that failed is tried again while the current lease lasts.
             if let Some(current) = m.current.as_ref() {
-                let left = current
-                    .info
-                    .expire_at
-                    .duration_since(SystemTime::now())
-                    .unwrap_or_default();
-                if !left.is_zero() {
-                    let delay = backoff(m.failures).min(left / 2);
+                let retry = after_failed_replacement(
+                    m.failures,
+                    current.info.expire_at,
+                    SystemTime::now(),
+                    rand::random::<f64>(),
+                );
+                if let Some(delay) = retry {
                     let id = current.info.lease_id.clone();
                     m.timer = Some(send_later(
                         myself,
@@ -471,15 +471,17 @@ fn renewed(
         }
         Err(e) => {
             m.failures += 1;
-            let left = current
-                .info
-                .expire_at
-                .duration_since(SystemTime::now())
-                .unwrap_or_default();
-            let delay = backoff(m.failures).min(left / 3);
-            tracing::warn!(dynamic_secret = %spec.name, lease_id = %lease_id, error = %e, retry_in = ?delay, "lease renewal failed");
             // Retry the renewal while there is time; near expiry, replace.
-            let replace = left < Duration::from_secs(2);
+            let (delay, replace) = match after_failed_renewal(
+                m.failures,
+                current.info.expire_at,
+                SystemTime::now(),
+                rand::random::<f64>(),
+            ) {
+                LeaseStep::Renew { after } => (after, false),
+                LeaseStep::Replace { after } => (after, true),
+            };
+            tracing::warn!(dynamic_secret = %spec.name, lease_id = %lease_id, error = %e, retry_in = ?delay, "lease renewal failed");
             m.timer = Some(send_later(
                 myself,
                 delay,
@@ -525,11 +527,6 @@ type Timer = JoinHandle<Result<(), MessagingErr<LeaseMsg>>>;
 
 fn send_later(myself: &ActorRef<LeaseMsg>, delay: Duration, msg: LeaseMsg) -> Timer {
     myself.send_after(delay, move || msg)
-}
-
-fn backoff(failures: u32) -> Duration {
-    Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
-        .delay(failures.saturating_sub(1), rand::random::<f64>())
 }
 
 async fn with_token<T, F, Fut>(directory: &Directory, call: F) -> Result<T, LeaseFailure>

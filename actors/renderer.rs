@@ -21,6 +21,7 @@ use super::plan::TemplatePlan;
 use kms_agent::backoff::Backoff;
 use kms_agent::fsutil::{WriteError, WriteOutcome};
 use kms_agent::last_write::LastWrite;
+use kms_agent::round_grid::RoundGrid;
 use kms_agent::telemetry::metrics::TemplateRenderMetrics;
 use kms_agent::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
 
@@ -156,18 +157,7 @@ impl Actor for RendererActor {
 async fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, retry: bool) {
     let now = Instant::now();
     // Regular rounds start on the shared grid; retries want data fresher than the failure.
-    let round = if retry {
-        now
-    } else {
-        let interval = state
-            .args
-            .plan
-            .polling_interval
-            .max(Duration::from_millis(1));
-        let k = (now.saturating_duration_since(state.args.epoch).as_nanos() / interval.as_nanos())
-            as u32;
-        state.args.epoch + interval * k
-    };
+    let round = if retry { now } else { grid(state).current(now) };
     state.round = Some(round);
     if let Some(t) = state.timer.take() {
         t.abort();
@@ -359,16 +349,13 @@ fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     if state.args.exit_after_auth {
         return;
     }
-    let interval = state
-        .args
-        .plan
-        .polling_interval
-        .max(Duration::from_millis(1));
-    let now = Instant::now();
-    let since_epoch = now.saturating_duration_since(state.args.epoch);
-    let k = (since_epoch.as_nanos() / interval.as_nanos()) as u32 + 1;
-    let next = state.args.epoch + interval * k;
-    schedule(myself, state, next.saturating_duration_since(now), false);
+    let delay = grid(state).until_next(Instant::now());
+    schedule(myself, state, delay, false);
+}
+
+/// This template's rounds, on the grid every renderer shares.
+fn grid(state: &RendererState) -> RoundGrid {
+    RoundGrid::new(state.args.epoch, state.args.plan.polling_interval)
 }
 
 fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: String) {

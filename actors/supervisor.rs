@@ -18,6 +18,7 @@ use super::messages::{AuthMsg, Child, ExecMsg, LeaseMsg, RendererMsg, Supervisor
 use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
 use super::renderer::{RendererActor, RendererArgs};
 use kms_agent::exec::{signal_running_commands, DEFAULT_KILL_GRACE};
+use kms_agent::reload_plan::plan_reload;
 use kms_agent::restart_policy::{RestartDecision, RestartTracker};
 
 /// How the agent ended: the process exit code and why.
@@ -278,22 +279,20 @@ async fn reload(
     templates: Vec<TemplatePlan>,
     sinks: Vec<SinkPlan>,
 ) {
-    let mut unmatched: Vec<TemplatePlan> = templates;
-    let (mut kept, mut removed) = (0, 0);
-    let slots: Vec<usize> = state.templates.keys().copied().collect();
-    for slot in slots {
-        let fingerprint = state.templates[&slot].fingerprint;
-        if let Some(pos) = unmatched.iter().position(|t| t.fingerprint == fingerprint) {
-            unmatched.remove(pos);
-            kept += 1;
-        } else {
-            stop_template(state, slot).await;
-            state.templates.remove(&slot);
-            removed += 1;
-        }
+    let running: Vec<(usize, u64)> = state
+        .templates
+        .iter()
+        .map(|(slot, t)| (*slot, t.fingerprint))
+        .collect();
+    let fingerprints: Vec<u64> = templates.iter().map(|t| t.fingerprint).collect();
+    let diff = plan_reload(&running, &fingerprints);
+    let (kept, removed, added) = (diff.keep.len(), diff.stop.len(), diff.start.len());
+    for slot in diff.stop {
+        stop_template(state, slot).await;
+        state.templates.remove(&slot);
     }
-    let added = unmatched.len();
-    for plan in unmatched {
+    let mut new: Vec<Option<TemplatePlan>> = templates.into_iter().map(Some).collect();
+    for plan in diff.start.iter().filter_map(|&i| new.get_mut(i)?.take()) {
         let slot = state.next_slot;
         state.next_slot += 1;
         state.templates.insert(slot, plan);
