@@ -1,4 +1,4 @@
-//! When to renew the access token and when to log in again (PRODUCT.md §2), as plain code.
+//! When to renew the access token and when to log in again (docs/behaviour.md §2), as plain code.
 //!
 //! - Renew at about 2/3 of the token's TTL, but only while the renewed expiry fits inside the max
 //!   TTL counted from the first login; a renewal that would not fit is refused by the server (and

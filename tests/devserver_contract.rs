@@ -5,7 +5,7 @@
 //! Redacted or server-generated parts are substituted: `Bearer <redacted>` and `accessToken:
 //! "<redacted>"` become a fresh token in the state the recording needs (revoked, expired…), and
 //! recorded lease ids become a fresh lease in the state the recording needs.
-//! Where the dev server deliberately follows kms-api.md's newer behaviour, [`DIVERGENT`] names the
+//! Where the dev server deliberately follows docs/wire-contract.md's newer behaviour, [`DIVERGENT`] names the
 //! recording, the status the dev server answers and why; [`NOT_REPLAYABLE`] lists the rest.
 
 mod devserver_support;
@@ -155,7 +155,7 @@ const DEV_ONLY_KEYS: &[(&str, &str)] = &[
     ),
     (
         "config",
-        "kms-api.md §11.1: lease.config is a current (optional) field",
+        "docs/wire-contract.md §11.1: lease.config is a current (optional) field",
     ),
 ];
 const RECORDING_ONLY_KEYS: &[(&str, &str)] = &[("metadata", "D17: late-2024 servers only")];

@@ -11,7 +11,7 @@ use crate::sensitive::Sensitive;
 use crate::template::{DataRequest, DataValue};
 
 /// Answers `secret`, `listSecretsByProjectSlug` and `getSecretByName` requests. Imports are always
-/// included and merged with the server's precedence (PRODUCT.md §3).
+/// included and merged with the server's precedence (docs/behaviour.md §3).
 pub struct KmsFetcher {
     client: Arc<KmsClient>,
 }

@@ -35,7 +35,7 @@ fn location(spec: &LeaseSpec) -> LeaseLocation {
 fn failure(error: ApiError, renewing: bool) -> LeaseFailure {
     let status = error.status();
     let message = describe(&error);
-    // Older servers answer "not found" as 400 (kms-api.md D6).
+    // Older servers answer "not found" as 400 (docs/wire-contract.md D6).
     let not_found = error.is_not_found()
         || (status == Some(400) && message.to_lowercase().contains("not found"));
     // A renewal past max TTL is a 400; a provider that cannot renew gives 500 (D22).

@@ -1,4 +1,4 @@
-//! The encrypted persistent cache of dynamic-secret leases (PRODUCT.md §5): a restarted agent
+//! The encrypted persistent cache of dynamic-secret leases (docs/behaviour.md §5): a restarted agent
 //! reuses its leases instead of creating new ones.
 //!
 //! - [`key`]: the cache key, derived with HKDF-SHA256 from the service-account token or a key

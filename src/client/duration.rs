@@ -1,4 +1,4 @@
-//! The server's duration strings (`kms-api.md` §12.8, the JS `ms` grammar): lease `ttl`,
+//! The server's duration strings (`docs/wire-contract.md` §12.8, the JS `ms` grammar): lease `ttl`,
 //! `dynamicSecret.defaultTTL` / `maxTTL`.
 //!
 //! Grammar: optional `-`, a decimal number (`1`, `1.5`, `.5`), optional spaces, an optional

@@ -1,5 +1,5 @@
 //! [`ApiError`]: every way a KMS call can fail, and the pure classification of a server answer
-//! (status + error body) into it (`kms-api.md` §0.2, §0.3, D6, D13, D16, D19).
+//! (status + error body) into it (`docs/wire-contract.md` §0.2, §0.3, D6, D13, D16, D19).
 //!
 //! Messages name the method, the route (path only, never the query or a token), the status, the
 //! server's `reqId` and its message. Request bodies are never echoed, and JSON decoding errors

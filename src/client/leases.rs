@@ -1,4 +1,4 @@
-//! Dynamic-secret leases (`kms-api.md` §11): create, renew, revoke, get.
+//! Dynamic-secret leases (`docs/wire-contract.md` §11): create, renew, revoke, get.
 
 use std::time::Duration;
 

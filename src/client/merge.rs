@@ -1,4 +1,4 @@
-//! Flattening a list answer into what templates see (`kms-api.md` §12.3): the folder's own
+//! Flattening a list answer into what templates see (`docs/wire-contract.md` §12.3): the folder's own
 //! secrets win; then imports apply from the last to the first, each key added only if it is not
 //! present yet (so a later import overrides an earlier one).
 

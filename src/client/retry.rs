@@ -1,4 +1,4 @@
-//! When to repeat a failed KMS request, and after how long (PRODUCT.md §6).
+//! When to repeat a failed KMS request, and after how long (docs/behaviour.md §6).
 //!
 //! Retried: transport errors, timeouts, 429 (after `Retry-After` when given) and 5xx; never any
 //! other 4xx. Delays follow [`Backoff`] (`min(max, base × 2^attempt)`, equal jitter).

@@ -1,4 +1,4 @@
-//! Secret reads (`kms-api.md` §8–§10): the secret object, the list and get answers, and the query
+//! Secret reads (`docs/wire-contract.md` §8–§10): the secret object, the list and get answers, and the query
 //! strings of v3 and v4 (every boolean sent explicitly, both spellings of the imports flag on v4).
 
 use std::collections::HashSet;

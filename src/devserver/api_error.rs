@@ -1,4 +1,4 @@
-//! Error answers in the shapes of kms-api.md §0.3: the handled-error body with `reqId`, the
+//! Error answers in the shapes of docs/wire-contract.md §0.3: the handled-error body with `reqId`, the
 //! validation failure with an array of issues, the framework 404 and the invalid-JSON 500.
 
 use axum::http::StatusCode;

@@ -1,4 +1,4 @@
-//! Secret reference expansion (kms-api.md §12.1): `${KEY}`, `${env.KEY}`, `${env.a.b.KEY}`,
+//! Secret reference expansion (docs/wire-contract.md §12.1): `${KEY}`, `${env.KEY}`, `${env.a.b.KEY}`,
 //! recursive to depth 10, cycles and missing targets left literal.
 
 use std::sync::LazyLock;

@@ -1,5 +1,5 @@
 //! Login (universal auth, kubernetes, azure, gcp, aws-iam), token renew and token revoke
-//! (kms-api.md §1–§7). Cloud logins are accepted when `identityId` names a seeded identity and
+//! (docs/wire-contract.md §1–§7). Cloud logins are accepted when `identityId` names a seeded identity and
 //! the body has the documented shape; every login body is recorded for `GET /dev/logins`.
 
 use axum::body::Bytes;

@@ -1,4 +1,4 @@
-//! Dynamic-secret lease routes (kms-api.md §11): create, renew, revoke and get.
+//! Dynamic-secret lease routes (docs/wire-contract.md §11): create, renew, revoke and get.
 
 use std::collections::HashMap;
 

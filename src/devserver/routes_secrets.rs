@@ -56,7 +56,7 @@ fn read_params(q: &Query, version: Version, check: &mut QueryCheck) -> ReadParam
     }
 }
 
-/// A secret object as the list and get routes return it (kms-api.md §8 table).
+/// A secret object as the list and get routes return it (docs/wire-contract.md §8 table).
 pub fn secret_json(
     project: &Project,
     loc: &Located,

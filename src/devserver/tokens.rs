@@ -1,5 +1,5 @@
 //! Machine-identity access tokens: HS256 JWTs signed with a per-server random key, with the
-//! server-side TTL / max-TTL rules of kms-api.md §2, §3 and §0.2.
+//! server-side TTL / max-TTL rules of docs/wire-contract.md §2, §3 and §0.2.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,5 @@
 //! Dynamic-secret leases: the server calls the LeaseManagerActor needs, and when to renew or
-//! replace a lease (PRODUCT.md §4), as plain code.
+//! replace a lease (docs/behaviour.md §4), as plain code.
 
 pub mod schedule;
 

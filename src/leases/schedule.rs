@@ -21,7 +21,7 @@ pub const DEAD_LEASE_BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// Never schedule lease work closer together than this.
 pub const MIN_DELAY: Duration = Duration::from_millis(200);
-/// A cached lease is reused on restart only with more than this left (PRODUCT.md §5).
+/// A cached lease is reused on restart only with more than this left (docs/behaviour.md §5).
 pub const REUSE_MIN_LEFT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,12 +127,23 @@ mod tests {
         assert!(matches!(many, LeaseStep::Renew { after } if after <= FAILURE_BACKOFF_MAX));
         // Late: never past a third of what is left.
         let late = after_failed_renewal(20, now + s(6), now, 0.99);
-        assert!(matches!(late, LeaseStep::Renew { after } if after <= s(2)), "{late:?}");
+        assert!(
+            matches!(late, LeaseStep::Renew { after } if after <= s(2)),
+            "{late:?}"
+        );
         // Nearly gone: replace.
         let gone = after_failed_renewal(1, now + Duration::from_millis(1500), now, 0.5);
-        assert!(matches!(gone, LeaseStep::Replace { after } if after <= s(1)), "{gone:?}");
+        assert!(
+            matches!(gone, LeaseStep::Replace { after } if after <= s(1)),
+            "{gone:?}"
+        );
         let past = after_failed_renewal(1, now - s(5), now, 0.5);
-        assert_eq!(past, LeaseStep::Replace { after: Duration::ZERO });
+        assert_eq!(
+            past,
+            LeaseStep::Replace {
+                after: Duration::ZERO
+            }
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Azure auth (kms-api.md §5): a managed-identity access token from the instance metadata
+//! Azure auth (docs/wire-contract.md §5): a managed-identity access token from the instance metadata
 //! service (IMDS).
 
 use super::http::{json_string, send_for_json};

@@ -1,4 +1,4 @@
-//! GCP IAM auth (kms-api.md §6): with a service-account key, get an OAuth2 access token
+//! GCP IAM auth (docs/wire-contract.md §6): with a service-account key, get an OAuth2 access token
 //! (JWT-bearer grant), then have the IAM Credentials API sign `{sub, aud, exp}`; the KMS checks
 //! Google's signature on that JWT.
 

@@ -1,4 +1,4 @@
-//! GCP id-token auth (kms-api.md §6): an identity token from the GCE/GKE metadata server whose
+//! GCP id-token auth (docs/wire-contract.md §6): an identity token from the GCE/GKE metadata server whose
 //! audience is the machine identity id.
 
 use super::http::{bad_answer, send_for_text};

@@ -1,4 +1,4 @@
-//! Kubernetes auth (kms-api.md §4): the pod's service-account token.
+//! Kubernetes auth (docs/wire-contract.md §4): the pod's service-account token.
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! SigV4 signing of the STS `GetCallerIdentity` request the KMS replays (kms-api.md §7), with
+//! SigV4 signing of the STS `GetCallerIdentity` request the KMS replays (docs/wire-contract.md §7), with
 //! AWS's own signer crate.
 
 use std::time::SystemTime;
@@ -15,7 +15,7 @@ pub(crate) const GET_CALLER_IDENTITY_BODY: &str = "Action=GetCallerIdentity&Vers
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// The headers of a signed `POST https://sts.<region>.amazonaws.com/` carrying
-/// [`GET_CALLER_IDENTITY_BODY`], in the order kms-api.md lists them: `Authorization`,
+/// [`GET_CALLER_IDENTITY_BODY`], in the order docs/wire-contract.md lists them: `Authorization`,
 /// `X-Amz-Date`, `X-Amz-Security-Token` (temporary credentials only), `Host`, `Content-Type`,
 /// `Content-Length`. Every one of them is covered by the signature.
 pub(crate) fn sign_get_caller_identity(
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn sts_request_headers_at_a_fixed_time() {
         // 2015-08-30T12:36:00Z, reusing the suite's credentials: a regression value for our
-        // exact STS request (headers and body as kms-api.md §7 lists them).
+        // exact STS request (headers and body as docs/wire-contract.md §7 lists them).
         let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
         let headers = sign_get_caller_identity(&credentials(None), "us-east-1", time).unwrap();
         let names: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
