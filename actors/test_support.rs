@@ -91,14 +91,14 @@ impl SecretFetcher for FakeServer {
                 .get(path)
                 .cloned()
                 .unwrap_or_default();
-            Ok(DataValue::Secrets(Arc::new(vec![Arc::new(
-                Secret::new(SecretFields {
+            Ok(DataValue::Secrets(Arc::new(vec![Secret::new(
+                SecretFields {
                     key: "K".into(),
                     value,
                     ..SecretFields::default()
-                })
-                .unwrap(),
-            )])))
+                },
+            )
+            .unwrap()])))
         })
     }
 }

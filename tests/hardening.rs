@@ -731,10 +731,10 @@ fn a_million_secret_answer_costs_memory_in_proportion_to_its_size() {
         peak as f64 / size_kib as f64
     );
     // 20.6x when the answer was copied four times over (decode, merge, template view, engine);
-    // 11.4x with eight strings per decoded secret; 4.2x now that each list item is decoded
-    // straight into the packed template view (see RELIABILITY.md for where the rest goes).
+    // 11.4x with eight strings per decoded secret; 2.9x now that each list item is decoded
+    // straight into a packed record of the shared list (see RELIABILITY.md for where it goes).
     assert!(
-        peak < 6 * size_kib,
+        peak < 4 * size_kib,
         "peak RSS {peak} KiB for a {size_kib} KiB answer"
     );
 }

@@ -8,7 +8,7 @@ use super::describe;
 use crate::client::{GetSecretQuery, KmsClient, ListSecretsQuery};
 use crate::fetch::{FetchFailure, SecretFetcher};
 use crate::sensitive::Sensitive;
-use crate::template::{DataRequest, DataValue};
+use crate::template::{DataRequest, DataValue, SharedSecret};
 
 /// Answers `secret`, `listSecretsByProjectSlug` and `getSecretByName` requests. Imports are always
 /// included and merged with the server's precedence (docs/behaviour.md §3).
@@ -38,7 +38,7 @@ impl SecretFetcher for KmsFetcher {
                 self.client
                     .get_template_secret(token, &query)
                     .await
-                    .map(|s| DataValue::Secret(Arc::new(s)))
+                    .map(|s| DataValue::Secret(SharedSecret::single(s)))
             } else {
                 return Err(FetchFailure {
                     message: "dynamic secrets are leased, not fetched".into(),

@@ -13,23 +13,15 @@ use crate::template::{Secret, SecretTooLarge};
 /// the order they were taken (last import first). A secret without a folder gets its import
 /// block's source folder, else the requested folder; one without a project gets `project_id`
 /// (import items on late-2024 servers). Consumes the list: each secret is moved, never copied.
-pub fn template_secrets(
-    list: SecretList,
-    requested_path: &str,
-    project_id: &str,
-) -> Vec<Arc<Secret>> {
+pub fn template_secrets(list: SecretList, requested_path: &str, project_id: &str) -> Vec<Secret> {
     let requested: Arc<str> = normalize_secret_path(requested_path).into();
     let project: Arc<str> = project_id.into();
-    let fill = |secret: &mut Arc<Secret>, folder: &Arc<str>| {
-        if secret.secret_path().is_empty() || secret.workspace_id().is_empty() {
-            // Not shared yet: `make_mut` changes it in place.
-            let secret = Arc::make_mut(secret);
-            if secret.secret_path().is_empty() {
-                secret.set_secret_path(folder.clone());
-            }
-            if secret.workspace_id().is_empty() {
-                secret.set_workspace_id(project.clone());
-            }
+    let fill = |secret: &mut Secret, folder: &Arc<str>| {
+        if secret.secret_path().is_empty() {
+            secret.set_secret_path(folder.clone());
+        }
+        if secret.workspace_id().is_empty() {
+            secret.set_workspace_id(project.clone());
         }
     };
     let SecretList { secrets, imports } = list;
@@ -83,7 +75,7 @@ mod tests {
     }
 
     /// (key, value, folder) of each secret, in order.
-    fn values(merged: &[Arc<Secret>]) -> Vec<(&str, &str, &str)> {
+    fn values(merged: &[Secret]) -> Vec<(&str, &str, &str)> {
         merged
             .iter()
             .map(|s| (s.key(), s.value(), s.secret_path()))

@@ -121,7 +121,7 @@ fn null_as_empty_imports<'de, D: serde::Deserializer<'de>>(
 /// the way. A folder or project left out stays empty here (the merge fills it in,
 /// [`super::merge::template_secrets`]); one text repeated across the list is kept once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PackedSecrets(pub Vec<Arc<Secret>>);
+pub struct PackedSecrets(pub Vec<Secret>);
 
 impl<'de> Deserialize<'de> for PackedSecrets {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -142,7 +142,7 @@ impl<'de> Deserialize<'de> for PackedSecrets {
                     let secret = raw
                         .into_template(project, folder)
                         .map_err(serde::de::Error::custom)?;
-                    out.push(Arc::new(secret));
+                    out.push(secret);
                 }
                 Ok(PackedSecrets(out))
             }
@@ -468,7 +468,7 @@ impl KmsClient {
         &self,
         token: &Sensitive<String>,
         query: &ListSecretsQuery,
-    ) -> Result<Vec<Arc<Secret>>, ApiError> {
+    ) -> Result<Vec<Secret>, ApiError> {
         let list = self.list_secrets(token, query).await?;
         let project_id = match &query.project {
             ProjectRef::Id(id) => id.clone(),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::secret::Secret;
+use super::secret::{Secret, SharedSecret};
 
 /// A project named by id (`secret`, `getSecretByName`) or by slug (`listSecretsByProjectSlug`,
 /// `dynamic_secret`).
@@ -48,8 +48,8 @@ pub enum DataRequest {
 pub enum DataValue {
     /// Each secret shared: the engines hand them to templates without copying (an answer may
     /// hold a million).
-    Secrets(Arc<Vec<Arc<Secret>>>),
-    Secret(Arc<Secret>),
+    Secrets(Arc<Vec<Secret>>),
+    Secret(SharedSecret),
     /// A lease's credentials (provider-specific keys; JSON numbers stay JSON numbers).
     Credentials(Arc<serde_json::Map<String, serde_json::Value>>),
 }

@@ -1,9 +1,6 @@
 //! The agent's template functions, independent of the engine: argument rules, the data request
 //! each call makes, and the shape of what it returns. Both engines call these.
 
-use std::borrow::Cow;
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
 use super::data::{DataRequest, DataValue, ProjectRef};
@@ -84,24 +81,33 @@ pub fn dynamic_request(function: &str, args: &[String]) -> Result<DataRequest, S
     })
 }
 
-/// Secrets as `secret` returns them: sorted by (SecretPath, Key), stably. The client hands lists
-/// over sorted already ([`sort_secrets`]), so a render borrows them instead of copying a
-/// million pointers.
-pub fn sorted_secrets(secrets: &[Arc<Secret>]) -> Cow<'_, [Arc<Secret>]> {
+/// The positions of `secrets` in the order `secret` returns them: by (SecretPath, Key), stably.
+/// The client hands lists over sorted already ([`sort_secrets`]); then no order is built (`None`
+/// from [`template_order`]) and a render walks the list as it is.
+pub fn in_template_order(secrets: &[Secret]) -> impl Iterator<Item = usize> + '_ {
+    let order = template_order(secrets);
+    (0..secrets.len()).map(move |i| order.as_ref().map_or(i, |o| o.get(i).copied().unwrap_or(i)))
+}
+
+/// `None` when `secrets` is already in template order, else the sorted positions.
+pub fn template_order(secrets: &[Secret]) -> Option<Vec<usize>> {
     if secrets.is_sorted_by(|a, b| secret_order(a, b).is_le()) {
-        return Cow::Borrowed(secrets);
+        return None;
     }
-    let mut out = secrets.to_vec();
-    sort_secrets(&mut out);
-    Cow::Owned(out)
+    let mut order: Vec<usize> = (0..secrets.len()).collect();
+    order.sort_by(|&a, &b| match (secrets.get(a), secrets.get(b)) {
+        (Some(x), Some(y)) => secret_order(x, y),
+        _ => a.cmp(&b),
+    });
+    Some(order)
 }
 
 /// Sorts `secrets` by (SecretPath, Key), stably.
-pub fn sort_secrets(secrets: &mut [Arc<Secret>]) {
+pub fn sort_secrets(secrets: &mut [Secret]) {
     secrets.sort_by(secret_order);
 }
 
-fn secret_order(a: &Arc<Secret>, b: &Arc<Secret>) -> std::cmp::Ordering {
+fn secret_order(a: &Secret, b: &Secret) -> std::cmp::Ordering {
     (a.secret_path(), a.key()).cmp(&(b.secret_path(), b.key()))
 }
 
@@ -131,9 +137,9 @@ pub fn secret_json(s: &Secret) -> Value {
 pub fn data_json(value: &DataValue) -> Value {
     match value {
         DataValue::Secrets(list) => Value::Array(
-            sorted_secrets(list)
-                .iter()
-                .map(|s| secret_json(s))
+            in_template_order(list)
+                .filter_map(|i| list.get(i))
+                .map(secret_json)
                 .collect(),
         ),
         DataValue::Secret(s) => secret_json(s),
@@ -213,15 +219,17 @@ mod tests {
             })
             .unwrap()
         };
-        let unsorted = [s("/b", "A"), s("/", "Z"), s("/", "B")].map(Arc::new);
-        let sorted = sorted_secrets(&unsorted);
-        assert!(matches!(sorted, Cow::Owned(_)));
-        let keys: Vec<_> = sorted
-            .iter()
-            .map(|s| format!("{}{}", s.secret_path(), s.key()))
-            .collect();
-        assert_eq!(keys, ["/B", "/Z", "/bA"]);
-        // A sorted list is borrowed, not copied.
-        assert!(matches!(sorted_secrets(&sorted), Cow::Borrowed(_)));
+        let mut list = vec![s("/b", "A"), s("/", "Z"), s("/", "B")];
+        let keys = |list: &[Secret]| -> Vec<String> {
+            in_template_order(list)
+                .map(|i| format!("{}{}", list[i].secret_path(), list[i].key()))
+                .collect()
+        };
+        assert!(template_order(&list).is_some());
+        assert_eq!(keys(&list), ["/B", "/Z", "/bA"]);
+        // A sorted list is walked as it is: no order is built.
+        sort_secrets(&mut list);
+        assert!(template_order(&list).is_none());
+        assert_eq!(keys(&list), ["/B", "/Z", "/bA"]);
     }
 }

@@ -276,7 +276,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::template::{DataValue, Secret, SecretFields, Snapshot};
+    use crate::template::{DataValue, Secret, SecretFields, SharedSecret, Snapshot};
 
     fn render(src: &str, snapshot: &Snapshot) -> Result<RenderOutcome, RenderError> {
         HandlebarsEngine
@@ -290,16 +290,14 @@ mod tests {
             values
                 .iter()
                 .map(|(k, v)| {
-                    Arc::new(
-                        Secret::new(SecretFields {
-                            key: k.to_string(),
-                            value: v.to_string(),
-                            secret_path: "/".into(),
-                            r#type: "shared".into(),
-                            ..SecretFields::default()
-                        })
-                        .unwrap(),
-                    )
+                    Secret::new(SecretFields {
+                        key: k.to_string(),
+                        value: v.to_string(),
+                        secret_path: "/".into(),
+                        r#type: "shared".into(),
+                        ..SecretFields::default()
+                    })
+                    .unwrap()
                 })
                 .collect(),
         ))
@@ -359,7 +357,7 @@ mod tests {
         let get = get_request("p", "dev", "/", "K");
         snap.insert(
             get,
-            Ok(DataValue::Secret(Arc::new(
+            Ok(DataValue::Secret(SharedSecret::single(
                 Secret::new(SecretFields {
                     key: "K".into(),
                     value: "v".into(),

@@ -15,7 +15,7 @@ pub mod load;
 pub mod secret;
 
 pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Snapshot};
-pub use secret::{Secret, SecretFields, SecretTooLarge};
+pub use secret::{Secret, SecretFields, SecretTooLarge, SharedSecret};
 
 /// The stack of the threads renders run on. The engines' depth limits are measured against it:
 /// at the Go engine's limit a render uses about 220 KB in release, 1.1 MB unoptimised.

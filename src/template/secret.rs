@@ -2,11 +2,15 @@
 //!
 //! A list answer may hold a million secrets, each a few dozen bytes of JSON. Eight separate
 //! strings per secret would cost about 200 bytes of headers and eight allocations before any
-//! text; here a secret's own strings share one allocation, and the folder and project (the same
-//! for most secrets of a list) are shared between secrets (RELIABILITY.md, "Attacks").
+//! text; here a secret is one 80-byte record: its own strings share one string (inline up to 24
+//! bytes, so a short secret allocates nothing), and the folder and project (the same for most
+//! secrets of a list) are shared between secrets. Templates hold a [`SharedSecret`]: the list and
+//! a position in it (RELIABILITY.md, "Attacks").
 
 use std::fmt;
 use std::sync::Arc;
+
+use compact_str::CompactString;
 
 /// The fields of a [`Secret`], as plain strings: what [`Secret::new`] packs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,15 +27,16 @@ pub struct SecretFields {
     pub tags: Vec<String>,
 }
 
-/// A secret's key, value, type, id and comment, one after the other in `text`; `ends` holds where
-/// each of the first four ends (the comment runs to the end).
+/// A secret's key, value, type, id and comment, one after the other in `text` (kept inline up to
+/// 24 bytes); `ends` holds where each of the first four ends (the comment runs to the end). Tags
+/// are rare: a pointer, with no allocation when there are none.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret {
-    text: Box<str>,
+    text: CompactString,
     ends: [u32; 4],
     workspace_id: Arc<str>,
     secret_path: Arc<str>,
-    tags: Box<[Box<str>]>,
+    tags: Option<Box<Vec<Box<str>>>>,
 }
 
 /// A secret whose own strings total 4 GiB or more (no answer under the response cap can hold one).
@@ -53,7 +58,7 @@ impl Secret {
         secret_path: Arc<str>,
         tags: Box<[Box<str>]>,
     ) -> Result<Secret, SecretTooLarge> {
-        let mut text = String::with_capacity(own.iter().map(|s| s.len()).sum());
+        let mut text = CompactString::with_capacity(own.iter().map(|s| s.len()).sum());
         let mut ends = [0u32; 4];
         for (i, part) in own.iter().enumerate() {
             text.push_str(part);
@@ -63,11 +68,11 @@ impl Secret {
         }
         u32::try_from(text.len()).map_err(|_| SecretTooLarge)?;
         Ok(Secret {
-            text: text.into_boxed_str(),
+            text,
             ends,
             workspace_id,
             secret_path,
-            tags,
+            tags: (!tags.is_empty()).then(|| Box::new(tags.into_vec())),
         })
     }
 
@@ -122,7 +127,7 @@ impl Secret {
 
     /// Tag slugs.
     pub fn tags(&self) -> &[Box<str>] {
-        &self.tags
+        self.tags.as_deref().map_or(&[], |t| t.as_slice())
     }
 
     /// Sets the folder (a list's secrets get theirs once the whole answer is read).
@@ -133,6 +138,58 @@ impl Secret {
     /// Sets the project.
     pub fn set_workspace_id(&mut self, id: Arc<str>) {
         self.workspace_id = id;
+    }
+}
+
+/// One secret of a shared list, as a template value: the list and a position in it, so a million
+/// secrets need no allocation each (`Deref` gives the secret).
+#[derive(Clone)]
+pub struct SharedSecret {
+    list: Arc<Vec<Secret>>,
+    index: u32,
+}
+
+impl SharedSecret {
+    /// The secret at `index` of `list`; `None` past its end.
+    pub fn in_list(list: &Arc<Vec<Secret>>, index: usize) -> Option<SharedSecret> {
+        let index = u32::try_from(index).ok()?;
+        list.get(index as usize)?;
+        Some(SharedSecret {
+            list: list.clone(),
+            index,
+        })
+    }
+
+    /// A secret of its own (a `getSecretByName` answer).
+    pub fn single(secret: Secret) -> SharedSecret {
+        SharedSecret {
+            list: Arc::new(vec![secret]),
+            index: 0,
+        }
+    }
+}
+
+impl std::ops::Deref for SharedSecret {
+    type Target = Secret;
+
+    fn deref(&self) -> &Secret {
+        static NONE: std::sync::OnceLock<Secret> = std::sync::OnceLock::new();
+        // `in_list` and `single` only make positions inside the list.
+        self.list
+            .get(self.index as usize)
+            .unwrap_or_else(|| NONE.get_or_init(Secret::default))
+    }
+}
+
+impl PartialEq for SharedSecret {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
     }
 }
 
@@ -206,8 +263,30 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_secret_points_into_its_list() {
+        let list = Arc::new(vec![
+            Secret::new(SecretFields {
+                key: "A".into(),
+                ..Default::default()
+            })
+            .unwrap(),
+            Secret::new(SecretFields {
+                key: "B".into(),
+                ..Default::default()
+            })
+            .unwrap(),
+        ]);
+        let b = SharedSecret::in_list(&list, 1).unwrap();
+        assert_eq!(b.key(), "B");
+        assert!(SharedSecret::in_list(&list, 2).is_none());
+        assert_eq!(SharedSecret::single(list[1].clone()), b);
+        // Small enough for a template value of three words.
+        assert!(std::mem::size_of::<SharedSecret>() <= 16);
+    }
+
+    #[test]
     fn a_secret_stays_small() {
-        // Five pointers' worth: the headers of eight strings were 192 bytes.
+        // The headers of eight strings were 192 bytes.
         assert!(std::mem::size_of::<Secret>() <= 80);
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kms_agent::template::{DataRequest, DataSource, DataValue, ProjectRef, Secret, SecretFields};
+use kms_agent::template::{
+    DataRequest, DataSource, DataValue, ProjectRef, Secret, SecretFields, SharedSecret,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -101,9 +103,7 @@ impl World {
                         out.extend(list.iter().map(|s| Self::to_secret(project, folder, s)));
                     }
                 }
-                Ok(DataValue::Secrets(Arc::new(
-                    out.into_iter().map(Arc::new).collect(),
-                )))
+                Ok(DataValue::Secrets(Arc::new(out)))
             }
             DataRequest::GetSecret {
                 project_id,
@@ -117,7 +117,11 @@ impl World {
                 })?;
                 list.iter()
                     .find(|s| &s.key == name)
-                    .map(|s| DataValue::Secret(Arc::new(Self::to_secret(project_id, path, s))))
+                    .map(|s| {
+                        DataValue::Secret(SharedSecret::single(Self::to_secret(
+                            project_id, path, s,
+                        )))
+                    })
                     .ok_or_else(|| {
                         format!("secret {name:?} not found in {project_id}/{environment}{path}")
                     })

@@ -4,14 +4,13 @@
 //! replaced by an empty placeholder so rendering can go on and find every other request.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
 use super::exec::{empty_secrets, State};
 use super::value::{ElemType, Value};
 
 use crate::template::data::{DataRequest, DataValue, ProjectRef};
-use crate::template::functions::sorted_secrets;
-use crate::template::secret::Secret;
+use crate::template::functions::in_template_order;
+use crate::template::secret::{Secret, SharedSecret};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AgentFn {
@@ -166,7 +165,7 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
         }
         return Ok(match f {
             AgentFn::ListSecrets | AgentFn::ListSecretsBySlug => empty_secrets(),
-            AgentFn::GetSecretByName => Value::Secret(Arc::new(Secret::default())),
+            AgentFn::GetSecretByName => Value::Secret(SharedSecret::single(Secret::default())),
             AgentFn::DynamicSecret => Value::map(Default::default()),
         });
     };
@@ -176,12 +175,11 @@ pub fn call(f: AgentFn, args: &[Value], state: &mut State<'_>) -> Result<Value, 
     }
     match (f, value) {
         (AgentFn::ListSecrets | AgentFn::ListSecretsBySlug, DataValue::Secrets(list)) => {
-            // Shared, not copied: each value holds a pointer to the fetched secret.
+            // Shared, not copied: each value is the list and a position in it.
             let value = Value::List(
                 Rc::new(
-                    sorted_secrets(&list)
-                        .iter()
-                        .cloned()
+                    in_template_order(&list)
+                        .filter_map(|i| SharedSecret::in_list(&list, i))
                         .map(Value::Secret)
                         .collect(),
                 ),

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 
 use super::GoEngine;
 use crate::template::{
-    DataRequest, DataValue, ProjectRef, RenderOutcome, Secret, SecretFields, Snapshot,
-    TemplateEngine,
+    DataRequest, DataValue, ProjectRef, RenderOutcome, Secret, SecretFields, SharedSecret,
+    Snapshot, TemplateEngine,
 };
 
 fn render(src: &str, data: &Snapshot) -> Result<RenderOutcome, String> {
@@ -75,13 +75,15 @@ fn missing_data_is_requested_in_first_call_order_then_rendered() {
     data.insert(
         list_req("/"),
         Ok(DataValue::Secrets(Arc::new(vec![
-            Arc::new(secret("B", "2", "/")),
-            Arc::new(secret("A", "1", "/")),
+            secret("B", "2", "/"),
+            secret("A", "1", "/"),
         ]))),
     );
     data.insert(
         get_req("A"),
-        Ok(DataValue::Secret(Arc::new(secret("A", "1", "/")))),
+        Ok(DataValue::Secret(SharedSecret::single(secret(
+            "A", "1", "/",
+        )))),
     );
     let creds = serde_json::json!({"USER": "u", "PORT": 5432});
     data.insert(
@@ -108,8 +110,8 @@ fn repeated_calls_see_the_same_lists_and_fresh_credential_maps() {
     data.insert(
         list_req("/"),
         Ok(DataValue::Secrets(Arc::new(vec![
-            Arc::new(secret("B", "2", "/")),
-            Arc::new(secret("A", "1", "/")),
+            secret("B", "2", "/"),
+            secret("A", "1", "/"),
         ]))),
     );
     let creds = serde_json::json!({"USER": "u"});
@@ -176,7 +178,9 @@ fn secret_values_render_verbatim() {
     let mut data = Snapshot::new();
     data.insert(
         get_req("A"),
-        Ok(DataValue::Secret(Arc::new(secret("A", tricky, "/")))),
+        Ok(DataValue::Secret(SharedSecret::single(secret(
+            "A", tricky, "/",
+        )))),
     );
     let src = r#"{{ with getSecretByName "p" "dev" "/" "A" }}{{ .Value }}|{{ printf "%s" .Value }}|{{ print .Value }}{{ end }}"#;
     assert_eq!(
@@ -191,7 +195,9 @@ fn errors_never_show_secret_values() {
     let mut data = Snapshot::new();
     data.insert(
         get_req("A"),
-        Ok(DataValue::Secret(Arc::new(secret("A", value, "/")))),
+        Ok(DataValue::Secret(SharedSecret::single(secret(
+            "A", value, "/",
+        )))),
     );
     for body in [
         "{{ range .Value }}{{ end }}",

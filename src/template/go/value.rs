@@ -5,9 +5,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Arc;
 
-use crate::template::secret::Secret;
+use crate::template::secret::{Secret, SharedSecret};
 
 /// What a list holds, for type names (`[]interface {}` versus `[]main.Secret`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +79,7 @@ pub enum Value {
     /// A `map[string]string` (Sprig's `split`, `splitn`): its values are all strings, a missing
     /// key reads as `""`, and functions taking `map[string]interface {}` refuse it, as in Go.
     StrMap(MapRef),
-    Secret(Arc<Secret>),
+    Secret(SharedSecret),
     /// A `time.Time` (Sprig's `now`).
     Time(chrono::DateTime<chrono::FixedOffset>),
     /// A value of a Go type with members of its own (see [`GoObject`]).
@@ -317,7 +316,7 @@ mod tests {
         assert!(!Value::Int(0).truth());
         assert!(!Value::Float(0.0).truth());
         assert!(!Value::Nil.truth());
-        assert!(Value::Secret(Arc::new(Secret::default())).truth());
+        assert!(Value::Secret(SharedSecret::single(Secret::default())).truth());
         assert!(!Value::List(Rc::new(vec![]), ElemType::Any).truth());
     }
 
