@@ -36,8 +36,13 @@ pub struct Secret {
     ends: [u32; 4],
     workspace_id: Arc<str>,
     secret_path: Arc<str>,
-    tags: Option<Box<Vec<Box<str>>>>,
+    tags: Option<Box<Tags>>,
 }
+
+/// Tag slugs, behind one thin pointer in [`Secret`] (8 bytes, where a slice would take 16): most
+/// secrets have none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Tags(Vec<Box<str>>);
 
 /// A secret whose own strings total 4 GiB or more (no answer under the response cap can hold one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +77,7 @@ impl Secret {
             ends,
             workspace_id,
             secret_path,
-            tags: (!tags.is_empty()).then(|| Box::new(tags.into_vec())),
+            tags: (!tags.is_empty()).then(|| Box::new(Tags(tags.into_vec()))),
         })
     }
 
@@ -127,7 +132,7 @@ impl Secret {
 
     /// Tag slugs.
     pub fn tags(&self) -> &[Box<str>] {
-        self.tags.as_deref().map_or(&[], |t| t.as_slice())
+        self.tags.as_deref().map_or(&[], |t| t.0.as_slice())
     }
 
     /// Sets the folder (a list's secrets get theirs once the whole answer is read).
