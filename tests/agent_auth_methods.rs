@@ -1,6 +1,7 @@
 //! Every auth method end to end: the real `kms` binary logs in to `kms dev-server` with the body
-//! shape of docs/wire-contract.md, using local fake metadata, OAuth and IAM servers for the cloud parts, then
-//! renders a template. A missing credential is named in the log and the agent keeps retrying.
+//! shape of docs/wire-contract.md, using local fake metadata, OAuth and IAM servers for the cloud
+//! parts, then renders a template. A missing credential is named in the log and the agent keeps
+//! retrying.
 
 mod auth_methods_support;
 mod support;

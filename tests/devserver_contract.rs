@@ -5,8 +5,9 @@
 //! Redacted or server-generated parts are substituted: `Bearer <redacted>` and `accessToken:
 //! "<redacted>"` become a fresh token in the state the recording needs (revoked, expired…), and
 //! recorded lease ids become a fresh lease in the state the recording needs.
-//! Where the dev server deliberately follows docs/wire-contract.md's newer behaviour, [`DIVERGENT`] names the
-//! recording, the status the dev server answers and why; [`NOT_REPLAYABLE`] lists the rest.
+//! Where the dev server deliberately follows docs/wire-contract.md's newer behaviour, [`DIVERGENT`]
+//! names the recording, the status the dev server answers and why; [`NOT_REPLAYABLE`] lists the
+//! rest.
 
 mod devserver_support;
 

@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Identifies a lease: `dynamic_secret` calls with the same key share one lease (docs/behaviour.md §4).
+/// Identifies a lease: `dynamic_secret` calls with the same key share one lease (docs/behaviour.md
+/// §4).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LeaseKey {
     pub project_slug: String,

@@ -1,5 +1,5 @@
-//! The encrypted persistent cache of dynamic-secret leases (docs/behaviour.md §5): a restarted agent
-//! reuses its leases instead of creating new ones.
+//! The encrypted persistent cache of dynamic-secret leases (docs/behaviour.md §5): a restarted
+//! agent reuses its leases instead of creating new ones.
 //!
 //! - [`key`]: the cache key, derived with HKDF-SHA256 from the service-account token or a key
 //!   file, with a fingerprint to notice rotation.

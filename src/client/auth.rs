@@ -1,5 +1,6 @@
-//! Machine-identity logins, token renew and revoke (`docs/wire-contract.md` §1–§7): request bodies and the
-//! token answer. Credentials and tokens are [`Sensitive`], so no `Debug` of these types shows them.
+//! Machine-identity logins, token renew and revoke (`docs/wire-contract.md` §1–§7): request bodies
+//! and the token answer. Credentials and tokens are [`Sensitive`], so no `Debug` of these types
+//! shows them.
 
 use std::collections::BTreeMap;
 

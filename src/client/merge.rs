@@ -1,5 +1,5 @@
-//! Flattening a list answer into what templates see (`docs/wire-contract.md` §12.3): the folder's own
-//! secrets win; then imports apply from the last to the first, each key added only if it is not
+//! Flattening a list answer into what templates see (`docs/wire-contract.md` §12.3): the folder's
+//! own secrets win; then imports apply from the last to the first, each key added only if it is not
 //! present yet (so a later import overrides an earlier one).
 
 use std::collections::HashSet;

@@ -1,5 +1,6 @@
-//! Secret reads (`docs/wire-contract.md` §8–§10): the secret object, the list and get answers, and the query
-//! strings of v3 and v4 (every boolean sent explicitly, both spellings of the imports flag on v4).
+//! Secret reads (`docs/wire-contract.md` §8–§10): the secret object, the list and get answers, and
+//! the query strings of v3 and v4 (every boolean sent explicitly, both spellings of the imports
+//! flag on v4).
 
 use std::collections::HashSet;
 use std::fmt;

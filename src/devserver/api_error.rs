@@ -1,5 +1,5 @@
-//! Error answers in the shapes of docs/wire-contract.md §0.3: the handled-error body with `reqId`, the
-//! validation failure with an array of issues, the framework 404 and the invalid-JSON 500.
+//! Error answers in the shapes of docs/wire-contract.md §0.3: the handled-error body with `reqId`,
+//! the validation failure with an array of issues, the framework 404 and the invalid-JSON 500.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

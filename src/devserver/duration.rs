@@ -1,4 +1,5 @@
-//! Duration strings in the grammar of the JS `ms` package (docs/wire-contract.md §12.8), as lease TTLs use them.
+//! Duration strings in the grammar of the JS `ms` package (docs/wire-contract.md §12.8), as lease
+//! TTLs use them.
 
 use std::time::Duration;
 

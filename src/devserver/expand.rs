@@ -1,5 +1,5 @@
-//! Secret reference expansion (docs/wire-contract.md §12.1): `${KEY}`, `${env.KEY}`, `${env.a.b.KEY}`,
-//! recursive to depth 10, cycles and missing targets left literal.
+//! Secret reference expansion (docs/wire-contract.md §12.1): `${KEY}`, `${env.KEY}`,
+//! `${env.a.b.KEY}`, recursive to depth 10, cycles and missing targets left literal.
 
 use std::sync::LazyLock;
 

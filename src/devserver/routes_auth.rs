@@ -1,6 +1,7 @@
 //! Login (universal auth, kubernetes, azure, gcp, aws-iam), token renew and token revoke
-//! (docs/wire-contract.md §1–§7). Cloud logins are accepted when `identityId` names a seeded identity and
-//! the body has the documented shape; every login body is recorded for `GET /dev/logins`.
+//! (docs/wire-contract.md §1–§7). Cloud logins are accepted when `identityId` names a seeded
+//! identity and the body has the documented shape; every login body is recorded for `GET
+//! /dev/logins`.
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use super::seed::{normalize_path, Seed, SeedDuration};
 
-/// Maximum depth of nested imports that are flattened into one import block (docs/wire-contract.md §12.3).
+/// Maximum depth of nested imports that are flattened into one import block (docs/wire-contract.md
+/// §12.3).
 const MAX_IMPORT_DEPTH: usize = 10;
 
 #[derive(Debug, Clone)]

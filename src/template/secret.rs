@@ -55,8 +55,8 @@ impl fmt::Display for SecretTooLarge {
 }
 
 impl Secret {
-    /// Packs the key, value, type, id and comment into one allocation; the folder and project are
-    /// taken as given, so that a list's secrets can share them.
+    /// Packs the key, value, type, id and comment into one string (inline up to 24 bytes); the
+    /// folder and project are taken as given, so that a list's secrets can share them.
     pub fn pack(
         own: [&str; 5],
         workspace_id: Arc<str>,

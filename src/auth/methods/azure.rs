@@ -1,5 +1,5 @@
-//! Azure auth (docs/wire-contract.md §5): a managed-identity access token from the instance metadata
-//! service (IMDS).
+//! Azure auth (docs/wire-contract.md §5): a managed-identity access token from the instance
+//! metadata service (IMDS).
 
 use super::http::{json_string, send_for_json};
 use super::{identity_id, Env, HttpClients, JwtLogin, LoginRequest, MethodError};

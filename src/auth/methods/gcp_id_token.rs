@@ -1,5 +1,5 @@
-//! GCP id-token auth (docs/wire-contract.md §6): an identity token from the GCE/GKE metadata server whose
-//! audience is the machine identity id.
+//! GCP id-token auth (docs/wire-contract.md §6): an identity token from the GCE/GKE metadata server
+//! whose audience is the machine identity id.
 
 use super::http::{bad_answer, send_for_text};
 use super::{identity_id, Env, HttpClients, JwtLogin, LoginRequest, MethodError};

@@ -2,9 +2,9 @@
 //!
 //! Each method gathers its proof of identity (a service-account token file, a cloud metadata
 //! service answer, a Google-signed JWT, a SigV4-signed STS request) and returns the exact
-//! [`LoginRequest`] body the KMS login route expects (docs/wire-contract.md §4-§7). Sending it is the KMS
-//! client's job. Every environment lookup goes through an injectable [`Env`] and every endpoint
-//! is a parameter, so tests serve the metadata services from local fakes.
+//! [`LoginRequest`] body the KMS login route expects (docs/wire-contract.md §4-§7). Sending it is
+//! the KMS client's job. Every environment lookup goes through an injectable [`Env`] and every
+//! endpoint is a parameter, so tests serve the metadata services from local fakes.
 //!
 //! Environment variables read (through [`Env`]; blank counts as unset):
 //!

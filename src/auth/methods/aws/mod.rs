@@ -1,5 +1,5 @@
-//! AWS IAM auth (docs/wire-contract.md §7): find the host's AWS credentials and region, then SigV4-sign an
-//! STS `GetCallerIdentity` request that the KMS replays to learn who we are.
+//! AWS IAM auth (docs/wire-contract.md §7): find the host's AWS credentials and region, then
+//! SigV4-sign an STS `GetCallerIdentity` request that the KMS replays to learn who we are.
 
 mod container;
 mod credentials;

@@ -1,5 +1,5 @@
-//! SigV4 signing of the STS `GetCallerIdentity` request the KMS replays (docs/wire-contract.md §7), with
-//! AWS's own signer crate.
+//! SigV4 signing of the STS `GetCallerIdentity` request the KMS replays (docs/wire-contract.md §7),
+//! with AWS's own signer crate.
 
 use std::time::SystemTime;
 
