@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use kms_agent::config::{
     self, defaults, ApiVersion, AuthConfig, CacheKeySource, ConfigOrigin, ConfigSource, Credential,
-    EmptyEnv, MapEnv, TemplateSource,
+    EmptyEnv, EnvFolderConfig, MapEnv, RestartOnChange, TemplateSource,
 };
 use kms_agent::template::EngineKind;
 
@@ -365,4 +365,123 @@ fn summary_never_shows_credential_paths() {
     let s = config::parse_str(text, &EmptyEnv).unwrap().summary();
     assert!(!s.contains("PASTED"), "{s}");
     assert!(s.contains("client-secret from a file"), "{s}");
+}
+
+#[test]
+fn full_exec_section_is_typed() {
+    let text = format!(
+        r#"{MINIMAL}exec:
+  command: ["/app/server", "--port", "8080"]
+  env:
+    API_KEY: '{{{{ with getSecretByName "proj-id" "dev" "/" "API_KEY" }}}}{{{{ .Value }}}}{{{{ end }}}}'
+    DB_URL: 'postgres://{{{{ .Host }}}}'
+    EMPTY:
+  env-from:
+    - project: 6553ccb2b7da580d7f6e7260
+      environment: dev
+    - project: other
+      environment: prod
+      path: /app/db
+      recursive: true
+  engine: handlebars
+  polling-interval: 1m
+  restart-on-change: never
+  stop-signal: sigint
+  stop-grace: 0s
+  working-dir: /app
+  inherit-env: false
+"#
+    );
+    let cfg = config::parse_str(&text, &EmptyEnv).unwrap();
+    let exec = cfg.exec.as_ref().unwrap();
+    assert_eq!(exec.command, ["/app/server", "--port", "8080"]);
+    assert_eq!(exec.line, 6);
+    let env: Vec<_> = exec.env.iter().map(|e| (e.name.as_str(), e.line)).collect();
+    assert_eq!(env, [("API_KEY", 9), ("DB_URL", 10), ("EMPTY", 11)]);
+    assert_eq!(
+        exec.env[0].template,
+        r#"{{ with getSecretByName "proj-id" "dev" "/" "API_KEY" }}{{ .Value }}{{ end }}"#
+    );
+    assert_eq!(
+        exec.env[2].template, "",
+        "a null value is an empty template"
+    );
+    assert_eq!(
+        exec.env_from,
+        [
+            EnvFolderConfig {
+                index: 0,
+                project: "6553ccb2b7da580d7f6e7260".into(),
+                environment: "dev".into(),
+                path: "/".into(),
+                recursive: false,
+            },
+            EnvFolderConfig {
+                index: 1,
+                project: "other".into(),
+                environment: "prod".into(),
+                path: "/app/db".into(),
+                recursive: true,
+            },
+        ]
+    );
+    assert_eq!(exec.engine, EngineKind::Handlebars);
+    assert_eq!(exec.polling_interval, Duration::from_secs(60));
+    assert_eq!(exec.restart_on_change, RestartOnChange::Never);
+    assert_eq!(exec.stop_signal, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(exec.stop_grace, Duration::ZERO, "zero grace is allowed");
+    assert_eq!(exec.working_dir, Some(PathBuf::from("/app")));
+    assert!(!exec.inherit_env);
+
+    let s = cfg.summary();
+    assert!(
+        s.contains(
+            "exec: /app/server (+2 args), 3 env templates, 2 folders, restart on change: never, \
+             stop: SIGINT then SIGKILL after 0s, in /app, agent environment not inherited"
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("8080") && !s.contains("getSecretByName"), "{s}");
+}
+
+#[test]
+fn exec_with_only_a_command_gets_every_default() {
+    let text = format!("{MINIMAL}exec:\n  command: [/app/server]\n");
+    let cfg = config::parse_str(&text, &EmptyEnv).unwrap();
+    let exec = cfg.exec.as_ref().unwrap();
+    assert_eq!(exec.command, ["/app/server"]);
+    assert!(exec.env.is_empty() && exec.env_from.is_empty());
+    assert_eq!(exec.engine, EngineKind::Go);
+    assert_eq!(exec.polling_interval, defaults::TEMPLATE_POLLING_INTERVAL);
+    assert_eq!(exec.restart_on_change, defaults::EXEC_RESTART_ON_CHANGE);
+    assert_eq!(exec.stop_signal, defaults::EXEC_STOP_SIGNAL);
+    assert_eq!(exec.stop_grace, defaults::EXEC_STOP_GRACE);
+    assert_eq!(exec.working_dir, None);
+    assert_eq!(exec.inherit_env, defaults::EXEC_INHERIT_ENV);
+    let s = cfg.summary();
+    assert!(
+        s.contains(
+            "exec: /app/server, 0 env templates, 0 folders, restart on change: always, \
+             stop: SIGTERM then SIGKILL after 10s\n"
+        ),
+        "{s}"
+    );
+    assert!(config::parse_str(MINIMAL, &EmptyEnv)
+        .unwrap()
+        .exec
+        .is_none());
+}
+
+#[test]
+fn exec_without_a_command_leaves_it_to_kms_run() {
+    let text = format!(
+        "{MINIMAL}exec:\n  env:\n    A: x\n  env-from:\n    - {{project: p, environment: dev}}\n"
+    );
+    let cfg = config::parse_str(&text, &EmptyEnv).unwrap();
+    assert!(cfg.exec.as_ref().unwrap().command.is_empty());
+    let s = cfg.summary();
+    assert!(
+        s.contains("exec: (command from `kms run`), 1 env template, 1 folder,"),
+        "{s}"
+    );
 }

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use kms_agent::config::{self, defaults, env_vars, format_duration, format_permissions};
+use kms_agent::config::{
+    self, defaults, env_vars, format_duration, format_permissions, RestartOnChange,
+};
 
 struct Row {
     field: String,
@@ -106,6 +108,30 @@ fn expected_defaults() -> BTreeMap<&'static str, String> {
             "listener.allow-non-loopback",
             defaults::LISTENER_ALLOW_NON_LOOPBACK.to_string(),
         ),
+        ("exec.env-from[].path", "/".to_string()),
+        (
+            "exec.env-from[].recursive",
+            defaults::EXEC_ENV_FROM_RECURSIVE.to_string(),
+        ),
+        ("exec.engine", "go".to_string()),
+        (
+            "exec.polling-interval",
+            d(defaults::TEMPLATE_POLLING_INTERVAL),
+        ),
+        (
+            "exec.restart-on-change",
+            match defaults::EXEC_RESTART_ON_CHANGE {
+                RestartOnChange::Always => "always",
+                RestartOnChange::Never => "never",
+            }
+            .to_string(),
+        ),
+        (
+            "exec.stop-signal",
+            defaults::EXEC_STOP_SIGNAL.as_str().to_string(),
+        ),
+        ("exec.stop-grace", d(defaults::EXEC_STOP_GRACE)),
+        ("exec.inherit-env", defaults::EXEC_INHERIT_ENV.to_string()),
     ])
 }
 

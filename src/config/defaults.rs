@@ -71,3 +71,16 @@ pub const EXECUTE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `listener.allow-non-loopback`: a listener must bind a loopback address unless this is set.
 pub const LISTENER_ALLOW_NON_LOOPBACK: bool = false;
+
+/// `exec.restart-on-change`: restart the child when a value of its environment changes.
+pub const EXEC_RESTART_ON_CHANGE: super::model::RestartOnChange =
+    super::model::RestartOnChange::Always;
+/// `exec.stop-signal`: asks the child to stop.
+pub const EXEC_STOP_SIGNAL: nix::sys::signal::Signal = nix::sys::signal::Signal::SIGTERM;
+/// `exec.stop-grace`: time the child has after the stop signal before its process group is
+/// killed.
+pub const EXEC_STOP_GRACE: Duration = Duration::from_secs(10);
+/// `exec.inherit-env`: the child gets the agent's environment (minus the agent's own variables).
+pub const EXEC_INHERIT_ENV: bool = true;
+/// `exec.env-from[].recursive`.
+pub const EXEC_ENV_FROM_RECURSIVE: bool = false;

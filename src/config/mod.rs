@@ -17,6 +17,7 @@ pub mod defaults;
 mod duration;
 mod env;
 mod error;
+mod exec;
 mod fields;
 mod file_identity;
 mod model;

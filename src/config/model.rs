@@ -21,6 +21,8 @@ pub struct Config {
     pub cache: Option<PersistentCacheConfig>,
     pub templates: Vec<TemplateConfig>,
     pub listener: Option<ListenerConfig>,
+    /// `exec`: the one child process the agent runs with secrets in its environment.
+    pub exec: Option<ExecConfig>,
     /// Names of the environment variables that overrode or filled in a field (never their
     /// values), in the order applied.
     pub env_overrides: Vec<&'static str>,
@@ -203,6 +205,84 @@ pub struct ExecuteConfig {
     /// Run with `sh -c` (never empty).
     pub command: String,
     pub timeout: Duration,
+}
+
+/// `exec`: a child process the agent starts with secrets in its environment, and restarts when
+/// they change (docs/behaviour.md §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecConfig {
+    /// The argv (no shell unless the user writes `sh -c`). Empty only when the section gives
+    /// none: `kms run ... -- command` supplies it; `kms agent` refuses an empty one.
+    pub command: Vec<String>,
+    /// Line of the `exec` key, for errors about the section as a whole.
+    pub line: usize,
+    /// `exec.env`: NAME → template text, in the order written. Names are valid environment
+    /// names ([`crate::child::env::is_valid_env_name`]).
+    pub env: Vec<EnvTemplateConfig>,
+    /// `exec.env-from`: folders whose every secret becomes a variable named by its key.
+    pub env_from: Vec<EnvFolderConfig>,
+    /// Engine of the `env` templates.
+    pub engine: EngineKind,
+    pub polling_interval: Duration,
+    pub restart_on_change: RestartOnChange,
+    /// Signal that asks the child to stop (restart, shutdown).
+    pub stop_signal: nix::sys::signal::Signal,
+    /// Time between the stop signal and SIGKILL to the child's process group.
+    pub stop_grace: Duration,
+    pub working_dir: Option<PathBuf>,
+    /// The child gets the agent's environment (minus the agent's own `KMS_*`/`INFISICAL_*`
+    /// variables) under the rendered one.
+    pub inherit_env: bool,
+}
+
+impl ExecConfig {
+    /// A section with only a command and every default (`kms run --config FILE -- cmd` when the
+    /// file has no `exec` section: the child gets the inherited environment and the files).
+    pub fn for_command(command: Vec<String>) -> ExecConfig {
+        use super::defaults;
+        ExecConfig {
+            command,
+            line: 0,
+            env: Vec::new(),
+            env_from: Vec::new(),
+            engine: EngineKind::Go,
+            polling_interval: defaults::TEMPLATE_POLLING_INTERVAL,
+            restart_on_change: defaults::EXEC_RESTART_ON_CHANGE,
+            stop_signal: defaults::EXEC_STOP_SIGNAL,
+            stop_grace: defaults::EXEC_STOP_GRACE,
+            working_dir: None,
+            inherit_env: defaults::EXEC_INHERIT_ENV,
+        }
+    }
+}
+
+/// `exec.env.NAME`: one variable rendered from a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvTemplateConfig {
+    pub name: String,
+    pub template: String,
+    /// Line of the value, so template errors point at it.
+    pub line: usize,
+}
+
+/// `exec.env-from[i]`: every secret of a folder as a variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvFolderConfig {
+    /// Position in `env-from` (names it in errors: `exec.env-from[0]`).
+    pub index: usize,
+    pub project: String,
+    pub environment: String,
+    pub path: String,
+    pub recursive: bool,
+}
+
+/// `exec.restart-on-change`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartOnChange {
+    /// Restart the child with the new environment when any value changes.
+    Always,
+    /// Keep the child running; the new values reach the next start only.
+    Never,
 }
 
 /// `listener`: address of the `/healthz`, `/readyz` and `/metrics` endpoint.

@@ -3,8 +3,8 @@
 //! the text is interpreted in `validate`.
 
 use super::error::{ErrorKind, Errors, Location};
-use super::node::Node;
-use super::reader::{Leaf, MapReader, Site};
+use super::node::{Node, NodeKind};
+use super::reader::{child_path, Leaf, MapReader, Site};
 
 pub(crate) const ROOT_KEYS: &[&str] = &[
     "kms",
@@ -14,6 +14,7 @@ pub(crate) const ROOT_KEYS: &[&str] = &[
     "cache",
     "templates",
     "listener",
+    "exec",
 ];
 pub(crate) const KMS_KEYS: &[&str] = &[
     "address",
@@ -59,6 +60,23 @@ pub(crate) const TEMPLATE_KEYS: &[&str] = &[
 pub(crate) const TEMPLATE_CONFIG_KEYS: &[&str] = &["polling-interval", "permissions", "execute"];
 pub(crate) const EXECUTE_KEYS: &[&str] = &["command", "timeout"];
 pub(crate) const LISTENER_KEYS: &[&str] = &["address", "allow-non-loopback"];
+pub(crate) const EXEC_KEYS: &[&str] = &[
+    "command",
+    "env",
+    "env-from",
+    "engine",
+    "polling-interval",
+    "restart-on-change",
+    "stop-signal",
+    "stop-grace",
+    "working-dir",
+    "inherit-env",
+];
+pub(crate) const ENV_FROM_KEYS: &[&str] = &["project", "environment", "path", "recursive"];
+
+/// The wrong-type message of a plain string (or a mapping) where `exec.command` belongs.
+const COMMAND_EXPECTED: &str = "a list of arguments, e.g. [\"/app/server\", \"--port\", \"8080\"] \
+     (for a shell, write [\"sh\", \"-c\", \"...\"])";
 
 /// The auth methods and the `auth.config` keys each accepts.
 pub(crate) const AUTH_METHODS: &[(&str, &[&str])] = &[
@@ -100,6 +118,9 @@ pub fn field_paths() -> Vec<String> {
     add("templates[].config.", TEMPLATE_CONFIG_KEYS, &["execute"]);
     add("templates[].config.execute.", EXECUTE_KEYS, &[]);
     add("listener.", LISTENER_KEYS, &[]);
+    // `exec.env` is one leaf: its keys are the user's variable names.
+    add("exec.", EXEC_KEYS, &["env-from"]);
+    add("exec.env-from[].", ENV_FROM_KEYS, &[]);
     out
 }
 
@@ -112,6 +133,7 @@ pub(crate) struct RawConfig {
     pub cache: Option<RawPersistentCache>,
     pub templates: Vec<RawTemplate>,
     pub listener: Option<RawListener>,
+    pub exec: Option<RawExec>,
 }
 
 #[derive(Debug)]
@@ -199,6 +221,43 @@ pub(crate) struct RawListener {
     pub allow_non_loopback: Option<Leaf>,
 }
 
+#[derive(Debug)]
+pub(crate) struct RawExec {
+    /// The `exec` key's site.
+    pub site: Site,
+    /// `exec.command`: its site and items; `None` when absent, null or not a list (reported).
+    pub command: Option<(Site, Vec<Leaf>)>,
+    /// `exec.env`, in the order written, duplicates dropped (reported).
+    pub env: Vec<RawEnvVar>,
+    pub env_from: Vec<RawEnvFolder>,
+    pub engine: Option<Leaf>,
+    pub polling_interval: Option<Leaf>,
+    pub restart_on_change: Option<Leaf>,
+    pub stop_signal: Option<Leaf>,
+    pub stop_grace: Option<Leaf>,
+    pub working_dir: Option<Leaf>,
+    pub inherit_env: Option<Leaf>,
+}
+
+/// `exec.env.NAME`: the name as written (checked in `validate`) and the template text.
+#[derive(Debug)]
+pub(crate) struct RawEnvVar {
+    pub name: String,
+    /// The key's site: `exec.env.NAME` at the name.
+    pub name_site: Site,
+    /// The template; a null value is an empty template.
+    pub value: Leaf,
+}
+
+#[derive(Debug)]
+pub(crate) struct RawEnvFolder {
+    pub site: Site,
+    pub project: Option<Leaf>,
+    pub environment: Option<Leaf>,
+    pub path: Option<Leaf>,
+    pub recursive: Option<Leaf>,
+}
+
 /// Reads the document root. `None` only when the root is not a mapping (reported).
 pub(crate) fn read(root: &Node, errs: &mut Errors) -> Option<RawConfig> {
     // A block mapping's start mark has the column of its first value; the root starts a line.
@@ -247,6 +306,9 @@ pub(crate) fn read(root: &Node, errs: &mut Errors) -> Option<RawConfig> {
                 address: m.leaf("address", errs),
                 allow_non_loopback: m.leaf("allow-non-loopback", errs),
             }),
+        exec: doc
+            .map("exec", EXEC_KEYS, errs)
+            .map(|m| read_exec(&m, errs)),
     })
 }
 
@@ -349,4 +411,109 @@ fn read_template(m: &MapReader<'_>, errs: &mut Errors) -> RawTemplate {
         permissions: config.as_ref().and_then(|c| c.leaf("permissions", errs)),
         execute,
     }
+}
+
+fn read_exec(m: &MapReader<'_>, errs: &mut Errors) -> RawExec {
+    RawExec {
+        site: m.site.clone(),
+        command: m.scalar_list("command", COMMAND_EXPECTED, errs),
+        env: read_env(m, errs),
+        env_from: m
+            .list("env-from", errs)
+            .into_iter()
+            .filter_map(|(path, node)| {
+                MapReader::new(node, path, ENV_FROM_KEYS, errs).map(|f| RawEnvFolder {
+                    site: f.site.clone(),
+                    project: f.leaf("project", errs),
+                    environment: f.leaf("environment", errs),
+                    path: f.leaf("path", errs),
+                    recursive: f.leaf("recursive", errs),
+                })
+            })
+            .collect(),
+        engine: m.leaf("engine", errs),
+        polling_interval: m.leaf("polling-interval", errs),
+        restart_on_change: m.leaf("restart-on-change", errs),
+        stop_signal: m.leaf("stop-signal", errs),
+        stop_grace: m.leaf("stop-grace", errs),
+        working_dir: m.leaf("working-dir", errs),
+        inherit_env: m.leaf("inherit-env", errs),
+    }
+}
+
+/// `exec.env`: a mapping whose keys are the user's variable names, so not a [`MapReader`] (which
+/// needs a fixed key set). Non-text and duplicate keys, and values that are lists or mappings,
+/// are reported here; the names themselves are checked in `validate`.
+fn read_env(m: &MapReader<'_>, errs: &mut Errors) -> Vec<RawEnvVar> {
+    let Some((key_at, node)) = m.entry("env") else {
+        return Vec::new();
+    };
+    let path = m.path_of("env");
+    let pairs = match &node.kind {
+        NodeKind::Map(pairs) => pairs,
+        _ if node.is_null() => return Vec::new(),
+        _ => {
+            errs.push(
+                &path,
+                key_at,
+                ErrorKind::WrongType {
+                    expected: "a mapping of variable names to templates",
+                },
+            );
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<RawEnvVar> = Vec::new();
+    for (key, value) in pairs {
+        let NodeKind::Scalar { text: name, .. } = &key.kind else {
+            errs.push(
+                &path,
+                key.at,
+                ErrorKind::WrongType {
+                    expected: "text keys",
+                },
+            );
+            continue;
+        };
+        let name_site = Site {
+            path: child_path(&path, name),
+            at: key.at,
+        };
+        if out.iter().any(|v| v.name == *name) {
+            errs.push(name_site.path, key.at, ErrorKind::DuplicateKey);
+            continue;
+        }
+        let value = match &value.kind {
+            NodeKind::Scalar { text, plain } => Leaf {
+                text: text.clone(),
+                plain: *plain,
+                path: name_site.path.clone(),
+                // A null value is positioned at the next token, maybe lines later.
+                at: if value.is_null() { key.at } else { value.at },
+                wrong_type: false,
+            },
+            _ => {
+                errs.push(
+                    &name_site.path,
+                    key.at,
+                    ErrorKind::WrongType {
+                        expected: "a template (text), not a list or mapping",
+                    },
+                );
+                Leaf {
+                    text: String::new(),
+                    plain: false,
+                    path: name_site.path.clone(),
+                    at: key.at,
+                    wrong_type: true,
+                }
+            }
+        };
+        out.push(RawEnvVar {
+            name: name.clone(),
+            name_site,
+            value,
+        });
+    }
+    out
 }

@@ -196,6 +196,63 @@ impl<'a> MapReader<'a> {
             }
         }
     }
+
+    /// A list of scalars: the key's site and one leaf per item (paths `key[0]`, `key[1]`...).
+    /// `None` when absent or null, and (reported as `WrongType { expected }`) when the value is
+    /// not a list. An item that is a list or mapping is reported and read as a `wrong_type` leaf.
+    pub fn scalar_list(
+        &self,
+        key: &str,
+        expected: &'static str,
+        errs: &mut Errors,
+    ) -> Option<(Site, Vec<Leaf>)> {
+        let (key_at, node) = self.entry(key)?;
+        let site = Site {
+            path: self.path_of(key),
+            at: key_at,
+        };
+        let items = match &node.kind {
+            NodeKind::Seq(items) => items,
+            _ if node.is_null() => return None,
+            _ => {
+                errs.push(&site.path, key_at, ErrorKind::WrongType { expected });
+                return None;
+            }
+        };
+        let leaves = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let path = format!("{}[{i}]", site.path);
+                match &item.kind {
+                    NodeKind::Scalar { text, plain } => Leaf {
+                        text: text.clone(),
+                        plain: *plain,
+                        path,
+                        at: item.at,
+                        wrong_type: false,
+                    },
+                    _ => {
+                        errs.push(
+                            &path,
+                            item.at,
+                            ErrorKind::WrongType {
+                                expected: "a single value, not a list or mapping",
+                            },
+                        );
+                        Leaf {
+                            text: String::new(),
+                            plain: false,
+                            path,
+                            at: item.at,
+                            wrong_type: true,
+                        }
+                    }
+                }
+            })
+            .collect();
+        Some((site, leaves))
+    }
 }
 
 /// The allowed key closest to a misspelt one: same letters up to case and `_`/`-`, or at most two
@@ -269,5 +326,40 @@ mod tests {
         let inner = MapReader::new(items[1].1, items[1].0.clone(), &["x"], &mut errs).unwrap();
         assert_eq!(inner.path_of("x"), "t[1].x");
         assert!(errs.0.is_empty());
+    }
+
+    #[test]
+    fn scalar_lists_give_indexed_leaves_and_report_non_scalars() {
+        let text = "c: [a, \"\", [x], {k: v}]\nd: one\ne:\n";
+        let root = node::parse(text).unwrap().unwrap();
+        let mut errs = Errors::default();
+        let map = MapReader::new(&root, "x".into(), &["c", "d", "e"], &mut errs).unwrap();
+        let (site, items) = map.scalar_list("c", "a list", &mut errs).unwrap();
+        assert_eq!((site.path.as_str(), site.at.line), ("x.c", 1));
+        let got: Vec<_> = items
+            .iter()
+            .map(|l| (l.path.as_str(), l.text.as_str(), l.wrong_type))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("x.c[0]", "a", false),
+                ("x.c[1]", "", false),
+                ("x.c[2]", "", true),
+                ("x.c[3]", "", true),
+            ]
+        );
+        assert!(map.scalar_list("d", "a list", &mut errs).is_none());
+        assert!(map.scalar_list("e", "a list", &mut errs).is_none());
+        assert!(map.scalar_list("absent", "a list", &mut errs).is_none());
+        let paths: Vec<_> = errs.0.iter().map(|e| (e.path.as_str(), e.line())).collect();
+        assert_eq!(
+            paths,
+            vec![("x.c[2]", Some(1)), ("x.c[3]", Some(1)), ("x.d", Some(2))]
+        );
+        assert_eq!(
+            errs.0[2].to_string(),
+            "2:1: x.d: wrong type: expected a list"
+        );
     }
 }

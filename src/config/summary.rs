@@ -9,7 +9,7 @@ use super::permissions::format_permissions;
 use crate::template::EngineKind;
 
 impl Config {
-    /// Multi-line summary: origin, server, auth method, sinks, templates, cache, listener.
+    /// Multi-line summary: origin, server, auth method, sinks, templates, cache, listener, exec.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let origin = match &self.origin {
@@ -119,8 +119,47 @@ impl Config {
         if let Some(l) = &self.listener {
             let _ = writeln!(out, "listener: {}", l.address);
         }
+        if let Some(e) = &self.exec {
+            let _ = writeln!(out, "exec: {}", exec_summary(e));
+        }
         out
     }
+}
+
+/// The program and the number of its arguments, never the arguments or the template text.
+fn exec_summary(e: &ExecConfig) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let command = match e.command.split_first() {
+        None => "(command from `kms run`)".to_string(),
+        Some((program, [])) => program.clone(),
+        Some((program, args)) => format!("{program} (+{})", plural(args.len(), "arg", "args")),
+    };
+    let restart = match e.restart_on_change {
+        RestartOnChange::Always => "always",
+        RestartOnChange::Never => "never",
+    };
+    let stop = if e.stop_signal == nix::sys::signal::Signal::SIGKILL {
+        "SIGKILL".to_string()
+    } else {
+        format!(
+            "{} then SIGKILL after {}",
+            e.stop_signal.as_str(),
+            format_duration(e.stop_grace)
+        )
+    };
+    let mut line = format!(
+        "{command}, {}, {}, restart on change: {restart}, stop: {stop}",
+        plural(e.env.len(), "env template", "env templates"),
+        plural(e.env_from.len(), "folder", "folders"),
+    );
+    if let Some(dir) = &e.working_dir {
+        let _ = write!(line, ", in {}", dir.display());
+    }
+    if !e.inherit_env {
+        line.push_str(", agent environment not inherited");
+    }
+    line
 }
 
 /// Credential file paths are not shown: a credential pasted where its path belongs would

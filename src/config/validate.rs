@@ -52,6 +52,7 @@ pub(crate) fn validate(
         .map(|(i, t)| template(i, t, errs))
         .collect();
     let listener = raw.listener.as_ref().map(|l| listener(l, &raw.root, errs));
+    let exec = raw.exec.as_ref().map(|e| super::exec::exec(e, errs));
     check_file_clashes(raw, errs);
 
     if !errs.0.is_empty() {
@@ -65,6 +66,7 @@ pub(crate) fn validate(
         cache: optional(cache)?,
         templates: templates.into_iter().collect::<Option<_>>()?,
         listener: optional(listener)?,
+        exec: optional(exec)?,
         env_overrides,
     })
 }
