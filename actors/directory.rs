@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::messages::{AuthMsg, CacheMsg, FetcherMsg, LeaseMsg};
+use super::messages::{AuthMsg, CacheMsg, ChildMsg, FetcherMsg, LeaseMsg};
 use super::slot::Slot;
 use super::token::TokenHandle;
 use kms_agent::telemetry::{Metrics, Readiness};
@@ -18,6 +18,8 @@ pub struct Directory {
     pub leases: Slot<LeaseMsg>,
     /// The persistent lease cache, when configured.
     pub cache: Slot<CacheMsg>,
+    /// The `exec` child's actor, when configured: the renderer of its environment sends there.
+    pub child: Slot<ChildMsg>,
     /// Published by the AuthActor; survives its restarts.
     pub token: TokenHandle,
     pub metrics: Arc<Metrics>,
@@ -46,6 +48,7 @@ impl Directory {
             fetcher: Slot::default(),
             leases: Slot::default(),
             cache: Slot::default(),
+            child: Slot::default(),
             metrics,
             readiness,
             write_slots: Arc::new(Semaphore::new(PARALLEL_WRITES)),

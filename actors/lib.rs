@@ -6,11 +6,13 @@
 //!             ├─ FetcherActor     one request per distinct DataRequest per round (single flight)
 //!             ├─ LeaseManagerActor one shared lease per distinct dynamic_secret call
 //!             ├─ RendererActor ×N one per template: render, fetch what is missing, write
-//!             └─ ExecActor     ×M one per template with a command: runs never overlap
+//!             ├─ ExecActor     ×M one per template with a command: runs never overlap
+//!             └─ ChildActor       the `exec` child: started, restarted on change, stopped
 //! ```
 
 pub mod auth;
 pub mod cache;
+pub mod child;
 pub mod directory;
 pub mod exec;
 pub mod fetcher;
@@ -22,7 +24,7 @@ pub mod slot;
 pub mod supervisor;
 pub mod token;
 
-pub use plan::{AgentPlan, TemplatePlan};
+pub use plan::{AgentPlan, ChildPlan, TemplateOutput, TemplatePlan};
 pub use supervisor::{run_agent, AgentExit, AgentHandle, RunningAgent};
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kms_agent::auth::Authenticator;
 use kms_agent::cache::KeySource;
+use kms_agent::child::process::ChildSpec;
 use kms_agent::exec::CommandSpec;
 use kms_agent::fetch::SecretFetcher;
 use kms_agent::leases::LeaseApi;
@@ -20,18 +21,44 @@ pub struct SinkPlan {
     pub mode: u32,
 }
 
+/// Where a template's output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateOutput {
+    /// A file, replaced atomically with these mode bits.
+    File { destination: PathBuf, mode: u32 },
+    /// The `exec` child's environment (the output is an environment block).
+    ChildEnv,
+}
+
+impl std::fmt::Display for TemplateOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateOutput::File { destination, .. } => write!(f, "{}", destination.display()),
+            TemplateOutput::ChildEnv => f.write_str("(the exec child's environment)"),
+        }
+    }
+}
+
 /// One template to keep rendered.
 #[derive(Debug, Clone)]
 pub struct TemplatePlan {
     /// A short id for logs (`template[0]` or the source file name).
     pub id: String,
     pub template: Arc<dyn CompiledTemplate>,
-    pub destination: PathBuf,
-    pub mode: u32,
+    pub output: TemplateOutput,
     pub polling_interval: Duration,
     pub command: Option<CommandSpec>,
     /// Identifies the template's whole definition (source, destination, settings): on reload, a
     /// template with the same fingerprint keeps running untouched.
+    pub fingerprint: u64,
+}
+
+/// The `exec` child: what to run. Its environment is rendered by the template whose output is
+/// [`TemplateOutput::ChildEnv`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildPlan {
+    pub spec: ChildSpec,
+    /// Identifies the whole `exec` section: a reload that changes it replaces the child.
     pub fingerprint: u64,
 }
 
@@ -45,6 +72,8 @@ pub struct AgentPlan {
     pub sinks: Vec<SinkPlan>,
     /// The templates at start: the supervisor moves them into its slots, where reloads change them.
     pub templates: Vec<TemplatePlan>,
+    /// The `exec` child, if configured.
+    pub child: Option<ChildPlan>,
     pub exit_after_auth: bool,
     /// The encrypted persistent lease cache (`cache.persistent`), if configured.
     pub cache: Option<CacheArgs>,

@@ -15,9 +15,9 @@ use tokio::task::JoinHandle;
 
 use super::directory::Directory;
 use super::messages::{
-    DataReply, ExecMsg, FetcherMsg, LeaseMsg, RendererMsg, SupervisorMsg, ROUND_TIMEOUT,
+    ChildMsg, DataReply, ExecMsg, FetcherMsg, LeaseMsg, RendererMsg, SupervisorMsg, ROUND_TIMEOUT,
 };
-use super::plan::TemplatePlan;
+use super::plan::{TemplateOutput, TemplatePlan};
 use kms_agent::backoff::Backoff;
 use kms_agent::fsutil::{WriteError, WriteOutcome};
 use kms_agent::last_write::LastWrite;
@@ -59,6 +59,11 @@ pub struct RendererState {
     passes: u32,
     failures: u32,
     reported: bool,
+    /// The first successful write (or environment delivery) was reported.
+    reported_written: bool,
+    /// For the child's environment: a digest of the block last delivered, so that only a change
+    /// is sent (and the block itself is held once, by the ChildActor).
+    delivered: Option<[u8; 32]>,
     /// What this renderer last wrote, so an unchanged render costs a `stat`, not a read.
     last_write: LastWrite,
     metrics: TemplateRenderMetrics,
@@ -91,6 +96,8 @@ impl Actor for RendererActor {
             passes: 0,
             failures: 0,
             reported: false,
+            reported_written: false,
+            delivered: None,
             last_write: LastWrite::default(),
             metrics,
             timer: None,
@@ -272,7 +279,10 @@ async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
             state.known = used;
             // The data is fetched afresh next round; holding it until then only costs memory.
             state.snapshot = Snapshot::new();
-            write(myself, state, bytes).await;
+            match state.args.plan.output {
+                TemplateOutput::File { .. } => write(myself, state, bytes).await,
+                TemplateOutput::ChildEnv => deliver_env(myself, state, bytes),
+            }
         }
         Ok(RenderOutcome::NeedData(missing)) => {
             let missing: Vec<_> = missing
@@ -301,8 +311,10 @@ async fn write_off_runtime(
     state: &mut RendererState,
     bytes: Vec<u8>,
 ) -> Result<WriteOutcome, String> {
-    let path = state.args.plan.destination.clone();
-    let mode = state.args.plan.mode;
+    let TemplateOutput::File { destination, mode } = &state.args.plan.output else {
+        return Err("this template has no destination file".into());
+    };
+    let (path, mode) = (destination.clone(), *mode);
     // The common case, nothing changed, costs one `stat`: not worth a trip to another thread.
     if state.last_write.is_current(&path, &bytes, mode) {
         return Ok(WriteOutcome::Unchanged);
@@ -327,7 +339,7 @@ async fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes:
         Ok(WriteOutcome::Written) => {
             state.metrics.written();
             state.args.directory.readiness.template_rendered(&plan.id);
-            tracing::info!(template = %plan.id, destination = %plan.destination.display(), bytes = len, "rendered; file updated");
+            tracing::info!(template = %plan.id, destination = %plan.output, bytes = len, "rendered; file updated");
             if let Some(exec) = &state.args.exec {
                 let _ = exec.send_message(ExecMsg::Run);
             }
@@ -336,16 +348,58 @@ async fn write(myself: &ActorRef<RendererMsg>, state: &mut RendererState, bytes:
         Ok(WriteOutcome::Unchanged) => {
             state.metrics.unchanged();
             state.args.directory.readiness.template_rendered(&plan.id);
-            tracing::debug!(template = %plan.id, destination = %plan.destination.display(), "rendered; no change");
+            tracing::debug!(template = %plan.id, destination = %plan.output, "rendered; no change");
             succeeded(myself, state);
         }
         Err(e) => fail(myself, state, e),
     }
 }
 
+/// The child's environment: handed to the ChildActor when it changed.
+fn deliver_env(myself: &ActorRef<RendererMsg>, state: &mut RendererState, block: Vec<u8>) {
+    let digest = kms_agent::child::env::EnvBlock(&block).digest();
+    if state.delivered == Some(digest) {
+        state.metrics.unchanged();
+    } else {
+        let Some(child) = state.args.directory.child.get() else {
+            return fail(
+                myself,
+                state,
+                "the exec child's actor is not running".into(),
+            );
+        };
+        let variables = kms_agent::child::env::EnvBlock(&block).names().count();
+        if child.send_message(ChildMsg::Environment(block)).is_err() {
+            return fail(
+                myself,
+                state,
+                "the exec child's actor is not running".into(),
+            );
+        }
+        state.delivered = Some(digest);
+        state.metrics.written();
+        tracing::info!(template = %state.args.plan.id, variables, "rendered; the child's environment changed");
+    }
+    state
+        .args
+        .directory
+        .readiness
+        .template_rendered(&state.args.plan.id);
+    succeeded(myself, state);
+}
+
 fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     state.failures = 0;
     report(state, true);
+    if !state.reported_written {
+        state.reported_written = true;
+        let _ = state
+            .args
+            .supervisor
+            .send_message(SupervisorMsg::TemplateWritten {
+                slot: state.args.slot,
+            });
+    }
     if state.args.exit_after_auth {
         return;
     }
@@ -368,12 +422,16 @@ fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: Stri
         RETRY_MAX.min(plan.polling_interval.max(RETRY_BASE)),
     )
     .delay(state.failures - 1, rand::random::<f64>());
+    let kept = match plan.output {
+        TemplateOutput::File { .. } => "keeping the last good file",
+        TemplateOutput::ChildEnv => "the child keeps the environment it has (or waits for one)",
+    };
     tracing::warn!(
         template = %plan.id,
-        destination = %plan.destination.display(),
+        destination = %plan.output,
         error = %message,
         retry_in = ?delay,
-        "render failed; keeping the last good file"
+        "render failed; {kept}"
     );
     report(state, false);
     if state.args.exit_after_auth {

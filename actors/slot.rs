@@ -31,4 +31,11 @@ impl<M> Slot<M> {
             *g = Some(actor);
         }
     }
+
+    /// The actor is gone for good (not to be restarted).
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.0.write() {
+            *g = None;
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The root Supervisor: starts the children, restarts a crashed one with backoff (at most N times
 //! within a window, then the agent exits non-zero), and shuts everything down in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -10,12 +10,13 @@ use tokio::sync::oneshot;
 
 use super::auth::{AuthActor, AuthArgs};
 use super::cache::CacheActor;
+use super::child::{stop_budget, ChildActor, ChildArgs};
 use super::directory::Directory;
 use super::exec::{ExecActor, ExecArgs};
 use super::fetcher::{FetcherActor, FetcherArgs};
 use super::lease_manager::{LeaseManagerActor, LeaseManagerArgs};
-use super::messages::{AuthMsg, Child, ExecMsg, LeaseMsg, RendererMsg, SupervisorMsg};
-use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
+use super::messages::{AuthMsg, Child, ChildMsg, ExecMsg, LeaseMsg, RendererMsg, SupervisorMsg};
+use super::plan::{AgentPlan, ChildPlan, SinkPlan, TemplateOutput, TemplatePlan};
 use super::renderer::{RendererActor, RendererArgs};
 use kms_agent::exec::{signal_running_commands, DEFAULT_KILL_GRACE};
 use kms_agent::reload_plan::plan_reload;
@@ -46,6 +47,10 @@ pub struct SupervisorState {
     trackers: HashMap<Child, RestartTracker>,
     epoch: Option<Instant>,
     first_results: HashMap<usize, bool>,
+    /// Slots whose template has written its destination (or delivered its environment) once.
+    written: HashSet<usize>,
+    /// Every file template has been written once: the `exec` child may start.
+    files_ready: bool,
     shutting_down: bool,
 }
 
@@ -80,6 +85,8 @@ impl Actor for Supervisor {
             trackers: HashMap::new(),
             epoch: None,
             first_results: HashMap::new(),
+            written: HashSet::new(),
+            files_ready: false,
             shutting_down: false,
         })
     }
@@ -149,9 +156,18 @@ impl Actor for Supervisor {
                     }
                 }
             }
-            SupervisorMsg::Reload { templates, sinks } => {
-                reload(&myself, state, templates, sinks).await
+            SupervisorMsg::TemplateWritten { slot } => {
+                state.written.insert(slot);
+                check_files_ready(state);
             }
+            SupervisorMsg::ChildExited { code, reason } => {
+                finish(&myself, state, code, reason).await;
+            }
+            SupervisorMsg::Reload {
+                templates,
+                sinks,
+                child,
+            } => reload(&myself, state, templates, sinks, child).await,
             SupervisorMsg::Respawn(child) => {
                 if let Err(e) = spawn_child(&myself, state, child).await {
                     finish(
@@ -229,6 +245,18 @@ async fn on_token_ready(myself: &ActorRef<SupervisorMsg>, state: &mut Supervisor
         return;
     }
     state.epoch = Some(Instant::now());
+    if state.plan.child.is_some() {
+        if let Err(e) = spawn_child(myself, state, Child::Process).await {
+            return finish(
+                myself,
+                state,
+                1,
+                format!("cannot start the exec child's actor: {e}"),
+            )
+            .await;
+        }
+        check_files_ready(state);
+    }
     if state.templates.is_empty() {
         if state.plan.exit_after_auth {
             finish(myself, state, 0, "exit-after-auth: token written".into()).await;
@@ -241,6 +269,53 @@ async fn on_token_ready(myself: &ActorRef<SupervisorMsg>, state: &mut Supervisor
             return finish(myself, state, 1, format!("cannot start a renderer: {e}")).await;
         }
     }
+}
+
+/// Tells the `exec` child's actor, once, that every file template has been written.
+fn check_files_ready(state: &mut SupervisorState) {
+    if state.files_ready || state.epoch.is_none() {
+        return;
+    }
+    let all_written = state
+        .templates
+        .iter()
+        .filter(|(_, t)| matches!(t.output, TemplateOutput::File { .. }))
+        .all(|(slot, _)| state.written.contains(slot));
+    if all_written {
+        state.files_ready = true;
+        if let Some(child) = state.directory.child.get() {
+            let _ = child.send_message(ChildMsg::FilesReady);
+        }
+    }
+}
+
+/// The slot of the template that renders the child's environment.
+fn env_slot(state: &SupervisorState) -> Option<usize> {
+    state
+        .templates
+        .iter()
+        .find(|(_, t)| t.output == TemplateOutput::ChildEnv)
+        .map(|(slot, _)| *slot)
+}
+
+/// Stops the `exec` child (its stop signal, the grace, then its group killed) and its actor.
+async fn stop_child_process(state: &mut SupervisorState, budget: Duration) {
+    let Some(cell) = state.cells.remove(&Child::Process) else {
+        return;
+    };
+    state.children.remove(&cell.get_id());
+    if let Some(child) = state.directory.child.get() {
+        if !matches!(
+            child.call(ChildMsg::Stop, Some(budget)).await,
+            Ok(ractor::rpc::CallResult::Success(()))
+        ) {
+            tracing::warn!("the exec child did not stop in time; its process group is killed");
+        }
+    }
+    // Stopping the actor drops what it holds of the child: its group is killed if anything is left.
+    let _ = cell.stop_and_wait(None, Some(Duration::from_secs(2))).await;
+    state.directory.child.clear();
+    state.trackers.remove(&Child::Process);
 }
 
 async fn start_template(
@@ -267,6 +342,7 @@ async fn stop_template(state: &mut SupervisorState, slot: usize) {
     }
     state.execs.remove(&slot);
     state.first_results.remove(&slot);
+    state.written.remove(&slot);
     state.trackers.remove(&Child::Renderer(slot));
     state.trackers.remove(&Child::Exec(slot));
 }
@@ -278,6 +354,7 @@ async fn reload(
     state: &mut SupervisorState,
     templates: Vec<TemplatePlan>,
     sinks: Vec<SinkPlan>,
+    child: Option<ChildPlan>,
 ) {
     let running: Vec<(usize, u64)> = state
         .templates
@@ -290,6 +367,26 @@ async fn reload(
     for slot in diff.stop {
         stop_template(state, slot).await;
         state.templates.remove(&slot);
+    }
+    // A changed `exec` section replaces the child; its environment's renderer was stopped above
+    // (its fingerprint covers the section) and starts below, for the new child.
+    if child != state.plan.child {
+        let was_running = state.cells.contains_key(&Child::Process);
+        if let Some(old) = &state.plan.child {
+            stop_child_process(state, stop_budget(&old.spec)).await;
+        }
+        state.plan.child = child;
+        if state.plan.child.is_some() && state.epoch.is_some() {
+            if was_running {
+                state.directory.metrics.child_restarted("config-reloaded");
+            }
+            if let Err(e) = spawn_child(myself, state, Child::Process).await {
+                tracing::error!(error = %e, "cannot start the exec child's actor");
+            }
+        }
+        if state.plan.child.is_none() {
+            state.directory.readiness.set_child_running(None);
+        }
     }
     let mut new: Vec<Option<TemplatePlan>> = templates.into_iter().map(Some).collect();
     for plan in diff.start.iter().filter_map(|&i| new.get_mut(i)?.take()) {
@@ -379,6 +476,28 @@ async fn spawn_child(
             }
             r.get_cell()
         }
+        Child::Process => {
+            let Some(plan) = state.plan.child.clone() else {
+                return Ok(());
+            };
+            let args = ChildArgs {
+                spec: plan.spec,
+                supervisor: myself.clone(),
+                metrics: state.plan.metrics.clone(),
+                readiness: state.plan.readiness.clone(),
+                files_ready: state.files_ready,
+            };
+            let (r, _) = Actor::spawn_linked(None, ChildActor, args, sup).await?;
+            state.directory.child.set(r.clone());
+            // A restarted child actor needs the environment again: its renderer sends only
+            // changes, so it starts over too.
+            if let Some(renderer) =
+                env_slot(state).and_then(|s| state.cells.get(&Child::Renderer(s)))
+            {
+                renderer.stop(Some("the exec child's actor was restarted".into()));
+            }
+            r.get_cell()
+        }
         Child::Renderer(i) => {
             let Some(plan) = state.templates.get(&i) else {
                 return Ok(());
@@ -418,6 +537,11 @@ async fn finish(
     let deadline = Instant::now() + state.plan.shutdown_timeout;
     let remaining = || deadline.saturating_duration_since(Instant::now());
 
+    // The child first: the application stops before the secrets it uses are revoked.
+    if let Some(child) = &state.plan.child {
+        let budget = stop_budget(&child.spec).min(remaining());
+        stop_child_process(state, budget).await;
+    }
     let slots: Vec<usize> = state.templates.keys().copied().collect();
     for i in slots {
         if let Some(cell) = state.cells.remove(&Child::Renderer(i)) {
@@ -528,10 +652,17 @@ impl AgentHandle {
         let _ = self.0.send_message(SupervisorMsg::Shutdown);
     }
 
-    pub fn reload(&self, templates: Vec<TemplatePlan>, sinks: Vec<SinkPlan>) {
-        let _ = self
-            .0
-            .send_message(SupervisorMsg::Reload { templates, sinks });
+    pub fn reload(
+        &self,
+        templates: Vec<TemplatePlan>,
+        sinks: Vec<SinkPlan>,
+        child: Option<ChildPlan>,
+    ) {
+        let _ = self.0.send_message(SupervisorMsg::Reload {
+            templates,
+            sinks,
+            child,
+        });
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::plan::{AgentPlan, SinkPlan, TemplatePlan};
+use super::plan::{AgentPlan, SinkPlan, TemplateOutput, TemplatePlan};
 use kms_agent::auth::{AuthFailure, Authenticator, TokenGrant};
 use kms_agent::exec::CommandSpec;
 use kms_agent::fetch::{FetchFailure, SecretFetcher};
@@ -276,8 +276,10 @@ pub(super) fn template(
             path: folder.into(),
             panics: AtomicU32::new(panics),
         }),
-        destination: dir.join(format!("out{i}")),
-        mode: 0o600,
+        output: TemplateOutput::File {
+            destination: dir.join(format!("out{i}")),
+            mode: 0o600,
+        },
         polling_interval: Duration::from_millis(interval_ms),
         fingerprint: i as u64,
         command: command.map(|c| CommandSpec {
@@ -306,6 +308,7 @@ pub(super) fn plan(
             mode: 0o600,
         }],
         templates,
+        child: None,
         exit_after_auth: false,
         restart_policy: RestartPolicy {
             max_restarts: 3,
@@ -336,8 +339,10 @@ pub(super) fn lease_template(dir: &Path, i: usize, command: Option<String>) -> T
     TemplatePlan {
         id: format!("lease{i}"),
         template: Arc::new(LeaseTemplate),
-        destination: dir.join(format!("lease{i}")),
-        mode: 0o600,
+        output: TemplateOutput::File {
+            destination: dir.join(format!("lease{i}")),
+            mode: 0o600,
+        },
         polling_interval: Duration::from_secs(60),
         command: command.map(|c| CommandSpec {
             command: c,

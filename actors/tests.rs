@@ -338,7 +338,7 @@ async fn reload_keeps_unchanged_templates_adds_new_ones_and_moves_sinks() {
         path: dir.path().join("new-sink/token"),
         mode: 0o600,
     };
-    agent.handle.reload(vec![t0, t2], vec![new_sink]);
+    agent.handle.reload(vec![t0, t2], vec![new_sink], None);
     wait_for("the added template", Duration::from_secs(5), || {
         dir.path().join("out2").exists()
     })
@@ -408,7 +408,7 @@ async fn a_lease_no_template_uses_after_a_reload_is_neither_renewed_nor_replaced
     )
     .await;
 
-    agent.handle.reload(vec![plain], vec![]);
+    agent.handle.reload(vec![plain], vec![], None);
     // Past the old lease's max TTL: in use, it would have been renewed and replaced by now.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (created, renewed) = (

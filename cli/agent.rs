@@ -133,14 +133,18 @@ fn start(file: PathBuf, dry_run: bool, env: &dyn Env) -> ExitCode {
             for line in cfg.summary().lines() {
                 tracing::info!("{line}");
             }
-            super::agent_run::run(cfg, source, dry_run)
+            let options = super::agent_run::RunOptions {
+                dry: dry_run,
+                command: None,
+            };
+            super::agent_run::run(cfg, source, options)
         }
         Err(errors) => report(&source, &errors),
     }
 }
 
 /// Prints every error, prefixed with the source (`agent.yaml:12:7: templates[1]...`).
-fn report(source: &ConfigSource, errors: &ConfigErrors) -> ExitCode {
+pub(crate) fn report(source: &ConfigSource, errors: &ConfigErrors) -> ExitCode {
     let name = source.describe();
     eprintln!("error: {} configuration error(s) in {name}:", errors.len());
     for e in errors.errors() {

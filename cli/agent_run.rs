@@ -8,10 +8,12 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use kms_agent::backend::{KmsAuthenticator, KmsFetcher, KmsLeases};
+use kms_agent::child::env::{ChildEnvTemplate, ENV_TEMPLATE_ID};
+use kms_agent::child::process::ChildSpec;
 use kms_agent::client::{
     custom_headers_from_env, plain_http_warning, ClientConfig, KmsClient, RetryPolicy,
 };
-use kms_agent::config::{self, Config, ConfigSource, ProcessEnv};
+use kms_agent::config::{self, Config, ConfigSource, ExecConfig, ProcessEnv};
 use kms_agent::dry_run::{dry_run, DryRunTemplate};
 use kms_agent::exec::{signal_running_commands, CommandSpec, DEFAULT_KILL_GRACE};
 use kms_agent::restart_policy::RestartPolicy;
@@ -21,7 +23,9 @@ use kms_agent::telemetry::{Metrics, Readiness};
 use kms_agent::template::load::{load_templates, LoadedTemplate};
 use kms_agent_runtime::cache::{CacheArgs, KeySource};
 use kms_agent_runtime::plan::SinkPlan;
-use kms_agent_runtime::{run_agent, AgentHandle, AgentPlan, TemplatePlan};
+use kms_agent_runtime::{
+    run_agent, AgentHandle, AgentPlan, ChildPlan, TemplateOutput, TemplatePlan,
+};
 use nix::sys::signal::Signal;
 
 /// Exit code when a second SIGTERM/SIGINT cuts a graceful shutdown short.
@@ -31,8 +35,17 @@ const SHUTDOWN_SLACK: Duration = Duration::from_secs(10);
 /// API requests in flight at once.
 const MAX_CONCURRENT_FETCHES: usize = 16;
 
+/// How the agent was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `--dry-run`: render once to stdout, write and run nothing.
+    pub dry: bool,
+    /// `kms run ... -- command`: the child's argv, over `exec.command` (kept across reloads).
+    pub command: Option<Vec<String>>,
+}
+
 /// Runs the agent until it stops; returns its exit code.
-pub fn run(config: Config, source: ConfigSource, dry: bool) -> ExitCode {
+pub fn run(config: Config, source: ConfigSource, options: RunOptions) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(kms_agent::template::RENDER_STACK_BYTES)
@@ -44,7 +57,7 @@ pub fn run(config: Config, source: ConfigSource, dry: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(run_async(config, source, dry));
+    let code = runtime.block_on(run_async(config, source, options));
     // Commands' output readers may still be blocked on a pipe: do not wait for them.
     runtime.shutdown_timeout(Duration::from_millis(200));
     ExitCode::from(code)
@@ -80,8 +93,10 @@ fn template_plans(config: &Config, loaded: Vec<LoadedTemplate>) -> Vec<TemplateP
         .map(|(t, l)| TemplatePlan {
             id: l.id,
             template: l.compiled,
-            destination: t.destination.clone(),
-            mode: t.permissions,
+            output: TemplateOutput::File {
+                destination: t.destination.clone(),
+                mode: t.permissions,
+            },
             polling_interval: t.polling_interval,
             command: t.execute.as_ref().map(|e| CommandSpec {
                 command: e.command.clone(),
@@ -91,6 +106,80 @@ fn template_plans(config: &Config, loaded: Vec<LoadedTemplate>) -> Vec<TemplateP
             fingerprint: l.fingerprint,
         })
         .collect()
+}
+
+/// The command `kms run` gave wins over `exec.command`; `kms agent` needs one in the section.
+/// Also refuses what cannot work with a child.
+fn settle_exec(config: &mut Config, command: Option<&Vec<String>>) -> Result<(), String> {
+    if let Some(argv) = command {
+        match &mut config.exec {
+            Some(exec) => exec.command = argv.clone(),
+            None => config.exec = Some(ExecConfig::for_command(argv.clone())),
+        }
+    }
+    let Some(exec) = &config.exec else {
+        return Ok(());
+    };
+    if exec.command.is_empty() {
+        return Err(format!(
+            "exec.command (line {}): missing: give the child's argv here, or run `kms run \
+             --config FILE -- command args...`",
+            exec.line
+        ));
+    }
+    if config.kms.exit_after_auth {
+        return Err(
+            "kms.exit-after-auth: cannot be combined with exec (the agent runs as long as its child)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The `exec` child's plan and the template that renders its environment.
+fn child_plan(exec: &ExecConfig) -> Result<(TemplatePlan, ChildPlan), Vec<String>> {
+    use std::hash::{Hash, Hasher};
+    let template = ChildEnvTemplate::compile(exec)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{exec:?}").hash(&mut h);
+    let fingerprint = h.finish();
+    let env = TemplatePlan {
+        id: ENV_TEMPLATE_ID.to_string(),
+        template: Arc::new(template),
+        output: TemplateOutput::ChildEnv,
+        polling_interval: exec.polling_interval,
+        command: None,
+        fingerprint,
+    };
+    let child = ChildPlan {
+        spec: ChildSpec {
+            argv: exec.command.clone(),
+            working_dir: exec.working_dir.clone(),
+            inherit_env: exec.inherit_env,
+            stop_signal: exec.stop_signal,
+            stop_grace: exec.stop_grace,
+            restart_on_change: exec.restart_on_change,
+        },
+        fingerprint,
+    };
+    Ok((env, child))
+}
+
+/// Every template plan (the files', then the child's environment) and the child's plan.
+fn plans(
+    config: &Config,
+    loaded: Vec<LoadedTemplate>,
+) -> Result<(Vec<TemplatePlan>, Option<ChildPlan>), Vec<String>> {
+    let mut templates = template_plans(config, loaded);
+    let child = match &config.exec {
+        Some(exec) => {
+            let (env, child) = child_plan(exec)?;
+            templates.push(env);
+            Some(child)
+        }
+        None => None,
+    };
+    Ok((templates, child))
 }
 
 fn cache_args(c: &config::PersistentCacheConfig) -> CacheArgs {
@@ -118,7 +207,11 @@ fn sink_plans(config: &Config) -> Vec<SinkPlan> {
         .collect()
 }
 
-async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
+async fn run_async(mut config: Config, source: ConfigSource, options: RunOptions) -> u8 {
+    if let Err(e) = settle_exec(&mut config, options.command.as_ref()) {
+        tracing::error!("{e}");
+        return super::EXIT_CONFIG_ERROR;
+    }
     let metrics = Arc::new(Metrics::new());
     let client =
         match client_config(&config).and_then(|c| KmsClient::new(&c).map_err(|e| e.to_string())) {
@@ -149,9 +242,18 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
     };
     let fetcher = Arc::new(KmsFetcher::new(client.clone()));
     let leases = Arc::new(KmsLeases::new(client.clone()));
+    let child_env = match config.exec.as_ref().map(child_plan).transpose() {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                tracing::error!("{e}");
+            }
+            return super::EXIT_CONFIG_ERROR;
+        }
+    };
 
-    if dry {
-        let previews: Vec<DryRunTemplate<'_>> = config
+    if options.dry {
+        let mut previews: Vec<DryRunTemplate<'_>> = config
             .templates
             .iter()
             .zip(&loaded)
@@ -159,8 +261,17 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
                 id: &l.id,
                 destination: t.destination.to_str().unwrap_or("(non-UTF-8 path)"),
                 template: &*l.compiled,
+                names_only: false,
             })
             .collect();
+        if let Some((env, _)) = &child_env {
+            previews.push(DryRunTemplate {
+                id: &env.id,
+                destination: "",
+                template: &*env.template,
+                names_only: true,
+            });
+        }
         let mut stdout = std::io::stdout();
         return match dry_run(&*authenticator, &*fetcher, &*leases, &previews, &mut stdout).await {
             Ok(0) => 0,
@@ -184,7 +295,12 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
             tracing::info!(path = %path.display(), removed, "removed temporary files left by an interrupted write");
         }
     }
-    let readiness = Arc::new(Readiness::new(loaded.iter().map(|l| l.id.clone())));
+    let readiness = Arc::new(Readiness::new(
+        loaded
+            .iter()
+            .map(|l| l.id.clone())
+            .chain(child_env.as_ref().map(|(env, _)| env.id.clone())),
+    ));
     let _listener = match &config.listener {
         Some(l) => {
             match TelemetryServer::start(l.address, metrics.clone(), readiness.clone()).await {
@@ -211,7 +327,12 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
         fetcher,
         leases,
         sinks: sink_plans(&config),
-        templates: template_plans(&config, loaded),
+        templates: {
+            let mut templates = template_plans(&config, loaded);
+            templates.extend(child_env.as_ref().map(|(env, _)| env.clone()));
+            templates
+        },
+        child: child_env.map(|(_, child)| child),
         exit_after_auth: config.kms.exit_after_auth,
         revoke_on_shutdown: config.kms.revoke_credentials_on_shutdown,
         cache: config.cache.as_ref().map(cache_args),
@@ -267,7 +388,7 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
                     stopping = true;
                     handle.shutdown();
                 }
-                SignalEvent::Reload => reload(&config, &source, &handle),
+                SignalEvent::Reload => reload(&config, &source, &options, &handle),
             },
         }
     }
@@ -275,9 +396,9 @@ async fn run_async(config: Config, source: ConfigSource, dry: bool) -> u8 {
 
 /// SIGHUP: read the config again; apply its templates and sinks, or keep the running config
 /// when the new one is invalid.
-fn reload(running: &Config, source: &ConfigSource, handle: &AgentHandle) {
+fn reload(running: &Config, source: &ConfigSource, options: &RunOptions, handle: &AgentHandle) {
     tracing::info!(source = %source.describe(), "SIGHUP: reloading the configuration");
-    let new = match config::load(source, &ProcessEnv) {
+    let mut new = match config::load(source, &ProcessEnv) {
         Ok(c) => c,
         Err(errors) => {
             for e in errors.errors() {
@@ -287,8 +408,14 @@ fn reload(running: &Config, source: &ConfigSource, handle: &AgentHandle) {
             return;
         }
     };
-    let loaded = match load_templates(&new.templates) {
-        Ok(l) => l,
+    if let Err(e) = settle_exec(&mut new, options.command.as_ref()) {
+        tracing::error!("reload rejected: {e}");
+        tracing::warn!("keeping the running configuration");
+        return;
+    }
+    let planned = load_templates(&new.templates).and_then(|loaded| plans(&new, loaded));
+    let (templates, child) = match planned {
+        Ok(p) => p,
         Err(errors) => {
             for e in errors {
                 tracing::error!("reload rejected: {e}");
@@ -304,5 +431,5 @@ fn reload(running: &Config, source: &ConfigSource, handle: &AgentHandle) {
     {
         tracing::warn!("changes to kms, auth, cache or listener take effect at the next restart; templates and sinks are reloaded now");
     }
-    handle.reload(template_plans(&new, loaded), sink_plans(&new));
+    handle.reload(templates, sink_plans(&new), child);
 }

@@ -5,6 +5,7 @@
 mod agent;
 mod agent_run;
 mod dev_server;
+mod run;
 
 use std::process::ExitCode;
 
@@ -46,12 +47,15 @@ pub enum LogFormatArg {
 pub enum Command {
     /// Run the secrets agent: log in, keep the token fresh in the sinks, render templates.
     Agent(agent::AgentArgs),
+    /// Run a program with secrets in its environment, restarted when they change.
+    Run(run::RunArgs),
     /// Run a small in-memory KMS server for demos and tests (like `vault server -dev`).
     DevServer(dev_server::DevServerArgs),
 }
 
 /// Parses the command line, sets up logging and runs the chosen sub-command.
 fn main() -> ExitCode {
+    kms_agent::init_process::become_init_if_pid1();
     let cli = Cli::parse();
     let format = match cli.log_format {
         LogFormatArg::Text => LogFormat::Text,
@@ -68,5 +72,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Agent(args) => agent::run(args),
         Command::DevServer(args) => dev_server::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! `kms agent --dry-run`: log in, render every template once to stdout (each under a header), and
 //! write nothing and run nothing. Leases a template needs are created for the render and revoked
-//! right after, so a dry run leaves nothing behind on the server.
+//! right after, so a dry run leaves nothing behind on the server. The `exec` child's environment
+//! is shown by its variables' names only: its values are secrets, and stdout may be a log.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -18,6 +19,8 @@ pub struct DryRunTemplate<'a> {
     pub id: &'a str,
     pub destination: &'a str,
     pub template: &'a dyn CompiledTemplate,
+    /// The output is an environment block (`exec`): print its names, never its values.
+    pub names_only: bool,
 }
 
 /// Renders each template once and writes the results to `out`. Returns how many failed.
@@ -38,7 +41,14 @@ pub async fn dry_run(
     let mut failures = 0;
 
     for t in templates {
-        let header = format!("==> {} (would write {})\n", t.id, t.destination);
+        let header = if t.names_only {
+            format!(
+                "==> {} (the variables the child would get; values are not shown)\n",
+                t.id
+            )
+        } else {
+            format!("==> {} (would write {})\n", t.id, t.destination)
+        };
         let mut result = Err("the template keeps asking for new data".to_string());
         for _ in 0..MAX_PASSES {
             match t.template.render(&snapshot) {
@@ -72,6 +82,13 @@ pub async fn dry_run(
         let io = |e: std::io::Error| e.to_string();
         out.write_all(header.as_bytes()).map_err(io)?;
         match result {
+            Ok(block) if t.names_only => {
+                for name in crate::child::env::EnvBlock(&block).names() {
+                    use std::os::unix::ffi::OsStrExt as _;
+                    out.write_all(name.as_bytes()).map_err(io)?;
+                    out.write_all(b"\n").map_err(io)?;
+                }
+            }
             Ok(bytes) => {
                 out.write_all(&bytes).map_err(io)?;
                 if !bytes.ends_with(b"\n") {

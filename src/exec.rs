@@ -42,11 +42,12 @@ const PRIVATE_PREFIXES: [&[u8]; 2] = [b"KMS_", b"INFISICAL_"];
 /// grace ran out, or a second signal) whatever actor or task is waiting for them.
 static RUNNING_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
-/// Keeps a command's process group in [`RUNNING_GROUPS`] while its shell runs.
-struct RunningGroup(i32);
+/// Keeps a process group in [`RUNNING_GROUPS`] while its leader runs (a reload command's shell,
+/// or the supervised child of `exec`).
+pub struct RunningGroup(i32);
 
 impl RunningGroup {
-    fn register(pgid: Pid) -> RunningGroup {
+    pub fn register(pgid: Pid) -> RunningGroup {
         if let Ok(mut groups) = RUNNING_GROUPS.lock() {
             groups.insert(pgid.as_raw());
         }

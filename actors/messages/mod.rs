@@ -5,6 +5,7 @@
 
 mod auth;
 mod cache;
+mod child;
 mod exec;
 mod fetcher;
 mod leases;
@@ -13,6 +14,7 @@ mod supervisor;
 
 pub use auth::AuthMsg;
 pub use cache::CacheMsg;
+pub use child::ChildMsg;
 pub use exec::ExecMsg;
 pub use fetcher::{FetchResult, FetcherMsg};
 pub use leases::LeaseMsg;

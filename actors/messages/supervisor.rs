@@ -1,6 +1,6 @@
 //! To the Supervisor: shutdown, reload, first renders, tokens, and its own restarts.
 
-use crate::plan::{SinkPlan, TemplatePlan};
+use crate::plan::{ChildPlan, SinkPlan, TemplatePlan};
 
 pub enum SupervisorMsg {
     /// Graceful shutdown (SIGTERM/SIGINT).
@@ -11,11 +11,17 @@ pub enum SupervisorMsg {
     LoginFailed(String),
     /// A template's first render finished (`slot` names the renderer).
     TemplateDone { slot: usize, ok: bool },
+    /// A template wrote its destination (or delivered the child's environment) for the first
+    /// time.
+    TemplateWritten { slot: usize },
+    /// The `exec` child ended by itself, or could not start: the agent exits with `code`.
+    ChildExited { code: u8, reason: String },
     /// SIGHUP with a valid new config: apply its templates and sinks. Unchanged templates keep
     /// running; no new login, and leases of unchanged calls are kept.
     Reload {
         templates: Vec<TemplatePlan>,
         sinks: Vec<SinkPlan>,
+        child: Option<ChildPlan>,
     },
     /// Start a crashed child again.
     Respawn(Child),
@@ -30,6 +36,8 @@ pub enum Child {
     Leases,
     Renderer(usize),
     Exec(usize),
+    /// The `exec` child's supervisor.
+    Process,
 }
 
 impl Child {

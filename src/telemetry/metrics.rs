@@ -26,6 +26,11 @@ pub struct TemplateOutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub route: String,
     pub status: String,
@@ -52,6 +57,11 @@ pub struct Metrics {
     pub api_requests: Family<RouteLabels, Counter>,
     /// Retried API requests by route pattern and the status that caused the retry.
     pub api_retries: Family<RouteLabels, Counter>,
+    /// Restarts of the `exec` child the agent caused, by reason (`secret-changed`,
+    /// `config-reloaded`).
+    pub child_restarts: Family<ReasonLabels, Counter>,
+    /// 1 while the `exec` child runs, else 0.
+    pub child_up: Gauge,
 }
 
 impl Default for Metrics {
@@ -75,6 +85,8 @@ impl Metrics {
             leases_replaced: Counter::default(),
             api_requests: Family::default(),
             api_retries: Family::default(),
+            child_restarts: Family::default(),
+            child_up: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -128,7 +140,25 @@ impl Metrics {
             "KMS API requests retried, by route and status",
             m.api_retries.clone(),
         );
+        registry.register(
+            "child_restarts",
+            "Restarts of the exec child the agent caused, by reason",
+            m.child_restarts.clone(),
+        );
+        registry.register(
+            "child_up",
+            "1 while the exec child runs",
+            m.child_up.clone(),
+        );
         Self { registry, ..m }
+    }
+
+    pub fn child_restarted(&self, reason: &str) {
+        self.child_restarts
+            .get_or_create(&ReasonLabels {
+                reason: reason.into(),
+            })
+            .inc();
     }
 
     /// The metrics in the Prometheus text format.

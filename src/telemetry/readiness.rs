@@ -1,5 +1,5 @@
-//! Readiness: the agent is ready once it holds a valid token and every template has rendered at
-//! least once.
+//! Readiness: the agent is ready once it holds a valid token, every template has rendered at
+//! least once, and the `exec` child (when there is one) runs.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +19,8 @@ struct State {
     /// Position of each id in `templates`: every render of every template reports here, so
     /// finding the entry must not cost a scan (10,000 templates made that quadratic).
     index: HashMap<String, usize>,
+    /// `None` without an `exec` child; else whether it runs.
+    child_running: Option<bool>,
 }
 
 impl State {
@@ -32,6 +34,7 @@ impl State {
             has_token,
             templates,
             index,
+            child_running: None,
         }
     }
 }
@@ -47,6 +50,13 @@ impl Readiness {
     pub fn set_token(&self, valid: bool) {
         if let Ok(mut s) = self.inner.lock() {
             s.has_token = valid;
+        }
+    }
+
+    /// Whether the `exec` child runs (`None`: there is none).
+    pub fn set_child_running(&self, running: Option<bool>) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.child_running = running;
         }
     }
 
@@ -68,7 +78,11 @@ impl Readiness {
                     (id, done)
                 })
                 .collect();
-            *s = State::with_templates(s.has_token, templates);
+            let child_running = s.child_running;
+            *s = State {
+                child_running,
+                ..State::with_templates(s.has_token, templates)
+            };
         }
     }
 
@@ -88,7 +102,10 @@ impl Readiness {
             .map(|(t, _)| t.as_str())
             .collect();
         if waiting.is_empty() {
-            Ok(())
+            match s.child_running {
+                Some(false) => Err("the exec child is not running".into()),
+                _ => Ok(()),
+            }
         } else {
             Err(format!(
                 "templates not rendered yet: {}",
@@ -113,6 +130,19 @@ mod tests {
         r.template_rendered("a");
         r.template_rendered("unknown");
         assert!(r.check().is_ok());
+    }
+
+    #[test]
+    fn with_an_exec_child_ready_only_while_it_runs() {
+        let r = Readiness::new([]);
+        r.set_token(true);
+        r.set_child_running(Some(false));
+        assert_eq!(r.check().unwrap_err(), "the exec child is not running");
+        r.set_child_running(Some(true));
+        r.replace_templates([]);
+        assert!(r.check().is_ok());
+        r.set_child_running(Some(false));
+        assert!(r.check().is_err());
     }
 
     #[test]

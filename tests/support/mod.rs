@@ -52,7 +52,7 @@ impl Output {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
-    fn collect(&self, mut stream: impl Read + Send + 'static) {
+    pub fn collect(&self, mut stream: impl Read + Send + 'static) {
         let buf = self.0.clone();
         std::thread::spawn(move || {
             let mut chunk = [0u8; 4096];
