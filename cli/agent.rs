@@ -89,6 +89,17 @@ fn check_templates(cfg: &config::Config, source: &ConfigSource) -> Result<(), Ex
             errors.push(e);
         }
     }
+    if let Some(exec) = &cfg.exec {
+        if let Err(e) = kms_agent::child::env::ChildEnvTemplate::compile(exec) {
+            errors.extend(e);
+        }
+        if exec.command.is_empty() {
+            eprintln!(
+                "note: exec.command is not set: `kms run --config FILE -- command` runs this \
+                 configuration, `kms agent` refuses it"
+            );
+        }
+    }
     if errors.is_empty() {
         return Ok(());
     }

@@ -532,3 +532,38 @@ fn kms_run_refuses_a_key_that_is_no_environment_name_and_does_not_start() {
     let _ = child.wait();
     assert!(!marker.exists(), "the program must not start");
 }
+
+#[test]
+fn validate_reports_env_template_errors_and_kms_agent_needs_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agent.yaml");
+    let base = "kms:\n  address: http://127.0.0.1:1\nauth:\n  type: universal-auth\n";
+    std::fs::write(
+        &file,
+        format!("{base}exec:\n  command: [\"true\"]\n  env:\n    A: '{{{{ if }}}}'\n"),
+    )
+    .unwrap();
+    let out = Command::new(KMS)
+        .args(["agent", "validate", "--config"])
+        .arg(&file)
+        .envs(CREDENTIALS)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exec.env.A (config line 8)"), "{stderr}");
+
+    std::fs::write(&file, format!("{base}exec:\n  env-from: []\n")).unwrap();
+    let out = Command::new(KMS)
+        .args(["agent", "--config"])
+        .arg(&file)
+        .envs(CREDENTIALS)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("exec.command (line 5): missing"),
+        "{stderr}"
+    );
+}

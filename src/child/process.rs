@@ -127,8 +127,8 @@ pub fn describe_exit(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => match Signal::try_from(signal) {
-            Ok(s) => format!("killed by {s}"),
-            Err(_) => format!("killed by signal {signal}"),
+            Ok(s) => format!("was killed by {s}"),
+            Err(_) => format!("was killed by signal {signal}"),
         },
         (None, None) => "ended".into(),
     }
@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
         assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
         assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
-        assert_eq!(describe_exit(ExitStatus::from_raw(15)), "killed by SIGTERM");
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(15)),
+            "was killed by SIGTERM"
+        );
     }
 
     #[tokio::test]
