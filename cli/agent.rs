@@ -27,6 +27,14 @@ pub struct AgentArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Set `kms.exit-after-auth` whatever the config says (the injector's init container).
+    #[arg(long)]
+    pub exit_after_auth: bool,
+
+    /// Set `kms.revoke-credentials-on-shutdown` whatever the config says.
+    #[arg(long)]
+    pub revoke_credentials_on_shutdown: bool,
+
     #[command(subcommand)]
     pub action: Option<AgentAction>,
 }
@@ -46,7 +54,15 @@ pub fn run(args: AgentArgs) -> ExitCode {
     let env = ProcessEnv;
     match args.action {
         Some(AgentAction::Validate { config }) => validate(config.unwrap_or(args.config), &env),
-        None => start(args.config, args.dry_run, &env),
+        None => {
+            let options = super::agent_run::RunOptions {
+                dry: args.dry_run,
+                command: None,
+                exit_after_auth: args.exit_after_auth,
+                revoke_credentials_on_shutdown: args.revoke_credentials_on_shutdown,
+            };
+            start(args.config, options, &env)
+        }
     }
 }
 
@@ -137,17 +153,13 @@ fn check_ca_bundle(cfg: &config::Config) -> Result<(), ExitCode> {
 }
 
 /// `kms agent`: load and validate the config (templates included), then run.
-fn start(file: PathBuf, dry_run: bool, env: &dyn Env) -> ExitCode {
+fn start(file: PathBuf, options: super::agent_run::RunOptions, env: &dyn Env) -> ExitCode {
     let source = ConfigSource::select(&file, env);
     match config::load(&source, env) {
         Ok(cfg) => {
             for line in cfg.summary().lines() {
                 tracing::info!("{line}");
             }
-            let options = super::agent_run::RunOptions {
-                dry: dry_run,
-                command: None,
-            };
             super::agent_run::run(cfg, source, options)
         }
         Err(errors) => report(&source, &errors),

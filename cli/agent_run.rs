@@ -42,6 +42,10 @@ pub struct RunOptions {
     pub dry: bool,
     /// `kms run ... -- command`: the child's argv, over `exec.command` (kept across reloads).
     pub command: Option<Vec<String>>,
+    /// `--exit-after-auth`: over `kms.exit-after-auth`.
+    pub exit_after_auth: bool,
+    /// `--revoke-credentials-on-shutdown`: over `kms.revoke-credentials-on-shutdown`.
+    pub revoke_credentials_on_shutdown: bool,
 }
 
 /// Runs the agent until it stops; returns its exit code.
@@ -108,10 +112,13 @@ fn template_plans(config: &Config, loaded: Vec<LoadedTemplate>) -> Vec<TemplateP
         .collect()
 }
 
-/// The command `kms run` gave wins over `exec.command`; `kms agent` needs one in the section.
-/// Also refuses what cannot work with a child.
-fn settle_exec(config: &mut Config, command: Option<&Vec<String>>) -> Result<(), String> {
-    if let Some(argv) = command {
+/// What the command line says wins over the file: `kms run`'s command over `exec.command`, the
+/// flags over their `kms.*` fields (at start and at every reload). `kms agent` needs a command in
+/// the `exec` section; exit-after-auth cannot be combined with a child.
+fn settle(config: &mut Config, options: &RunOptions) -> Result<(), String> {
+    config.kms.exit_after_auth |= options.exit_after_auth;
+    config.kms.revoke_credentials_on_shutdown |= options.revoke_credentials_on_shutdown;
+    if let Some(argv) = &options.command {
         match &mut config.exec {
             Some(exec) => exec.command = argv.clone(),
             None => config.exec = Some(ExecConfig::for_command(argv.clone())),
@@ -208,7 +215,7 @@ fn sink_plans(config: &Config) -> Vec<SinkPlan> {
 }
 
 async fn run_async(mut config: Config, source: ConfigSource, options: RunOptions) -> u8 {
-    if let Err(e) = settle_exec(&mut config, options.command.as_ref()) {
+    if let Err(e) = settle(&mut config, &options) {
         tracing::error!("{e}");
         return super::EXIT_CONFIG_ERROR;
     }
@@ -408,7 +415,7 @@ fn reload(running: &Config, source: &ConfigSource, options: &RunOptions, handle:
             return;
         }
     };
-    if let Err(e) = settle_exec(&mut new, options.command.as_ref()) {
+    if let Err(e) = settle(&mut new, options) {
         tracing::error!("reload rejected: {e}");
         tracing::warn!("keeping the running configuration");
         return;

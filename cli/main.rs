@@ -5,6 +5,7 @@
 mod agent;
 mod agent_run;
 mod dev_server;
+mod injector;
 mod run;
 
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ pub enum Command {
     Agent(agent::AgentArgs),
     /// Run a program with secrets in its environment, restarted when they change.
     Run(run::RunArgs),
+    /// The Kubernetes agent injector: a mutating admission webhook that adds the agent to
+    /// annotated pods.
+    Injector(injector::InjectorArgs),
     /// Run a small in-memory KMS server for demos and tests (like `vault server -dev`).
     DevServer(dev_server::DevServerArgs),
 }
@@ -73,5 +77,6 @@ fn main() -> ExitCode {
         Command::Agent(args) => agent::run(args),
         Command::DevServer(args) => dev_server::run(args),
         Command::Run(args) => run::run(args),
+        Command::Injector(args) => injector::run(args),
     }
 }

@@ -98,6 +98,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             let options = super::agent_run::RunOptions {
                 dry: args.dry_run,
                 command,
+                ..Default::default()
             };
             super::agent_run::run(cfg, source, options)
         }

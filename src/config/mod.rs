@@ -35,6 +35,7 @@ pub use error::{ConfigError, ConfigErrors, ErrorKind, Location};
 pub use model::*;
 pub use permissions::{format_permissions, parse_permissions, PermissionsError};
 pub use raw::field_paths;
+pub use reader::suggest;
 pub use source::ConfigSource;
 
 use error::Errors;

@@ -257,7 +257,7 @@ impl<'a> MapReader<'a> {
 
 /// The allowed key closest to a misspelt one: same letters up to case and `_`/`-`, or at most two
 /// edits away.
-pub(crate) fn suggest(key: &str, allowed: &[&'static str]) -> Option<&'static str> {
+pub fn suggest(key: &str, allowed: &[&'static str]) -> Option<&'static str> {
     let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
     let key_norm = norm(key);
     if let Some(same) = allowed.iter().find(|a| norm(a) == key_norm) {
