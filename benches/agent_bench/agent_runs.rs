@@ -59,7 +59,7 @@ pub fn proc_status(pid: u32, field: &str) -> u64 {
 }
 
 /// utime + stime of a process, in clock ticks (USER_HZ, 100 per second on Linux).
-fn cpu_ticks(pid: u32) -> u64 {
+pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let after = stat.rsplit(')').next().unwrap_or("");
@@ -73,10 +73,10 @@ fn cpu_ticks(pid: u32) -> u64 {
     field(11) + field(12)
 }
 
-const TICKS_PER_SECOND: f64 = 100.0;
+pub const TICKS_PER_SECOND: f64 = 100.0;
 
 /// Every destination `t0..t{n-1}` written (temporary files of atomic writes start with a dot).
-fn all_written(dir: &std::path::Path, n: usize) -> bool {
+pub fn all_written(dir: &std::path::Path, n: usize) -> bool {
     std::fs::read_dir(dir.join("out"))
         .map(|d| {
             d.filter_map(|e| e.ok())

