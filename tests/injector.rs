@@ -177,7 +177,11 @@ fn assert_hardened(agent: &Value) {
     assert_eq!(agent["image"], "kms-agent:test");
     assert_eq!(
         agent["args"].as_array().unwrap()[0..3],
-        [json!("agent"), json!("--config"), json!("/kms/config/config.yaml")]
+        [
+            json!("agent"),
+            json!("--config"),
+            json!("/kms/config/config.yaml")
+        ]
     );
     let mounts = &agent["volumeMounts"];
     assert_eq!(
@@ -439,4 +443,23 @@ fn a_rotated_certificate_is_served_without_a_restart() {
         .get(format!("{}/healthz", injector.url))
         .send()
         .is_err());
+}
+
+/// The injected init container's command: `--exit-after-auth` makes a sidecar's config render
+/// once and exit, as the init container must.
+#[test]
+fn the_init_containers_flag_makes_the_agent_render_once_and_exit() {
+    let dev = support::DevServer::start(&support::default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "kms:\n  address: {}\n{}templates:\n  - template-content: 'a={{{{ with getSecretByName \"proj-1\" \"dev\" \"/\" \"A\" }}}}{{{{ .Value }}}}{{{{ end }}}}'\n    destination-path: {{dir}}/app.env\n",
+        dev.url(),
+        support::universal_auth_block(dir.path())
+    );
+    let mut agent = support::Agent::start_with(dir.path(), &config, &["--exit-after-auth"], &[]);
+    let status = agent
+        .wait_exit(Duration::from_secs(15))
+        .expect("exits by itself");
+    assert_eq!(status.code(), Some(0), "{}", agent.logs());
+    assert_eq!(agent.read("app.env"), "a=1");
 }
