@@ -32,10 +32,9 @@ pub fn injection_patch(pod: &Value, settings: &Settings) -> Vec<Value> {
     let token_mount = existing_token_mount(spec);
     let mut volumes = vec![
         json!({"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory"}}),
-        json!({"name": CONFIG_VOLUME, "configMap": {
-            "name": settings.config_map,
-            "items": [{"key": "config.yaml", "path": "config.yaml"}],
-        }}),
+        // The whole ConfigMap: beside `config.yaml` it may hold the files the config names
+        // (`identity-id: /kms/config/identity-id`).
+        json!({"name": CONFIG_VOLUME, "configMap": {"name": settings.config_map}}),
         json!({"name": CACHE_VOLUME, "emptyDir": {}}),
     ];
     if token_mount.is_none() {
