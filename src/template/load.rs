@@ -3,6 +3,7 @@
 //! with template, line and column) and by the runtime.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -26,9 +27,18 @@ pub fn template_id(index: usize) -> String {
     format!("templates[{index}]")
 }
 
+/// Compiled templates by what they were compiled from (engine, name, source): templates with the
+/// same source file share one parse tree instead of holding a copy each.
+type Compiled = HashMap<(EngineKind, String, Vec<u8>), Arc<dyn CompiledTemplate>>;
+
 /// Reads and compiles one configured template. The error names the template (and, for syntax
 /// errors, the line and column), never secret data.
 pub fn load_template(config: &TemplateConfig) -> Result<LoadedTemplate, String> {
+    load_shared(config, &mut Compiled::new())
+}
+
+/// [`load_template`], reusing what `compiled` already holds.
+fn load_shared(config: &TemplateConfig, compiled: &mut Compiled) -> Result<LoadedTemplate, String> {
     let id = template_id(config.index);
     let (name, source) = match &config.source {
         TemplateSource::File(path) => {
@@ -42,11 +52,23 @@ pub fn load_template(config: &TemplateConfig) -> Result<LoadedTemplate, String> 
         }
         TemplateSource::Inline { content, .. } => (id.clone(), content.as_bytes().to_vec()),
     };
-    let compiled: Box<dyn CompiledTemplate> = match config.engine {
-        EngineKind::Go => GoEngine.compile(&name, &source),
-        EngineKind::Handlebars => HandlebarsEngine.compile(&name, &source),
-    }
-    .map_err(|e| format!("{id}: {}", e.message))?;
+    let key = (config.engine, name, source);
+    let template = match compiled.get(&key) {
+        Some(shared) => shared.clone(),
+        None => {
+            let (engine, name, source) = &key;
+            let fresh: Arc<dyn CompiledTemplate> = Arc::from(
+                match engine {
+                    EngineKind::Go => GoEngine.compile(name, source),
+                    EngineKind::Handlebars => HandlebarsEngine.compile(name, source),
+                }
+                .map_err(|e| format!("{id}: {}", e.message))?,
+            );
+            compiled.insert(key.clone(), fresh.clone());
+            fresh
+        }
+    };
+    let source = &key.2;
 
     let mut h = DefaultHasher::new();
     source.hash(&mut h);
@@ -61,7 +83,7 @@ pub fn load_template(config: &TemplateConfig) -> Result<LoadedTemplate, String> 
         .hash(&mut h);
     Ok(LoadedTemplate {
         id,
-        compiled: Arc::from(compiled),
+        compiled: template,
         fingerprint: h.finish(),
     })
 }
@@ -70,8 +92,9 @@ pub fn load_template(config: &TemplateConfig) -> Result<LoadedTemplate, String> 
 pub fn load_templates(templates: &[TemplateConfig]) -> Result<Vec<LoadedTemplate>, Vec<String>> {
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
+    let mut compiled = Compiled::new();
     for t in templates {
-        match load_template(t) {
+        match load_shared(t, &mut compiled) {
             Ok(l) => loaded.push(l),
             Err(e) => errors.push(e),
         }
@@ -128,6 +151,27 @@ mod tests {
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, c.fingerprint);
         assert_ne!(a.fingerprint, d.fingerprint);
+    }
+
+    #[test]
+    fn templates_from_one_source_file_share_one_parse_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.tmpl");
+        std::fs::write(
+            &path,
+            "{{ range secret \"p\" \"dev\" \"/\" }}{{ .Key }}{{ end }}",
+        )
+        .unwrap();
+        let mut a = config("", EngineKind::Go);
+        a.source = TemplateSource::File(path.clone());
+        let mut b = a.clone();
+        b.index = 4;
+        b.destination = PathBuf::from("/tmp/other");
+        let inline = config("x", EngineKind::Go);
+        let loaded = load_templates(&[a, b, inline]).unwrap();
+        assert!(Arc::ptr_eq(&loaded[0].compiled, &loaded[1].compiled));
+        assert!(!Arc::ptr_eq(&loaded[0].compiled, &loaded[2].compiled));
+        assert_ne!(loaded[0].fingerprint, loaded[1].fingerprint);
     }
 
     #[test]
