@@ -60,6 +60,7 @@ pub enum Command {
 /// Parses the command line, sets up logging and runs the chosen sub-command.
 fn main() -> ExitCode {
     kms_agent::init_process::become_init_if_pid1();
+    kms_agent::malloc_arenas::limit();
     let cli = Cli::parse();
     let format = match cli.log_format {
         LogFormatArg::Text => LogFormat::Text,

@@ -24,6 +24,7 @@ pub mod injector;
 pub mod last_write;
 pub mod leases;
 pub mod logging;
+pub mod malloc_arenas;
 pub mod process_hardening;
 pub mod reload_plan;
 pub mod restart_policy;
