@@ -39,7 +39,7 @@ fn machine() -> String {
         .unwrap_or_else(|| "Linux".into());
     let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
     let rustc = first_line_of_command("rustc", "--version").unwrap_or_else(|| "rustc".into());
-    format!("{cores} cores ({cpu}), {mem_mib} MiB memory, {os}, Linux {kernel}; {rustc}, `cargo bench` profile (optimised, no LTO)")
+    format!("{cores} cores ({cpu}), {mem_mib} MiB memory, {os}, Linux {kernel}; {rustc}, `cargo bench` profile (the release profile: fat LTO, one codegen unit, dependencies at opt-level s)")
 }
 
 fn ms(d: Duration) -> f64 {
@@ -209,7 +209,7 @@ pub fn markdown(
                 / (large.n - small.n) as f64;
             let _ = writeln!(
                 md,
-                "\nResident memory grows by {per_template:.1} KiB per template between {} and {} templates (steady RSS). Where it goes, measured once with valgrind's massif at 1,000 templates (heap only, about 15 KiB per template): each template is one RendererActor, and a ractor actor costs about 8 KiB before it holds any state (four mailboxes, its message loop and its task); the template's parse tree about 2 KiB; the rest is the round's bookkeeping and metrics labels.",
+                "\nResident memory grows by {per_template:.1} KiB per template between {} and {} templates (steady RSS). Where it goes (measured by hand, not by this run): valgrind's massif at 1,000 templates (heap only, about 15 KiB per template) puts about 8 KiB in each RendererActor before it holds any state (ractor gives every actor two unbounded tokio channels, for supervision events and for messages, and tokio allocates a 32-slot block for each when it is created; then the actor's task and message loop), about 2 KiB in the template's parse tree (shared since by templates of one source file), and the rest in the round's bookkeeping and the metric series. The number of cores counts through the allocator: glibc gives each runtime worker its own malloc arena, and at 3,000 templates the agent's private memory was 51.9 MiB with 2 workers and 70.8 MiB with 64 (`TOKIO_WORKER_THREADS`), about 6 KiB more per template; the agent now limits malloc to two arenas (`src/malloc_arenas.rs`; 56.1 MiB with 64 workers). The file-backed rest of the resident set is the binary's own code, which the release profile keeps small (fat LTO, one codegen unit, dependencies at opt-level s: 11.9 MB).",
                 small.n, large.n
             );
         }
