@@ -6,9 +6,10 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::defaults;
-use super::duration::parse_duration;
 use super::error::Errors;
-use super::fields::{boolean, choice, duration, missing, non_empty, optional_path, present};
+use super::fields::{
+    boolean, choice, duration, duration_or_zero, missing, non_empty, optional_path, present,
+};
 use super::model::*;
 use super::raw::{RawEnvFolder, RawEnvVar, RawExec};
 use super::reader::{Leaf, Site};
@@ -195,28 +196,14 @@ fn stop_signal(leaf: Option<&Leaf>, errs: &mut Errors) -> Option<Signal> {
 /// `exec.stop-grace`: a duration or bare seconds; zero (SIGKILL right after the stop signal) is
 /// allowed, at most [`defaults::MAX_SHUTDOWN_GRACE`].
 fn stop_grace(leaf: Option<&Leaf>, errs: &mut Errors) -> Option<Duration> {
-    let Some(leaf) = present(leaf) else {
-        return Some(defaults::EXEC_STOP_GRACE);
-    };
-    let text = leaf.text.trim();
-    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| "number out of range".to_string())
-    } else {
-        parse_duration(text).map_err(|e| e.to_string())
-    };
-    match parsed {
-        Ok(d) if d > defaults::MAX_SHUTDOWN_GRACE => {
+    let grace = duration_or_zero(leaf, defaults::EXEC_STOP_GRACE, true, errs)?;
+    if grace > defaults::MAX_SHUTDOWN_GRACE {
+        if let Some(leaf) = present(leaf) {
             errs.invalid(&leaf.path, leaf.at, "must be at most 1h");
-            None
         }
-        Ok(d) => Some(d),
-        Err(reason) => {
-            errs.invalid(&leaf.path, leaf.at, reason);
-            None
-        }
+        return None;
     }
+    Some(grace)
 }
 
 #[cfg(test)]

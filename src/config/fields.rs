@@ -70,6 +70,23 @@ pub(crate) fn duration(
     bare_seconds: bool,
     errs: &mut Errors,
 ) -> Option<Duration> {
+    let d = duration_or_zero(leaf, default, bare_seconds, errs)?;
+    if d.is_zero() {
+        if let Some(leaf) = present(leaf) {
+            errs.invalid(&leaf.path, leaf.at, "must be greater than zero");
+        }
+        return None;
+    }
+    Some(d)
+}
+
+/// [`duration`], with zero allowed.
+pub(crate) fn duration_or_zero(
+    leaf: Option<&Leaf>,
+    default: Duration,
+    bare_seconds: bool,
+    errs: &mut Errors,
+) -> Option<Duration> {
     let Some(leaf) = present(leaf) else {
         return Some(default);
     };
@@ -82,10 +99,6 @@ pub(crate) fn duration(
         parse_duration(text).map_err(|e| e.to_string())
     };
     match parsed {
-        Ok(d) if d.is_zero() => {
-            errs.invalid(&leaf.path, leaf.at, "must be greater than zero");
-            None
-        }
         Ok(d) => Some(d),
         Err(reason) => {
             errs.invalid(&leaf.path, leaf.at, reason);
