@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::directory::Directory;
 use super::messages::{DataReply, FetchResult, FetcherMsg, LeaseMsg, ROUND_TIMEOUT};
+use kms_agent::answer_reuse::AnswerReuse;
 use kms_agent::fetch::{FetchFailure, SecretFetcher};
 use kms_agent::single_flight::{Join, SingleFlight};
 use kms_agent::template::DataRequest;
@@ -29,6 +30,9 @@ pub struct FetcherState {
     args: FetcherArgs,
     permits: Arc<Semaphore>,
     fetches: SingleFlight<DataRequest, Waiter, FetchResult>,
+    /// An answer equal to the last one is handed out as the last one, so renderers see at a
+    /// glance that their data did not change.
+    reuse: AnswerReuse,
     /// When answers nobody can use any more were last dropped.
     swept: Instant,
 }
@@ -52,6 +56,7 @@ impl Actor for FetcherActor {
             permits: Arc::new(Semaphore::new(args.max_concurrent.max(1))),
             args,
             fetches: SingleFlight::default(),
+            reuse: AnswerReuse::default(),
             swept: Instant::now(),
         })
     }
@@ -74,6 +79,7 @@ impl Actor for FetcherActor {
                     // asks for data that old (templates a reload removed, calls whose
                     // arguments change would otherwise keep secret values here for ever).
                     state.fetches.forget_older_than(now, ROUND_TIMEOUT);
+                    state.reuse.sweep();
                     state.swept = now;
                 }
                 for request in requests {
@@ -99,6 +105,7 @@ impl Actor for FetcherActor {
                 started,
                 result,
             } => {
+                let result = result.map(|answer| state.reuse.canonical(&request, answer));
                 let waiters = state.fetches.complete(&request, started, &result);
                 for w in waiters {
                     answer(&w, &request, result.clone());

@@ -45,6 +45,28 @@ struct Managed {
     /// Leases in a row that arrived dead (see `dead_on_arrival`).
     dead_in_a_row: u32,
     timer: Option<Timer>,
+    /// The current lease's credentials as templates read them, built once per lease (by id;
+    /// cleared whenever `current` is replaced).
+    shared: Option<(String, DataValue)>,
+}
+
+impl Managed {
+    /// The current lease's credentials: one shared value per lease, so every template gets the
+    /// same one and a renderer sees by pointer that its data did not change.
+    fn credentials(&mut self) -> Option<DataValue> {
+        let Some(grant) = &self.current else {
+            self.shared = None;
+            return None;
+        };
+        match &self.shared {
+            Some((id, value)) if *id == grant.info.lease_id => Some(value.clone()),
+            _ => {
+                let value = DataValue::Credentials(Arc::new(grant.credentials.expose().clone()));
+                self.shared = Some((grant.info.lease_id.clone(), value.clone()));
+                Some(value)
+            }
+        }
+    }
 }
 
 pub struct LeaseManagerState {
@@ -130,7 +152,9 @@ impl Actor for LeaseManagerActor {
             } => {
                 tracing::info!(dynamic_secret = %spec.name, lease_id = %grant.info.lease_id, "reusing a cached lease");
                 let info = grant.info.clone();
-                state.leases.entry(spec.clone()).or_default().current = Some(grant);
+                let m = state.leases.entry(spec.clone()).or_default();
+                m.current = Some(grant);
+                m.shared = None;
                 schedule(&myself, state, &spec, &info);
             }
             LeaseMsg::Restored { spec, grant: None } => {
@@ -217,10 +241,6 @@ fn answer(w: &Waiter, result: Result<DataValue, FetchFailure>) {
     });
 }
 
-fn credentials(grant: &LeaseGrant) -> DataValue {
-    DataValue::Credentials(Arc::new(grant.credentials.expose().clone()))
-}
-
 fn get(
     myself: &ActorRef<LeaseMsg>,
     state: &mut LeaseManagerState,
@@ -248,12 +268,14 @@ fn get(
         round,
         reply,
     };
-    match &m.current {
-        // While a dead-on-arrival lease waits out its backoff, templates keep its credentials
-        // rather than asking for another one at once.
-        Some(g) if g.info.expire_at > SystemTime::now() || m.dead_in_a_row > 0 => {
-            answer(&waiter, Ok(credentials(g)))
-        }
+    // While a dead-on-arrival lease waits out its backoff, templates keep its credentials
+    // rather than asking for another one at once.
+    let usable = m
+        .current
+        .as_ref()
+        .is_some_and(|g| g.info.expire_at > SystemTime::now() || m.dead_in_a_row > 0);
+    match m.credentials() {
+        Some(value) if usable => answer(&waiter, Ok(value)),
         _ => {
             m.waiters.push(waiter);
             if !m.creating {
@@ -323,13 +345,15 @@ fn created(
         Ok(grant) => {
             let replaced = m.current.is_some();
             tracing::info!(dynamic_secret = %spec.name, environment = %spec.environment, path = %spec.path, lease_id = %grant.info.lease_id, replaced, "lease created");
-            let value = credentials(&grant);
-            for w in m.waiters.drain(..) {
-                answer(&w, Ok(value.clone()));
-            }
             let info = grant.info.clone();
             cache_put(&state.args.directory, &spec, &grant);
             m.current = Some(grant);
+            m.shared = None;
+            if let Some(value) = m.credentials() {
+                for w in m.waiters.drain(..) {
+                    answer(&w, Ok(value.clone()));
+                }
+            }
             m.failures = 0;
             let metrics = &state.args.directory.metrics;
             metrics.leases_created.inc();

@@ -56,6 +56,11 @@ pub struct RendererState {
     pending: HashSet<DataRequest>,
     /// What the last successful render looked up: fetched up front next round.
     known: Vec<DataRequest>,
+    /// The answers the last successful render read, in `known`'s order, when its output depends
+    /// on them alone: a round handed the very same answers again is done without rendering.
+    inputs: Option<Vec<DataValue>>,
+    /// The template reads no clock, randomness or DNS (`CompiledTemplate::is_deterministic`).
+    deterministic: bool,
     passes: u32,
     failures: u32,
     reported: bool,
@@ -85,6 +90,7 @@ impl Actor for RendererActor {
         args: RendererArgs,
     ) -> Result<RendererState, ActorProcessingErr> {
         let known = args.plan.template.literal_requests();
+        let deterministic = args.plan.template.is_deterministic();
         let metrics = args.directory.metrics.template_renders(&args.plan.id);
         myself.send_message(RendererMsg::Tick { retry: false })?;
         Ok(RendererState {
@@ -93,6 +99,8 @@ impl Actor for RendererActor {
             snapshot: Snapshot::new(),
             pending: HashSet::new(),
             known,
+            inputs: None,
+            deterministic,
             passes: 0,
             failures: 0,
             reported: false,
@@ -153,7 +161,9 @@ impl Actor for RendererActor {
                 if state.pending.is_empty() {
                     // Give its table back: between rounds, thousands of renderers would hold one.
                     state.pending = HashSet::new();
-                    Box::pin(render(&myself, state)).await;
+                    if !finish_unchanged_round(&myself, state) {
+                        Box::pin(render(&myself, state)).await;
+                    }
                 }
             }
         }
@@ -175,7 +185,9 @@ async fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, 
     state.passes = 0;
     state.pending = state.known.iter().cloned().collect();
     if state.pending.is_empty() {
-        render(myself, state).await;
+        if !finish_unchanged_round(myself, state) {
+            render(myself, state).await;
+        }
     } else {
         ask_fetcher(myself, state, state.known.clone(), round);
     }
@@ -276,6 +288,10 @@ async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
     };
     match outcome {
         Ok(RenderOutcome::Done(bytes)) => {
+            state.inputs = state
+                .deterministic
+                .then(|| answers_read(&state.snapshot, &used))
+                .flatten();
             state.known = used;
             // The data is fetched afresh next round; holding it until then only costs memory.
             state.snapshot = Snapshot::new();
@@ -302,6 +318,47 @@ async fn render(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
         }
         Err(e) => fail(myself, state, e.message),
     }
+}
+
+/// The answers `used` were given in `snapshot`, in order; `None` if one was missing or failed.
+fn answers_read(snapshot: &Snapshot, used: &[DataRequest]) -> Option<Vec<DataValue>> {
+    used.iter()
+        .map(|r| match snapshot.get(r) {
+            Some(Ok(value)) => Some(value.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A round whose every answer is the very one the last successful render read (the fetcher
+/// hands out the previous answer when a new one equals it) would render the same bytes: when
+/// the destination is untouched since (one `stat`), the round is done without rendering.
+/// Returns whether it was.
+fn finish_unchanged_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState) -> bool {
+    let Some(inputs) = &state.inputs else {
+        return false;
+    };
+    let same_answers = state.passes == 0
+        && inputs.len() == state.known.len()
+        && state.known.iter().zip(inputs).all(|(request, last)| {
+            matches!(state.snapshot.get(request), Some(Ok(now)) if now.is_same(last))
+        });
+    let output_current = match &state.args.plan.output {
+        TemplateOutput::File { destination, mode } => {
+            same_answers && state.last_write.is_untouched(destination, *mode)
+        }
+        TemplateOutput::ChildEnv => same_answers && state.delivered.is_some(),
+    };
+    if !output_current {
+        return false;
+    }
+    state.snapshot = Snapshot::new();
+    state.metrics.unchanged();
+    let plan = &state.args.plan;
+    state.args.directory.readiness.template_rendered(&plan.id);
+    tracing::debug!(template = %plan.id, destination = %plan.output, "data unchanged; not rendered");
+    succeeded(myself, state);
+    true
 }
 
 /// Writes on tokio's blocking pool (a write ends with `fsync`s), a bounded number at a time, so
@@ -415,6 +472,7 @@ fn grid(state: &RendererState) -> RoundGrid {
 fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: String) {
     state.failures += 1;
     state.snapshot = Snapshot::new();
+    state.inputs = None;
     let plan = &state.args.plan;
     state.metrics.error();
     let delay = Backoff::new(

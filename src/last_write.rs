@@ -76,10 +76,17 @@ impl LastWrite {
         let Some((last_digest, stamp)) = &self.last else {
             return false;
         };
-        stamp.mode == mode
-            && stamp.len == contents.len() as u64
-            && FileStamp::of(path).as_ref() == Some(stamp)
+        stamp.len == contents.len() as u64
+            && self.is_untouched(path, mode)
             && *last_digest == <[u8; 32]>::from(Sha256::digest(contents))
+    }
+
+    /// Whether the file is untouched since the last write and has `mode`: one `stat`. It then
+    /// holds exactly the bytes last written (for a caller that knows they would not change).
+    pub fn is_untouched(&self, path: &Path, mode: u32) -> bool {
+        self.last.as_ref().is_some_and(|(_, stamp)| {
+            stamp.mode == mode && FileStamp::of(path).as_ref() == Some(stamp)
+        })
     }
 }
 
@@ -127,6 +134,25 @@ mod tests {
             WriteOutcome::Written
         );
         assert_eq!(fs::read(&path).unwrap(), b"secret-v1");
+    }
+
+    #[test]
+    fn untouched_means_as_last_written_with_the_same_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let mut last = LastWrite::default();
+        assert!(!last.is_untouched(&path, 0o600), "nothing written yet");
+        last.write_if_changed(&path, b"secret-v1", 0o600).unwrap();
+        assert!(last.is_untouched(&path, 0o600));
+        assert!(
+            !last.is_untouched(&path, 0o640),
+            "another mode is asked for"
+        );
+        fs::write(&path, b"tampered!").unwrap();
+        assert!(!last.is_untouched(&path, 0o600), "edited by someone else");
+        last.write_if_changed(&path, b"secret-v1", 0o600).unwrap();
+        fs::remove_file(&path).unwrap();
+        assert!(!last.is_untouched(&path, 0o600), "deleted");
     }
 
     #[test]

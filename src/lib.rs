@@ -7,6 +7,7 @@
 //! this one and never the other way round; the `kms` binary (`cli/`) joins the two (see README,
 //! "Architecture").
 
+pub mod answer_reuse;
 pub mod auth;
 pub mod backend;
 pub mod backoff;

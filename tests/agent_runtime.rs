@@ -473,3 +473,54 @@ fn hostile_templates_beside_a_good_one_for_sixty_seconds() {
     let status = agent.wait_exit(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "{status:?}\n{}", agent.logs());
 }
+
+#[test]
+fn rounds_whose_data_did_not_change_skip_the_render_but_not_an_edited_file_or_a_clock() {
+    let dev = DevServer::start(&default_seed(300, 3600));
+    let dir = tempfile::tempdir().unwrap();
+    let clock = "  - destination-path: {dir}/clock\n    template-content: '{{ now | date \"15:04:05.000000\" }}'\n    config:\n      polling-interval: 1s\n";
+    let cfg = config(
+        &dev,
+        dir.path(),
+        &format!("templates:\n{}{clock}", template_block("out.env", "1s", None)),
+    );
+    let agent = Agent::start_with(dir.path(), &cfg, &["--log-level", "debug"], &[]);
+    wait_until("first render", Duration::from_secs(10), || {
+        agent.read("out.env") == "A=1\n" && !agent.read("clock").is_empty()
+    });
+
+    // Unchanged data: rounds end without rendering the list template...
+    let skipped = |logs: &str, dest: &str| {
+        logs.lines()
+            .filter(|l| l.contains("data unchanged; not rendered") && l.contains(dest))
+            .count()
+    };
+    let mut clock_values = std::collections::BTreeSet::new();
+    let end = Instant::now() + Duration::from_millis(3500);
+    while Instant::now() < end {
+        clock_values.insert(agent.read("clock"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let logs = agent.logs();
+    assert!(
+        skipped(&logs, "out.env") >= 2,
+        "rounds with unchanged data rendered again:\n{logs}"
+    );
+    // ...but a template that reads the clock renders every round.
+    assert_eq!(skipped(&logs, "/clock"), 0, "the clock template was skipped");
+    assert!(
+        clock_values.len() >= 3,
+        "the clock template was not rendered every round: {clock_values:?}"
+    );
+
+    // A destination edited by someone else is rendered and restored in the next round.
+    std::fs::write(agent.path("out.env"), "A=tampered\n").unwrap();
+    wait_until("the edited file restored", Duration::from_secs(3), || {
+        agent.read("out.env") == "A=1\n"
+    });
+    // A changed secret is rendered in the next round.
+    dev.set_secret("proj-1", "dev", "/", "A", "2");
+    wait_until("the change", Duration::from_secs(3), || {
+        agent.read("out.env") == "A=2\n"
+    });
+}

@@ -162,6 +162,10 @@ impl CompiledTemplate for ChildEnvTemplate {
         Ok(RenderOutcome::Done(block))
     }
 
+    fn is_deterministic(&self) -> bool {
+        self.variables.iter().all(|(_, t)| t.is_deterministic())
+    }
+
     fn literal_requests(&self) -> Vec<DataRequest> {
         let mut out: Vec<DataRequest> = self.folders.iter().map(|(_, r)| r.clone()).collect();
         for (_, template) in &self.variables {

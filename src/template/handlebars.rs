@@ -232,6 +232,12 @@ impl CompiledTemplate for HandlebarsTemplate {
         }
     }
 
+    /// Only the agent's helpers and Handlebars' own (`if`, `each`, `lookup`, ...) are
+    /// registered: none reads the clock, randomness or the network.
+    fn is_deterministic(&self) -> bool {
+        true
+    }
+
     fn literal_requests(&self) -> Vec<DataRequest> {
         // Handlebars calls are discovered by the first render (data lookups are cheap to redo).
         vec![]

@@ -14,7 +14,7 @@ mod handlebars_limits;
 pub mod load;
 pub mod secret;
 
-pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Snapshot};
+pub use data::{DataRequest, DataSource, DataValue, ProjectRef, Snapshot, WeakDataValue};
 pub use secret::{Secret, SecretFields, SecretTooLarge, SharedSecret};
 
 /// The stack of the threads renders run on. The engines' depth limits are measured against it:
@@ -68,6 +68,13 @@ pub trait CompiledTemplate: Send + Sync + std::fmt::Debug {
     /// The data requests of the calls whose arguments are all literals, in source order and
     /// deduplicated, so the runtime can prefetch them before the first render.
     fn literal_requests(&self) -> Vec<DataRequest>;
+
+    /// Whether the output is a function of the data alone: the same answers give the same
+    /// bytes, so a round whose answers did not change need not render. False for a template
+    /// that reads the clock, randomness or DNS; false unless an engine knows better.
+    fn is_deterministic(&self) -> bool {
+        false
+    }
 }
 
 /// A template engine: turns source bytes into a [`CompiledTemplate`].

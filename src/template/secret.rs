@@ -165,6 +165,11 @@ impl SharedSecret {
         })
     }
 
+    /// The list this secret is part of, and its position in it.
+    pub(super) fn parts(&self) -> (&Arc<Vec<Secret>>, u32) {
+        (&self.list, self.index)
+    }
+
     /// A secret of its own (a `getSecretByName` answer).
     pub fn single(secret: Secret) -> SharedSecret {
         SharedSecret {

@@ -21,6 +21,7 @@ mod fmt;
 mod fmt_number;
 mod lexer;
 mod literal;
+mod nondeterministic;
 mod parser;
 mod sprig;
 mod sprig_crypto;
@@ -109,6 +110,10 @@ impl CompiledTemplate for GoTemplate {
             Ok(()) => Ok(RenderOutcome::Done(std::mem::take(&mut state.out))),
             Err(e) => Err(RenderError { message: e.0 }),
         }
+    }
+
+    fn is_deterministic(&self) -> bool {
+        !self.trees.values().any(nondeterministic::calls_any)
     }
 
     fn literal_requests(&self) -> Vec<DataRequest> {
