@@ -482,7 +482,10 @@ fn rounds_whose_data_did_not_change_skip_the_render_but_not_an_edited_file_or_a_
     let cfg = config(
         &dev,
         dir.path(),
-        &format!("templates:\n{}{clock}", template_block("out.env", "1s", None)),
+        &format!(
+            "templates:\n{}{clock}",
+            template_block("out.env", "1s", None)
+        ),
     );
     let agent = Agent::start_with(dir.path(), &cfg, &["--log-level", "debug"], &[]);
     wait_until("first render", Duration::from_secs(10), || {
@@ -507,7 +510,11 @@ fn rounds_whose_data_did_not_change_skip_the_render_but_not_an_edited_file_or_a_
         "rounds with unchanged data rendered again:\n{logs}"
     );
     // ...but a template that reads the clock renders every round.
-    assert_eq!(skipped(&logs, "/clock"), 0, "the clock template was skipped");
+    assert_eq!(
+        skipped(&logs, "/clock"),
+        0,
+        "the clock template was skipped"
+    );
     assert!(
         clock_values.len() >= 3,
         "the clock template was not rendered every round: {clock_values:?}"

@@ -219,6 +219,7 @@ pub fn measure_size(bao: &Path, n: usize) -> SizeResult {
 pub fn idle(bao: &Path, n: usize, window: Duration) -> IdleResult {
     let run = start(bao, n, "5m");
     let pid = run.agent.0.id();
+    std::thread::sleep(crate::agent_runs::IDLE_SETTLE);
     let ticks_before = cpu_ticks(pid);
     let t = Instant::now();
     std::thread::sleep(window);
