@@ -211,6 +211,7 @@ impl Actor for LeaseManagerActor {
                         if let Some(t) = m.timer.take() {
                             t.abort();
                         }
+                        m.shared = None;
                         m.current.take().map(|g| (spec.clone(), g.info.lease_id))
                     })
                     .collect();
