@@ -45,27 +45,19 @@ struct Managed {
     /// Leases in a row that arrived dead (see `dead_on_arrival`).
     dead_in_a_row: u32,
     timer: Option<Timer>,
-    /// The current lease's credentials as templates read them, built once per lease (by id;
-    /// cleared whenever `current` is replaced).
-    shared: Option<(String, DataValue)>,
+    /// The current lease's credentials as templates read them: one shared value per lease, so
+    /// every template gets the same one and a renderer sees by pointer that its data did not
+    /// change. Set with `current` (`set_current`).
+    shared: Option<DataValue>,
 }
 
 impl Managed {
-    /// The current lease's credentials: one shared value per lease, so every template gets the
-    /// same one and a renderer sees by pointer that its data did not change.
-    fn credentials(&mut self) -> Option<DataValue> {
-        let Some(grant) = &self.current else {
-            self.shared = None;
-            return None;
-        };
-        match &self.shared {
-            Some((id, value)) if *id == grant.info.lease_id => Some(value.clone()),
-            _ => {
-                let value = DataValue::Credentials(Arc::new(grant.credentials.expose().clone()));
-                self.shared = Some((grant.info.lease_id.clone(), value.clone()));
-                Some(value)
-            }
-        }
+    /// Replaces the current lease (and the credentials templates are given); returns the old one.
+    fn set_current(&mut self, grant: Option<LeaseGrant>) -> Option<LeaseGrant> {
+        self.shared = grant
+            .as_ref()
+            .map(|g| DataValue::Credentials(Arc::new(g.credentials.expose().clone())));
+        std::mem::replace(&mut self.current, grant)
     }
 }
 
@@ -152,9 +144,11 @@ impl Actor for LeaseManagerActor {
             } => {
                 tracing::info!(dynamic_secret = %spec.name, lease_id = %grant.info.lease_id, "reusing a cached lease");
                 let info = grant.info.clone();
-                let m = state.leases.entry(spec.clone()).or_default();
-                m.current = Some(grant);
-                m.shared = None;
+                state
+                    .leases
+                    .entry(spec.clone())
+                    .or_default()
+                    .set_current(Some(grant));
                 schedule(&myself, state, &spec, &info);
             }
             LeaseMsg::Restored { spec, grant: None } => {
@@ -211,8 +205,7 @@ impl Actor for LeaseManagerActor {
                         if let Some(t) = m.timer.take() {
                             t.abort();
                         }
-                        m.shared = None;
-                        m.current.take().map(|g| (spec.clone(), g.info.lease_id))
+                        m.set_current(None).map(|g| (spec.clone(), g.info.lease_id))
                     })
                     .collect();
                 state.args.directory.metrics.leases_active.set(0);
@@ -275,7 +268,7 @@ fn get(
         .current
         .as_ref()
         .is_some_and(|g| g.info.expire_at > SystemTime::now() || m.dead_in_a_row > 0);
-    match m.credentials() {
+    match m.shared.clone() {
         Some(value) if usable => answer(&waiter, Ok(value)),
         _ => {
             m.waiters.push(waiter);
@@ -348,9 +341,8 @@ fn created(
             tracing::info!(dynamic_secret = %spec.name, environment = %spec.environment, path = %spec.path, lease_id = %grant.info.lease_id, replaced, "lease created");
             let info = grant.info.clone();
             cache_put(&state.args.directory, &spec, &grant);
-            m.current = Some(grant);
-            m.shared = None;
-            if let Some(value) = m.credentials() {
+            m.set_current(Some(grant));
+            if let Some(value) = m.shared.clone() {
                 for w in m.waiters.drain(..) {
                     answer(&w, Ok(value.clone()));
                 }

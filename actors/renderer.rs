@@ -343,12 +343,13 @@ fn finish_unchanged_round(myself: &ActorRef<RendererMsg>, state: &mut RendererSt
         && state.known.iter().zip(inputs).all(|(request, last)| {
             matches!(state.snapshot.get(request), Some(Ok(now)) if now.is_same(last))
         });
-    let output_current = match &state.args.plan.output {
-        TemplateOutput::File { destination, mode } => {
-            same_answers && state.last_write.is_untouched(destination, *mode)
-        }
-        TemplateOutput::ChildEnv => same_answers && state.delivered.is_some(),
-    };
+    let output_current = same_answers
+        && match &state.args.plan.output {
+            TemplateOutput::File { destination, mode } => {
+                state.last_write.is_untouched(destination, *mode)
+            }
+            TemplateOutput::ChildEnv => state.delivered.is_some(),
+        };
     if !output_current {
         return false;
     }
