@@ -21,6 +21,7 @@ use super::plan::{TemplateOutput, TemplatePlan};
 use kms_agent::backoff::Backoff;
 use kms_agent::fsutil::{WriteError, WriteOutcome};
 use kms_agent::last_write::LastWrite;
+use kms_agent::round_alarm::{AlarmAction, RoundAlarm};
 use kms_agent::round_grid::RoundGrid;
 use kms_agent::telemetry::metrics::TemplateRenderMetrics;
 use kms_agent::template::{DataRequest, DataSource, DataValue, RenderOutcome, Snapshot};
@@ -72,9 +73,10 @@ pub struct RendererState {
     /// What this renderer last wrote, so an unchanged render costs a `stat`, not a read.
     last_write: LastWrite,
     metrics: TemplateRenderMetrics,
-    /// One timer per renderer: between rounds it starts the next round; during a round it is
-    /// the watchdog that fails the round if its data never arrives.
+    /// The one timer: it starts the next round and is the watchdog of the round in flight.
     timer: Option<Timer>,
+    /// When `timer` must fire and what it means then.
+    alarm: RoundAlarm,
 }
 
 pub struct RendererActor;
@@ -92,7 +94,7 @@ impl Actor for RendererActor {
         let known = args.plan.template.literal_requests();
         let deterministic = args.plan.template.is_deterministic();
         let metrics = args.directory.metrics.template_renders(&args.plan.id);
-        myself.send_message(RendererMsg::Tick { retry: false })?;
+        myself.send_message(RendererMsg::Start)?;
         Ok(RendererState {
             args,
             round: None,
@@ -109,6 +111,7 @@ impl Actor for RendererActor {
             last_write: LastWrite::default(),
             metrics,
             timer: None,
+            alarm: RoundAlarm::new(ROUND_TIMEOUT),
         })
     }
 
@@ -136,15 +139,23 @@ impl Actor for RendererActor {
         match msg {
             // Boxed: the actor's message loop future is as large as the largest handler future
             // it awaits, and lives as long as the actor; 10,000 renderers paid for it at rest.
-            RendererMsg::Tick { retry } => Box::pin(start_round(&myself, state, retry)).await,
+            RendererMsg::Start => Box::pin(start_round(&myself, state, false)).await,
             // New credentials: the files that use them are rendered again at once.
             RendererMsg::Reply(DataReply::LeaseReplaced) => {
                 Box::pin(start_round(&myself, state, false)).await
             }
-            RendererMsg::RoundTimeout { round } => {
-                if state.round == Some(round) && !state.pending.is_empty() {
-                    state.pending.clear();
-                    fail(&myself, state, "timed out waiting for secret data".into());
+            RendererMsg::Alarm { at } => {
+                let (action, rearm) = state.alarm.fired(at, Instant::now());
+                arm(&myself, state, rearm);
+                match action {
+                    AlarmAction::StartRound { retry } => {
+                        Box::pin(start_round(&myself, state, retry)).await
+                    }
+                    AlarmAction::TimeOutRound => {
+                        state.pending.clear();
+                        fail(&myself, state, "timed out waiting for secret data".into());
+                    }
+                    AlarmAction::Nothing => {}
                 }
             }
             RendererMsg::Reply(DataReply::Data {
@@ -176,11 +187,10 @@ async fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, 
     // Regular rounds start on the shared grid; retries want data fresher than the failure.
     let round = if retry { now } else { grid(state).current(now) };
     state.round = Some(round);
-    if let Some(t) = state.timer.take() {
-        t.abort();
-    }
-    state.timer =
-        Some(myself.send_after(ROUND_TIMEOUT, move || RendererMsg::RoundTimeout { round }));
+    let rearm = state
+        .alarm
+        .round_started(now, now + grid(state).until_next(now));
+    arm(myself, state, rearm);
     state.snapshot = Snapshot::new();
     state.passes = 0;
     state.pending = state.known.iter().cloned().collect();
@@ -459,10 +469,13 @@ fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
             });
     }
     if state.args.exit_after_auth {
-        return;
+        return state.alarm.stop();
     }
-    let delay = grid(state).until_next(Instant::now());
-    schedule(myself, state, delay, false);
+    let now = Instant::now();
+    let rearm = state
+        .alarm
+        .round_ended(now, now + grid(state).until_next(now), false);
+    arm(myself, state, rearm);
 }
 
 /// This template's rounds, on the grid every renderer shares.
@@ -494,9 +507,11 @@ fn fail(myself: &ActorRef<RendererMsg>, state: &mut RendererState, message: Stri
     );
     report(state, false);
     if state.args.exit_after_auth {
-        return;
+        return state.alarm.stop();
     }
-    schedule(myself, state, delay, true);
+    let now = Instant::now();
+    let rearm = state.alarm.round_ended(now, now + delay, true);
+    arm(myself, state, rearm);
 }
 
 fn report(state: &mut RendererState, ok: bool) {
@@ -512,16 +527,14 @@ fn report(state: &mut RendererState, ok: bool) {
     }
 }
 
-fn schedule(
-    myself: &ActorRef<RendererMsg>,
-    state: &mut RendererState,
-    delay: Duration,
-    retry: bool,
-) {
+/// Replaces the timer with one that fires at `at`, when the alarm asks for it.
+fn arm(myself: &ActorRef<RendererMsg>, state: &mut RendererState, at: Option<Instant>) {
+    let Some(at) = at else { return };
     if let Some(t) = state.timer.take() {
         t.abort();
     }
-    state.timer = Some(myself.send_after(delay, move || RendererMsg::Tick { retry }));
+    let delay = at.saturating_duration_since(Instant::now());
+    state.timer = Some(myself.send_after(delay, move || RendererMsg::Alarm { at }));
 }
 
 /// Test-only fault hooks, `<VAR>=<id>:<n>`: the first `n` renders of that template panic

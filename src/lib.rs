@@ -29,6 +29,7 @@ pub mod malloc_arenas;
 pub mod process_hardening;
 pub mod reload_plan;
 pub mod restart_policy;
+pub mod round_alarm;
 pub mod round_grid;
 pub mod sensitive;
 pub mod server_numbers;

@@ -11,10 +11,11 @@ use kms_agent::template::DataRequest;
 pub const ROUND_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub enum RendererMsg {
-    /// Start a round.
-    Tick { retry: bool },
-    /// The round that started at this instant is still waiting for data.
-    RoundTimeout { round: Instant },
+    /// Start the first round.
+    Start,
+    /// The renderer's one timer, armed for this instant, fired (`kms_agent::round_alarm`): start
+    /// the next round, or fail the one still waiting for data.
+    Alarm { at: Instant },
     /// From the fetcher or the lease manager.
     Reply(DataReply),
 }
