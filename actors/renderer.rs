@@ -187,9 +187,7 @@ async fn start_round(myself: &ActorRef<RendererMsg>, state: &mut RendererState, 
     // Regular rounds start on the shared grid; retries want data fresher than the failure.
     let round = if retry { now } else { grid(state).current(now) };
     state.round = Some(round);
-    let rearm = state
-        .alarm
-        .round_started(now, now + grid(state).until_next(now));
+    let rearm = state.alarm.round_started(now, grid(state).next(now));
     arm(myself, state, rearm);
     state.snapshot = Snapshot::new();
     state.passes = 0;
@@ -472,9 +470,7 @@ fn succeeded(myself: &ActorRef<RendererMsg>, state: &mut RendererState) {
         return state.alarm.stop();
     }
     let now = Instant::now();
-    let rearm = state
-        .alarm
-        .round_ended(now, now + grid(state).until_next(now), false);
+    let rearm = state.alarm.round_ended(now, grid(state).next(now), false);
     arm(myself, state, rearm);
 }
 

@@ -33,6 +33,11 @@ impl RoundGrid {
             .max(Duration::from_nanos(1))
     }
 
+    /// When the next round starts (always after `now`).
+    pub fn next(&self, now: Instant) -> Instant {
+        now + self.until_next(now)
+    }
+
     /// How many whole intervals separate `now` from the epoch.
     fn index(&self, now: Instant) -> u128 {
         now.saturating_duration_since(self.epoch).as_nanos() / self.interval.as_nanos()
