@@ -255,8 +255,14 @@ fn get(
             }),
         );
     };
-    let m = state.leases.entry(spec.clone()).or_default();
-    m.users.insert(reply.get_id(), reply.clone());
+    // Every round asks again: look the lease up before cloning its key, and its user only once.
+    let m = match state.leases.get_mut(&spec) {
+        Some(m) => m,
+        None => state.leases.entry(spec.clone()).or_default(),
+    };
+    m.users
+        .entry(reply.get_id())
+        .or_insert_with(|| reply.clone());
     let waiter = Waiter {
         request,
         round,
